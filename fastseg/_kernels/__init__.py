@@ -1,0 +1,1 @@
+"""Numba kernels: pure functions of arrays, no validation, no hidden randomness."""

@@ -1,0 +1,242 @@
+"""Lloyd's map step: assign rows to their nearest centre and accumulate per-slot statistics.
+
+Every kernel here walks the fixed slots of ``bounds`` (see ``_config.slot_bounds``) in
+parallel and writes slot ``s`` of its statistic buffers only; the caller adds the
+slots in order (the reduce) and turns the totals into centres (the update).
+"""
+
+import numpy as np
+from numba import prange
+
+from ._config import CHUNK_ROWS, JIT, njit
+
+
+@njit(parallel=True, **JIT)
+def assign_fused(X, sample_weight, centres_t, bounds, labels, sums, weights, inertia, update):
+    """Fused distance -> argmin -> accumulate pass, for small ``d * k``.
+
+    X : (n, d) float32|float64, IN
+    sample_weight : (n,) X.dtype, IN
+    centres_t : (d, k) X.dtype, IN -- centres transposed, so the inner loop runs over k
+    bounds : (n_slots + 1,) int64, IN
+    labels : (n,) int32, OUT -- index of the nearest centre (first one on ties)
+    sums : (n_slots, k, d) float64, OUT -- weighted sums of the rows of each cluster
+    weights : (n_slots, k) float64, OUT -- summed weights of each cluster
+    inertia : (n_slots,) float64, OUT -- weighted squared distance to the nearest centre
+    update : bool -- False skips ``sums``/``weights`` (assignment only)
+    """
+    n_features, n_clusters = centres_t.shape
+    n_slots = bounds.shape[0] - 1
+    for s in prange(n_slots):
+        dist = np.empty(n_clusters, dtype=X.dtype)
+        slot_sums = sums[s]
+        slot_weights = weights[s]
+        if update:
+            slot_sums[:] = 0.0
+            slot_weights[:] = 0.0
+        acc = 0.0
+        for i in range(bounds[s], bounds[s + 1]):
+            dist[:] = 0
+            for f in range(n_features):
+                xf = X[i, f]
+                for j in range(n_clusters):
+                    t = xf - centres_t[f, j]
+                    dist[j] += t * t
+            best = 0
+            best_dist = dist[0]
+            for j in range(1, n_clusters):
+                if dist[j] < best_dist:
+                    best_dist = dist[j]
+                    best = j
+            labels[i] = best
+            w = sample_weight[i]
+            acc += w * best_dist
+            if update:
+                slot_weights[best] += w
+                for f in range(n_features):
+                    slot_sums[best, f] += w * X[i, f]
+        inertia[s] = acc
+
+
+@njit(parallel=True, **JIT)
+def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, update):
+    """Per-chunk GEMM then argmin, for large ``d * k`` (compute-bound).
+
+    Distances are ``|c|^2 - 2 x.c`` on rows shifted by ``x_shift`` (the data mean), so the
+    expansion does not lose precision far from the origin; the inertia of each row is then
+    recomputed exactly against its chosen centre. The caller limits BLAS to one thread.
+
+    X : (n, d) float32|float64, IN
+    sample_weight : (n,) X.dtype, IN
+    centres : (k, d) X.dtype, IN
+    x_shift : (d,) X.dtype, IN
+    bounds, labels, sums, weights, inertia, update : as ``assign_fused``
+    """
+    n_features = X.shape[1]
+    n_clusters = centres.shape[0]
+    n_slots = bounds.shape[0] - 1
+    shifted_t = np.empty((n_features, n_clusters), dtype=X.dtype)
+    half_norms = np.zeros(n_clusters, dtype=X.dtype)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            c = centres[j, f] - x_shift[f]
+            shifted_t[f, j] = c
+            half_norms[j] += 0.5 * c * c
+    for s in prange(n_slots):
+        chunk = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
+        prod = np.empty((CHUNK_ROWS, n_clusters), dtype=X.dtype)
+        slot_sums = sums[s]
+        slot_weights = weights[s]
+        if update:
+            slot_sums[:] = 0.0
+            slot_weights[:] = 0.0
+        acc = 0.0
+        for start in range(bounds[s], bounds[s + 1], CHUNK_ROWS):
+            m = min(CHUNK_ROWS, bounds[s + 1] - start)
+            for i in range(m):
+                for f in range(n_features):
+                    chunk[i, f] = X[start + i, f] - x_shift[f]
+            if m == CHUNK_ROWS:
+                np.dot(chunk, shifted_t, prod)
+            else:
+                prod[:m] = np.dot(chunk[:m], shifted_t)
+            for i in range(m):
+                best = 0
+                best_score = half_norms[0] - prod[i, 0]
+                for j in range(1, n_clusters):
+                    score = half_norms[j] - prod[i, j]
+                    if score < best_score:
+                        best_score = score
+                        best = j
+                row = start + i
+                labels[row] = best
+                w = sample_weight[row]
+                d2 = 0.0
+                for f in range(n_features):
+                    t = X[row, f] - centres[best, f]
+                    d2 += t * t
+                acc += w * d2
+                if update:
+                    slot_weights[best] += w
+                    for f in range(n_features):
+                        slot_sums[best, f] += w * X[row, f]
+        inertia[s] = acc
+
+
+@njit(parallel=True, **JIT)
+def assign_sparse(
+    data, indices, indptr, sample_weight, centres, bounds, labels, sums, weights, inertia, update
+):
+    """Assignment and accumulation for CSR rows, touching only the stored entries.
+
+    data : (nnz,) float32|float64, IN; indices : (nnz,) int32, IN; indptr : (n + 1,) int32, IN
+    sample_weight : (n,) data.dtype, IN
+    centres : (k, d) data.dtype, IN
+    bounds, labels, sums, weights, inertia, update : as ``assign_fused``
+    """
+    n_clusters, n_features = centres.shape
+    n_slots = bounds.shape[0] - 1
+    norms = np.zeros(n_clusters, dtype=np.float64)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            norms[j] += np.float64(centres[j, f]) * centres[j, f]
+    for s in prange(n_slots):
+        slot_sums = sums[s]
+        slot_weights = weights[s]
+        if update:
+            slot_sums[:] = 0.0
+            slot_weights[:] = 0.0
+        acc = 0.0
+        for i in range(bounds[s], bounds[s + 1]):
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            x_norm = 0.0
+            for p in range(lo, hi):
+                x_norm += np.float64(data[p]) * data[p]
+            best = 0
+            best_score = np.inf
+            for j in range(n_clusters):
+                dot = 0.0
+                for p in range(lo, hi):
+                    dot += np.float64(data[p]) * centres[j, indices[p]]
+                score = norms[j] - 2.0 * dot
+                if score < best_score:
+                    best_score = score
+                    best = j
+            labels[i] = best
+            w = sample_weight[i]
+            acc += w * max(x_norm + best_score, 0.0)
+            if update:
+                slot_weights[best] += w
+                for p in range(lo, hi):
+                    slot_sums[best, indices[p]] += w * data[p]
+        inertia[s] = acc
+
+
+@njit(parallel=True, **JIT)
+def sq_distances(X, centres, out):
+    """Squared Euclidean distance of every row to every centre (the user asked for n x k).
+
+    X : (n, d) float32|float64, IN; centres : (k, d) X.dtype, IN; out : (n, k) X.dtype, OUT
+    """
+    n_rows, n_features = X.shape
+    n_clusters = centres.shape[0]
+    for i in prange(n_rows):
+        for j in range(n_clusters):
+            d2 = 0.0
+            for f in range(n_features):
+                t = X[i, f] - centres[j, f]
+                d2 += t * t
+            out[i, j] = d2
+
+
+@njit(parallel=True, **JIT)
+def sq_distances_sparse(data, indices, indptr, centres, out):
+    """``sq_distances`` for CSR rows. Arguments as ``assign_sparse``; out : (n, k) OUT."""
+    n_rows = indptr.shape[0] - 1
+    n_clusters, n_features = centres.shape
+    norms = np.zeros(n_clusters, dtype=np.float64)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            norms[j] += np.float64(centres[j, f]) * centres[j, f]
+    for i in prange(n_rows):
+        x_norm = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            x_norm += np.float64(data[p]) * data[p]
+        for j in range(n_clusters):
+            dot = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                dot += np.float64(data[p]) * centres[j, indices[p]]
+            out[i, j] = max(x_norm - 2.0 * dot + norms[j], 0.0)
+
+
+@njit(parallel=True, **JIT)
+def sq_distances_to_assigned(X, centres, labels, out):
+    """Squared distance of each row to its own centre (ranks rows for relocation).
+
+    X : (n, d), IN; centres : (k, d), IN; labels : (n,) int32, IN; out : (n,) float64, OUT
+    """
+    n_rows, n_features = X.shape
+    for i in prange(n_rows):
+        d2 = 0.0
+        for f in range(n_features):
+            t = np.float64(X[i, f]) - centres[labels[i], f]
+            d2 += t * t
+        out[i] = d2
+
+
+@njit(parallel=True, **JIT)
+def sq_distances_to_assigned_sparse(data, indices, indptr, centres, labels, out):
+    """``sq_distances_to_assigned`` for CSR rows."""
+    n_rows = indptr.shape[0] - 1
+    n_features = centres.shape[1]
+    for i in prange(n_rows):
+        c = labels[i]
+        d2 = 0.0
+        for f in range(n_features):
+            d2 += np.float64(centres[c, f]) * centres[c, f]
+        for p in range(indptr[i], indptr[i + 1]):
+            v = np.float64(data[p])
+            cf = np.float64(centres[c, indices[p]])
+            d2 += v * v - 2.0 * v * cf
+        out[i] = max(d2, 0.0)

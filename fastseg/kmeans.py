@@ -1,0 +1,309 @@
+"""``fastseg.KMeans``: scikit-learn's KMeans API over the Numba Lloyd and k-means++ kernels."""
+
+import logging
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, _is_arraylike_not_scalar, check_is_fitted, validate_data
+
+from . import _lloyd
+
+logger = logging.getLogger("fastseg")
+
+
+@contextmanager
+def _verbose_logging(verbose):
+    """Show the ``fastseg`` logger's INFO records on stderr while ``verbose`` is set."""
+    if not verbose or logger.handlers:
+        yield
+        return
+    handler = logging.StreamHandler()
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _tolerance(rows, tol):
+    """``tol`` scaled by the mean feature variance, as scikit-learn does."""
+    if tol == 0:
+        return 0.0
+    if rows.sparse:
+        X = rows.X
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        mean_sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+        variances = mean_sq - mean**2
+    else:
+        variances = np.var(rows.X, axis=0)
+    return float(np.mean(variances) * tol)
+
+
+def _is_same_clustering(labels1, labels2, n_clusters):
+    """True when two labelings are equal up to a permutation of the cluster ids."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    for a, b in zip(labels1, labels2):
+        if mapping[a] == -1:
+            mapping[a] = b
+        elif mapping[a] != b:
+            return False
+    return True
+
+
+def _check_weights(sample_weight, X):
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+    return sample_weight
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-Means clustering with Numba kernels; a drop-in for ``sklearn.cluster.KMeans``.
+
+    Parameters, attributes and methods mean what they mean in scikit-learn. Given the same
+    ``random_state`` the k-means++ and 'random' initialisations draw the same rows as
+    scikit-learn, and the same initial centres give the same labels and ``n_iter_``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features)
+        Initialisation: greedy k-means++, ``n_clusters`` rows drawn at random (weighted by
+        ``sample_weight``), ``init(X, n_clusters, random_state=...)``, or explicit centres.
+    n_init : 'auto' or int, default='auto'
+        Number of runs with different seeds; the one with the lowest inertia is kept.
+        'auto' is 1 for 'k-means++' and explicit centres, 10 for 'random' and callables.
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations per run.
+    tol : float, default=1e-4
+        Convergence threshold on the squared centre shift, relative to the mean feature
+        variance. Runs also stop as soon as no label changes.
+    verbose : int, default=0
+        Log progress (``logging`` logger ``'fastseg'``) when non-zero.
+    random_state : int, RandomState instance or None, default=None
+        Seed for the initialisation.
+    copy_x : bool, default=True
+        Kept for compatibility. fastseg never centres or otherwise writes to ``X`` in place,
+        so the caller's array is untouched either way; a copy is only made when ``X`` is not
+        C-ordered float32/float64 (or not CSR).
+    algorithm : {'lloyd', 'elkan'}, default='lloyd'
+        Both run exact Lloyd iterations (Elkan's method gives the same result as Lloyd).
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features), X's dtype
+    labels_ : ndarray of shape (n_samples,), int32
+    inertia_ : float
+    n_iter_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        verbose=0,
+        random_state=None,
+        copy_x=True,
+        algorithm="lloyd",
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+
+    # -- validation -------------------------------------------------------------------
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+
+    def _n_init_for_fit(self):
+        if self.n_init != "auto":
+            n_init = self.n_init
+        elif isinstance(self.init, str) and self.init == "k-means++":
+            n_init = 1
+        elif _is_arraylike_not_scalar(self.init):
+            n_init = 1
+        else:
+            n_init = 10
+        if _is_arraylike_not_scalar(self.init) and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{self.__class__.__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+        return n_init
+
+    def _check_centres(self, centres, X, what):
+        if centres.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"The shape of the {what} centers {centres.shape} does not match "
+                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
+            )
+        if not np.all(np.isfinite(centres)):
+            raise ValueError(f"The {what} centers contain NaN or infinity.")
+
+    def _init_centres(self, rows, sample_weight, random_state, init_array):
+        init = self.init
+        if isinstance(init, str) and init == "k-means++":
+            centres, _ = _lloyd.kmeans_plusplus(rows, sample_weight, self.n_clusters, random_state)
+            return centres
+        if isinstance(init, str) and init == "random":
+            seeds = random_state.choice(
+                rows.n, size=self.n_clusters, replace=False, p=sample_weight / sample_weight.sum()
+            )
+            return np.ascontiguousarray(np.vstack([rows.row(i) for i in seeds]), dtype=rows.dtype)
+        if callable(init):
+            centres = init(rows.X, self.n_clusters, random_state=random_state)
+            if sp.issparse(centres):
+                centres = centres.toarray()
+            centres = np.array(centres, dtype=rows.dtype, order="C")
+            self._check_centres(centres, rows.X, "initial")
+            return centres
+        return init_array
+
+    # -- fitting ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; not used for initialisation when ``init`` is an array or
+            a callable.
+
+        Returns
+        -------
+        self
+        """
+        X = self._validate_X(X, reset=True)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        sample_weight = _check_weights(sample_weight, X)
+        init_array = None
+        if _is_arraylike_not_scalar(self.init):
+            init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)
+            if init_array.ndim != 2:
+                raise ValueError(f"init must be a 2-D array of centers, got {init_array.ndim} dimension(s).")
+            self._check_centres(init_array, X, "initial")
+        n_init = self._n_init_for_fit()
+        random_state = check_random_state(self.random_state)
+        rows = _lloyd.Rows(X)
+        tol = _tolerance(rows, self.tol)
+
+        best = None
+        with _verbose_logging(self.verbose):
+            for _ in range(n_init):
+                centres_init = self._init_centres(rows, sample_weight, random_state, init_array)
+                if self.verbose:
+                    logger.info("Initialization complete")
+                labels, inertia, centres, n_iter = _lloyd.lloyd(
+                    rows, sample_weight, centres_init, self.max_iter, tol, self.verbose
+                )
+                if best is None or (
+                    inertia < best[1] and not _is_same_clustering(labels, best[0], self.n_clusters)
+                ):
+                    best = (labels, inertia, centres, n_iter)
+
+        labels, inertia, centres, n_iter = best
+        distinct = len(np.unique(labels))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.cluster_centers_ = centres
+        self._n_features_out = centres.shape[0]
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit and return the distances of ``X`` to the centres."""
+        return self.fit(X, sample_weight=sample_weight)._transform(X)
+
+    # -- using a fitted model ------------------------------------------------------------
+    def _rows_and_centres(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return _lloyd.Rows(X), np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+
+    def predict(self, X):
+        """Index of the nearest centre for each row of ``X`` (int32)."""
+        rows, centres = self._rows_and_centres(X)
+        labels = np.empty(rows.n, dtype=np.int32)
+        rows.assign(np.ones(rows.n, dtype=rows.dtype), centres, labels, update=False)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distances of ``X`` to every centre, shape (n_samples, n_clusters)."""
+        return self._transform(X)
+
+    def _transform(self, X):
+        rows, centres = self._rows_and_centres(X)
+        return np.sqrt(rows.sq_distances(centres))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
+        rows, centres = self._rows_and_centres(X)
+        sample_weight = _check_weights(sample_weight, rows.X)
+        labels = np.empty(rows.n, dtype=np.int32)
+        _, _, inertia = rows.assign(sample_weight, centres, labels, update=False)
+        return -inertia
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
