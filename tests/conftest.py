@@ -1,0 +1,25 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Bounded examples keep the suite fast on two cores; the profile can be raised locally.
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def make_data(rng, n, d, k=4, dtype=np.float64, offset=0.0):
+    """Blobs around ``k`` random centres, shifted by ``offset``."""
+    centres = rng.normal(scale=5.0, size=(k, d))
+    labels = rng.integers(0, k, size=n)
+    X = centres[labels] + rng.normal(size=(n, d)) + offset
+    return np.ascontiguousarray(X, dtype=dtype)

@@ -1,0 +1,165 @@
+"""Each kernel against its NumPy twin in tests/reference.py."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastseg._kernels import lloyd, seeding
+from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
+
+from . import reference
+from .conftest import make_data
+
+SHAPES = [  # (n, d, k): single row, chunk edges, slots of several chunks, large k and d
+    (1, 3, 1),
+    (CHUNK_ROWS - 1, 5, 2),
+    (CHUNK_ROWS, 8, 8),
+    (CHUNK_ROWS + 1, 3, 2),
+    (CHUNK_ROWS * MAX_SLOTS + 3 * CHUNK_ROWS + 7, 4, 3),
+    (700, 40, 40),
+    (900, 2, 64),
+]
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 2e-5, np.float64: 1e-10}
+
+
+def assert_labels_match(X, centres, labels, ref_labels, dtype):
+    """Labels equal, except on rows whose two nearest centres tie to the precision of dtype."""
+    d2 = np.sort(reference.sq_distances(X, centres), axis=1)
+    gap = d2[:, 1] - d2[:, 0] if d2.shape[1] > 1 else np.full(len(X), np.inf)
+    scale = d2.max() + 1.0
+    clear = gap > 8 * np.finfo(dtype).eps * scale * X.shape[1]
+    np.testing.assert_array_equal(labels[clear], ref_labels[clear])
+    assert clear.mean() > 0.5  # the comparison is not vacuous
+
+
+def run_assign(kind, X, w, centres, update=True):
+    bounds = slot_bounds(X.shape[0])
+    n_slots = bounds.size - 1
+    k, d = centres.shape
+    labels = np.full(X.shape[0], -7, dtype=np.int32)
+    sums = np.full((n_slots, k, d), np.nan)
+    weights = np.full((n_slots, k), np.nan)
+    inertia = np.full(n_slots, np.nan)
+    if kind == "fused":
+        lloyd.assign_fused(X, w, np.ascontiguousarray(centres.T), bounds, labels, sums, weights, inertia, update)
+    elif kind == "gemm":
+        shift = X.mean(axis=0).astype(X.dtype)
+        lloyd.assign_gemm(X, w, centres, shift, bounds, labels, sums, weights, inertia, update)
+    else:
+        S = sp.csr_matrix(X)
+        lloyd.assign_sparse(S.data, S.indices, S.indptr, w, centres, bounds, labels, sums, weights, inertia, update)
+    return labels, sums.sum(axis=0), weights.sum(axis=0), inertia.sum()
+
+
+@pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_assign_matches_reference(kind, dtype, shape, rng):
+    n, d, k = shape
+    X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=3.0)
+    if kind == "sparse":
+        X[rng.random(X.shape) < 0.5] = 0
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    centres = np.ascontiguousarray(X[rng.choice(n, size=k, replace=n < k)] + 0.01, dtype=dtype)
+    labels, sums, weights, inertia = run_assign(kind, X, w, centres)
+    ref_labels, _, _, ref_inertia = reference.assign(X, w, centres)
+    assert_labels_match(X, centres, labels, ref_labels, dtype)
+    # The statistics must be those of the labels the kernel chose.
+    ref_sums, ref_weights = _stats(X, w, labels, k)
+    np.testing.assert_allclose(sums, ref_sums, rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(ref_sums).max())
+    np.testing.assert_allclose(weights, ref_weights, rtol=RTOL[dtype])
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=100 * RTOL[dtype])
+
+
+def _stats(X, w, labels, k):
+    sums = np.zeros((k, X.shape[1]))
+    np.add.at(sums, labels, w[:, None].astype(np.float64) * X)
+    return sums, np.bincount(labels, weights=w, minlength=k)
+
+
+@pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])
+def test_assign_without_update_leaves_statistics_alone(kind, rng):
+    X = make_data(rng, 300, 6)
+    w = np.ones(300)
+    centres = X[:3].copy()
+    labels, _, _, inertia = run_assign(kind, X, w, centres, update=False)
+    ref_labels, _, _, ref_inertia = reference.assign(X, w, centres)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-10)
+
+
+def test_gemm_is_accurate_far_from_the_origin(rng):
+    # float32 data around 1e4 with unit spread: the naive expansion would mislabel rows.
+    X = make_data(rng, 2000, 8, k=4, dtype=np.float32, offset=1e4)
+    centres = np.ascontiguousarray(X[:4] + 0.1)
+    labels, *_ = run_assign("gemm", X, np.ones(2000, np.float32), centres)
+    ref_labels, *_ = reference.assign(X, np.ones(2000), centres)
+    assert_labels_match(X, centres, labels, ref_labels, np.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sq_distances(dtype, rng):
+    X = make_data(rng, CHUNK_ROWS + 3, 7, dtype=dtype)
+    centres = X[:5].copy()
+    out = np.empty((len(X), 5), dtype=dtype)
+    lloyd.sq_distances(X, centres, out)
+    np.testing.assert_allclose(out, reference.sq_distances(X, centres), rtol=RTOL[dtype] * 10, atol=1e-3)
+    S = sp.csr_matrix(X)
+    lloyd.sq_distances_sparse(S.data, S.indices, S.indptr, centres, out)
+    np.testing.assert_allclose(out, reference.sq_distances(X, centres), rtol=1e-4, atol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sq_distances_to_assigned(dtype, rng):
+    X = make_data(rng, 500, 5, dtype=dtype)
+    centres = X[:4].copy()
+    labels = rng.integers(0, 4, 500).astype(np.int32)
+    out = np.empty(500)
+    lloyd.sq_distances_to_assigned(X, centres, labels, out)
+    expected = reference.sq_distances_to_assigned(X, centres, labels)
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+    S = sp.csr_matrix(X)
+    lloyd.sq_distances_to_assigned_sparse(S.data, S.indices, S.indptr, centres, labels, out)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,k", [(1, 1), (CHUNK_ROWS + 1, 2), (CHUNK_ROWS * MAX_SLOTS + 11, 5), (600, 40)])
+def test_kmeans_plusplus_matches_reference(dtype, n, k, rng):
+    X = make_data(rng, n, 6, k=max(k, 2), dtype=dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    trials = 2 + int(np.log(k))
+    uniforms = rng.random((k - 1, trials))
+    first = int(rng.integers(n))
+    out = np.empty(k, dtype=np.int64)
+    seeding.kmeans_plusplus(X, w, first, uniforms, slot_bounds(n), out)
+    expected = reference.kmeans_plusplus(X, w, first, uniforms)
+    if dtype == np.float64:
+        np.testing.assert_array_equal(out, expected)
+    else:  # float32 distances can move a draw across a row boundary; most picks agree
+        assert out[0] == expected[0]
+        assert np.mean(out == expected) >= 0.8
+    assert len(set(out.tolist())) == k or n < k
+
+
+def test_kmeans_plusplus_never_picks_a_zero_weight_row(rng):
+    X = make_data(rng, 400, 3)
+    w = np.ones(400)
+    w[::2] = 0.0
+    out = np.empty(10, dtype=np.int64)
+    seeding.kmeans_plusplus(X, w, 1, rng.random((9, 4)), slot_bounds(400), out)
+    assert np.all(out % 2 == 1)
+
+
+@pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])
+def test_assign_is_identical_on_one_and_two_threads(kind, rng):
+    X = make_data(rng, CHUNK_ROWS * 20 + 5, 40 if kind == "gemm" else 6, dtype=np.float32)
+    w = rng.uniform(0.5, 2, len(X)).astype(np.float32)
+    centres = X[:30].copy()
+    with threads(1):
+        one = run_assign(kind, X, w, centres)
+    with threads(2):
+        two = run_assign(kind, X, w, centres)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
