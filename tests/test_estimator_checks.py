@@ -1,0 +1,20 @@
+"""scikit-learn's estimator checks."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastseg import KMeans
+
+# The same expected failures scikit-learn lists for its own KMeans: a random
+# initialisation draws different rows when rows are repeated instead of weighted.
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": "sample_weight is not equivalent to removing/repeating samples.",
+    "check_sample_weight_equivalence_on_sparse_data": "sample_weight is not equivalent to removing/repeating samples.",
+}
+
+
+@parametrize_with_checks(
+    [KMeans(), KMeans(n_clusters=2, n_init=2, max_iter=5, init="random")],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

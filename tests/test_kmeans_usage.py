@@ -1,0 +1,194 @@
+"""Input handling, dtypes, pipelines and determinism of fastseg.KMeans."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastseg import KMeans
+from fastseg._kernels._config import CHUNK_ROWS, threads
+
+from .conftest import make_data
+
+
+@pytest.fixture
+def X(rng):
+    return make_data(rng, 300, 4, k=3)
+
+
+# -- bad input: a clear error naming the problem ------------------------------------
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), ValueError, "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [4.0, 5.0]]), ValueError, "infinity"),
+        (np.empty((0, 3)), ValueError, "0 sample"),
+        (np.empty((5, 0)), ValueError, "0 feature"),
+        (np.arange(6.0), ValueError, "Expected 2D array"),
+        (np.zeros((3, 2, 2)), ValueError, "dim 3"),
+        (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), ValueError, "convert|numeric"),
+        (np.array([[1 + 1j, 2], [3, 4], [5, 6]]), ValueError, "[Cc]omplex"),
+    ],
+)
+def test_bad_X(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        KMeans(2).fit(bad)
+
+
+def test_object_array_with_text_is_refused():
+    with pytest.raises((ValueError, TypeError)):
+        KMeans(2).fit(np.array([[1, "x"], [2, "y"], [3, "z"]], dtype=object))
+
+
+def test_fewer_samples_than_clusters(X):
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=4"):
+        KMeans(4).fit(X[:3])
+
+
+@pytest.mark.parametrize(
+    "weight, match",
+    [
+        (lambda n: -np.ones(n), "[Nn]egative"),
+        (lambda n: np.ones(n - 1), "shape|length|number of samples"),
+        (lambda n: np.zeros(n), "non-zero"),
+        (lambda n: np.full(n, np.nan), "NaN"),
+        (lambda n: np.ones((n, 2)), "1D|1 dim|shape"),
+    ],
+)
+def test_bad_sample_weight(X, weight, match):
+    with pytest.raises(ValueError, match=match):
+        KMeans(2).fit(X, sample_weight=weight(len(X)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_clusters": 0}, "n_clusters"),
+        ({"n_clusters": 2.5}, "n_clusters"),
+        ({"init": "kmeans"}, "init"),
+        ({"n_init": 0}, "n_init"),
+        ({"n_init": "many"}, "n_init"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"tol": -1.0}, "tol"),
+        ({"algorithm": "fast"}, "algorithm"),
+        ({"init": np.zeros((3, 4))}, "shape of the initial centers"),
+        ({"init": np.zeros((2, 5))}, "shape of the initial centers"),
+        ({"init": np.zeros(8)}, "2-D"),
+        ({"init": np.array([[0.0, 0, 0, np.nan], [1.0, 1, 1, 1]])}, "NaN"),
+    ],
+)
+def test_bad_parameters(X, params, match):
+    params = {"n_clusters": 2, **params}
+    with pytest.raises((ValueError, TypeError), match=match):
+        KMeans(**params).fit(X)
+
+
+def test_callable_init_of_wrong_shape(X):
+    with pytest.raises(ValueError, match="shape of the initial centers"):
+        KMeans(3, init=lambda X, k, random_state: X[:2], n_init=1).fit(X)
+
+
+def test_predict_with_wrong_number_of_features(X):
+    model = KMeans(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :3])
+
+
+def test_caller_arrays_are_not_modified(X, rng):
+    w = rng.uniform(0.5, 2, len(X))
+    init = X[:3].copy()
+    X0, w0, init0 = X.copy(), w.copy(), init.copy()
+    for copy_x in (True, False):
+        model = KMeans(3, init=init, n_init=1, copy_x=copy_x).fit(X, sample_weight=w)
+        model.predict(X)
+        model.transform(X)
+        model.score(X, sample_weight=w)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(w, w0)
+    np.testing.assert_array_equal(init, init0)
+    assert model.cluster_centers_ is not init
+
+
+# -- dtypes, layouts ------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(X, dtype):
+    Xd = X.astype(dtype)
+    model = KMeans(3, random_state=0).fit(Xd)
+    assert model.cluster_centers_.dtype == dtype
+    assert model.transform(Xd).dtype == dtype
+    assert model.fit_transform(Xd).dtype == dtype
+    assert model.labels_.dtype == np.int32
+    assert isinstance(model.inertia_, float)
+
+
+def test_integer_input_becomes_float64(rng):
+    Xi = rng.integers(0, 20, size=(100, 3))
+    model = KMeans(3, random_state=0).fit(Xi)
+    assert model.cluster_centers_.dtype == np.float64
+
+
+def test_layouts_and_readonly_give_the_same_result(X):
+    ref = KMeans(3, random_state=0).fit(X)
+    F = np.asfortranarray(X)
+    R = X.copy()
+    R.setflags(write=False)
+    for variant in (F, R, X[::1], sp.csr_matrix(X), sp.csc_matrix(X)):
+        model = KMeans(3, random_state=0).fit(variant)
+        np.testing.assert_array_equal(model.labels_, ref.labels_)
+        np.testing.assert_allclose(model.cluster_centers_, ref.cluster_centers_, rtol=1e-9)
+
+
+def test_float32_predict_on_float64_model(X):
+    model = KMeans(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(model.predict(X.astype(np.float32)), model.predict(X))
+
+
+# -- the scikit-learn ecosystem -------------------------------------------------------
+def test_pipeline_gridsearch_clone(X):
+    pipe = make_pipeline(StandardScaler(), KMeans(random_state=0))
+    search = GridSearchCV(pipe, {"kmeans__n_clusters": [2, 3, 4]}, cv=3).fit(X)
+    assert search.best_params_["kmeans__n_clusters"] in (2, 3, 4)
+    cloned = clone(KMeans(5, random_state=1))
+    assert cloned.get_params()["n_clusters"] == 5 and not hasattr(cloned, "labels_")
+
+
+def test_pandas_output_and_feature_names(X):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=["spend", "freq", "age", "level"])
+    model = KMeans(3, random_state=0).set_output(transform="pandas").fit(df)
+    out = model.transform(df)
+    assert list(out.columns) == ["kmeans0", "kmeans1", "kmeans2"]
+    assert list(model.feature_names_in_) == ["spend", "freq", "age", "level"]
+    assert model.n_features_in_ == 4
+    assert list(model.get_feature_names_out()) == ["kmeans0", "kmeans1", "kmeans2"]
+
+
+def test_verbose_logs_iterations(X, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="fastseg"):
+        KMeans(3, random_state=0, verbose=1).fit(X)
+    assert any("Converged at iteration" in r.message for r in caplog.records)
+
+
+# -- determinism --------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["small", "gemm", "sparse"])
+def test_same_result_on_one_and_two_threads_and_every_run(rng, kind):
+    n = CHUNK_ROWS * 9 + 17
+    X = make_data(rng, n, 40 if kind == "gemm" else 6, k=8, dtype=np.float32)
+    if kind == "sparse":
+        X[rng.random(X.shape) < 0.5] = 0
+        X = sp.csr_matrix(X)
+    k = 30 if kind == "gemm" else 8
+    results = []
+    for n_threads in (1, 2, 1, 2):
+        with threads(n_threads):
+            results.append(KMeans(k, random_state=3, n_init=2).fit(X))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.labels_, results[0].labels_)
+        np.testing.assert_array_equal(other.cluster_centers_, results[0].cluster_centers_)
+        assert other.inertia_ == results[0].inertia_
+        assert other.n_iter_ == results[0].n_iter_
