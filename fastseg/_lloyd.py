@@ -49,29 +49,26 @@ class Rows:
         return self.X[i]
 
     def assign(self, sample_weight, centres, labels, update=True):
-        """Map and reduce: labels in place; returns (sums (k, d), weights (k,), inertia) in float64."""
+        """Map and reduce: new labels in place.
+
+        Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
+        """
         k, d = centres.shape
         n_slots = self.bounds.shape[0] - 1
         sums = np.empty((n_slots, k, d) if update else (n_slots, 0, 0))
         weights = np.empty((n_slots, k) if update else (n_slots, 0))
         inertia = np.empty(n_slots)
+        changed = np.empty(n_slots, dtype=np.int64)
+        stats = (labels, sums, weights, inertia, changed, update)
         if self.sparse:
-            _lk.assign_sparse(
-                *self.csr(), sample_weight, centres, self.bounds, labels, sums, weights, inertia, update
-            )
+            _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *stats)
         elif d * k >= GEMM_MIN_WORK:
             with threadpool_limits(limits=1, user_api="blas"):
-                _lk.assign_gemm(
-                    self.X, sample_weight, centres, self.mean, self.bounds,
-                    labels, sums, weights, inertia, update,
-                )  # fmt: skip
+                _lk.assign_gemm(self.X, sample_weight, centres, self.mean, self.bounds, *stats)
         else:
-            centres_t = np.ascontiguousarray(centres.T)
-            _lk.assign_fused(
-                self.X, sample_weight, centres_t, self.bounds, labels, sums, weights, inertia, update
-            )
+            _lk.assign_fused(self.X, sample_weight, centres, self.bounds, *stats)
         # Slot statistics are added in slot order: the result does not depend on threads.
-        return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum())
+        return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
 
     def sq_distances(self, centres):
         out = np.empty((self.n, centres.shape[0]), dtype=self.dtype)
@@ -134,17 +131,16 @@ def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False):
     """
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     labels = np.full(rows.n, -1, dtype=np.int32)
-    labels_old = labels.copy()
     strict = False
     for it in range(max_iter):
-        sums, weights, inertia_old = rows.assign(sample_weight, centres, labels)
+        sums, weights, inertia_old, n_changed = rows.assign(sample_weight, centres, labels)
         relocate_empty_clusters(rows, sample_weight, centres, labels, sums, weights)
         centres_new = update_centres(sums, weights, centres)
         shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
         if verbose:
             logger.info("Iteration %d, inertia %s.", it, inertia_old)
         centres_prev, centres = centres, centres_new
-        if np.array_equal(labels, labels_old):
+        if n_changed == 0:
             strict = True
             if verbose:
                 logger.info("Converged at iteration %d: strict convergence.", it)
@@ -153,9 +149,8 @@ def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False):
             if verbose:
                 logger.info("Converged at iteration %d: center shift %s within tolerance %s.", it, shift, tol)
             break
-        labels_old[:] = labels
     if not strict:
-        _, _, final_inertia = rows.assign(sample_weight, centres, labels, update=False)
+        _, _, final_inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
     elif np.array_equal(centres, centres_prev):
         final_inertia = inertia_old
     else:

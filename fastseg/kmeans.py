@@ -249,7 +249,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                     best = (labels, inertia, centres, n_iter)
 
         labels, inertia, centres, n_iter = best
-        distinct = len(np.unique(labels))
+        distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
@@ -281,7 +281,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def predict(self, X):
         """Index of the nearest centre for each row of ``X`` (int32)."""
         rows, centres = self._rows_and_centres(X)
-        labels = np.empty(rows.n, dtype=np.int32)
+        labels = np.full(rows.n, -1, dtype=np.int32)
         rows.assign(np.ones(rows.n, dtype=rows.dtype), centres, labels, update=False)
         return labels
 
@@ -297,8 +297,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
         rows, centres = self._rows_and_centres(X)
         sample_weight = _check_weights(sample_weight, rows.X)
-        labels = np.empty(rows.n, dtype=np.int32)
-        _, _, inertia = rows.assign(sample_weight, centres, labels, update=False)
+        labels = np.full(rows.n, -1, dtype=np.int32)
+        _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
         return -inertia
 
     def __sklearn_tags__(self):

@@ -41,14 +41,16 @@ def run_assign(kind, X, w, centres, update=True):
     sums = np.full((n_slots, k, d), np.nan)
     weights = np.full((n_slots, k), np.nan)
     inertia = np.full(n_slots, np.nan)
+    changed = np.full(n_slots, -1, dtype=np.int64)
+    stats = (labels, sums, weights, inertia, changed, update)
     if kind == "fused":
-        lloyd.assign_fused(X, w, np.ascontiguousarray(centres.T), bounds, labels, sums, weights, inertia, update)
+        lloyd.assign_fused(X, w, centres, bounds, *stats)
     elif kind == "gemm":
-        shift = X.mean(axis=0).astype(X.dtype)
-        lloyd.assign_gemm(X, w, centres, shift, bounds, labels, sums, weights, inertia, update)
+        lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *stats)
     else:
         S = sp.csr_matrix(X)
-        lloyd.assign_sparse(S.data, S.indices, S.indptr, w, centres, bounds, labels, sums, weights, inertia, update)
+        lloyd.assign_sparse(S.data, S.indices, S.indptr, w, centres, bounds, *stats)
+    assert changed.sum() == X.shape[0]  # every label differs from the -7 passed in
     return labels, sums.sum(axis=0), weights.sum(axis=0), inertia.sum()
 
 

@@ -9,6 +9,8 @@ JIT = {"cache": True, "nogil": True, "fastmath": FASTMATH}
 
 # Rows per chunk: the unit of work of the GEMM path (a (CHUNK_ROWS, d) buffer).
 CHUNK_ROWS = 256
+# Rows transposed together by the fused small-d kernel (SIMD lanes run over rows).
+BLOCK_ROWS = 64
 # Upper bound on the number of per-slot statistic buffers. A slot is a run of
 # consecutive chunks; slots are filled in parallel and added in slot order, so
 # results never depend on the thread count and extra memory stays
@@ -53,4 +55,4 @@ class threads:
         return False
 
 
-__all__ = ["CHUNK_ROWS", "FASTMATH", "JIT", "MAX_SLOTS", "njit", "slot_bounds", "threads"]
+__all__ = ["BLOCK_ROWS", "CHUNK_ROWS", "FASTMATH", "JIT", "MAX_SLOTS", "njit", "slot_bounds", "threads"]

@@ -8,58 +8,82 @@ slots in order (the reduce) and turns the totals into centres (the update).
 import numpy as np
 from numba import prange
 
-from ._config import CHUNK_ROWS, JIT, njit
+from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
 
 
 @njit(parallel=True, **JIT)
-def assign_fused(X, sample_weight, centres_t, bounds, labels, sums, weights, inertia, update):
+def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inertia, changed, update):
     """Fused distance -> argmin -> accumulate pass, for small ``d * k``.
+
+    Rows are taken ``BLOCK_ROWS`` at a time and transposed, so the distance and argmin
+    loops run over rows in SIMD lanes whatever ``d`` and ``k`` are.
 
     X : (n, d) float32|float64, IN
     sample_weight : (n,) X.dtype, IN
-    centres_t : (d, k) X.dtype, IN -- centres transposed, so the inner loop runs over k
+    centres : (k, d) X.dtype, IN
     bounds : (n_slots + 1,) int64, IN
-    labels : (n,) int32, OUT -- index of the nearest centre (first one on ties)
+    labels : (n,) int32, INOUT -- previous labels in, nearest centre out (first one on ties)
     sums : (n_slots, k, d) float64, OUT -- weighted sums of the rows of each cluster
     weights : (n_slots, k) float64, OUT -- summed weights of each cluster
     inertia : (n_slots,) float64, OUT -- weighted squared distance to the nearest centre
+    changed : (n_slots,) int64, OUT -- number of labels that differ from the ones passed in
     update : bool -- False skips ``sums``/``weights`` (assignment only)
     """
-    n_features, n_clusters = centres_t.shape
+    n_features = X.shape[1]
+    n_clusters = centres.shape[0]
     n_slots = bounds.shape[0] - 1
+    zero = X.dtype.type(0)
     for s in prange(n_slots):
-        dist = np.empty(n_clusters, dtype=X.dtype)
+        xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
+        dist = np.empty((n_clusters, BLOCK_ROWS), dtype=X.dtype)
+        best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        best = np.empty(BLOCK_ROWS, dtype=np.int32)
         slot_sums = sums[s]
         slot_weights = weights[s]
         if update:
             slot_sums[:] = 0.0
             slot_weights[:] = 0.0
         acc = 0.0
-        for i in range(bounds[s], bounds[s + 1]):
-            dist[:] = 0
-            for f in range(n_features):
-                xf = X[i, f]
-                for j in range(n_clusters):
-                    t = xf - centres_t[f, j]
-                    dist[j] += t * t
-            best = 0
-            best_dist = dist[0]
-            for j in range(1, n_clusters):
-                if dist[j] < best_dist:
-                    best_dist = dist[j]
-                    best = j
-            labels[i] = best
-            w = sample_weight[i]
-            acc += w * best_dist
-            if update:
-                slot_weights[best] += w
+        n_changed = 0
+        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
+            m = min(BLOCK_ROWS, bounds[s + 1] - start)
+            xt[:, :m] = X[start : start + m].T
+            for j in range(n_clusters):
+                dj = dist[j]
+                dj[:] = zero
                 for f in range(n_features):
-                    slot_sums[best, f] += w * X[i, f]
+                    c = centres[j, f]
+                    xf = xt[f]
+                    for b in range(BLOCK_ROWS):
+                        t = xf[b] - c
+                        dj[b] += t * t
+            best_dist[:] = dist[0]
+            best[:] = 0
+            for j in range(1, n_clusters):
+                dj = dist[j]
+                jj = np.int32(j)
+                for b in range(BLOCK_ROWS):
+                    if dj[b] < best_dist[b]:
+                        best_dist[b] = dj[b]
+                        best[b] = jj
+            for b in range(m):
+                i = start + b
+                label = best[b]
+                if labels[i] != label:
+                    n_changed += 1
+                    labels[i] = label
+                w = sample_weight[i]
+                acc += w * best_dist[b]
+                if update:
+                    slot_weights[label] += w
+                    for f in range(n_features):
+                        slot_sums[label, f] += w * X[i, f]
         inertia[s] = acc
+        changed[s] = n_changed
 
 
 @njit(parallel=True, **JIT)
-def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, update):
+def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, changed, update):
     """Per-chunk GEMM then argmin, for large ``d * k`` (compute-bound).
 
     Distances are ``|c|^2 - 2 x.c`` on rows shifted by ``x_shift`` (the data mean), so the
@@ -70,7 +94,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
     sample_weight : (n,) X.dtype, IN
     centres : (k, d) X.dtype, IN
     x_shift : (d,) X.dtype, IN
-    bounds, labels, sums, weights, inertia, update : as ``assign_fused``
+    bounds, labels, sums, weights, inertia, changed, update : as ``assign_fused``
     """
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
@@ -91,6 +115,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
             slot_sums[:] = 0.0
             slot_weights[:] = 0.0
         acc = 0.0
+        n_changed = 0
         for start in range(bounds[s], bounds[s + 1], CHUNK_ROWS):
             m = min(CHUNK_ROWS, bounds[s + 1] - start)
             for i in range(m):
@@ -109,7 +134,9 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
                         best_score = score
                         best = j
                 row = start + i
-                labels[row] = best
+                if labels[row] != best:
+                    n_changed += 1
+                    labels[row] = best
                 w = sample_weight[row]
                 d2 = 0.0
                 for f in range(n_features):
@@ -121,18 +148,19 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
                     for f in range(n_features):
                         slot_sums[best, f] += w * X[row, f]
         inertia[s] = acc
+        changed[s] = n_changed
 
 
 @njit(parallel=True, **JIT)
 def assign_sparse(
-    data, indices, indptr, sample_weight, centres, bounds, labels, sums, weights, inertia, update
+    data, indices, indptr, sample_weight, centres, bounds, labels, sums, weights, inertia, changed, update
 ):
     """Assignment and accumulation for CSR rows, touching only the stored entries.
 
     data : (nnz,) float32|float64, IN; indices : (nnz,) int32, IN; indptr : (n + 1,) int32, IN
     sample_weight : (n,) data.dtype, IN
     centres : (k, d) data.dtype, IN
-    bounds, labels, sums, weights, inertia, update : as ``assign_fused``
+    bounds, labels, sums, weights, inertia, changed, update : as ``assign_fused``
     """
     n_clusters, n_features = centres.shape
     n_slots = bounds.shape[0] - 1
@@ -147,6 +175,7 @@ def assign_sparse(
             slot_sums[:] = 0.0
             slot_weights[:] = 0.0
         acc = 0.0
+        n_changed = 0
         for i in range(bounds[s], bounds[s + 1]):
             lo = indptr[i]
             hi = indptr[i + 1]
@@ -163,7 +192,9 @@ def assign_sparse(
                 if score < best_score:
                     best_score = score
                     best = j
-            labels[i] = best
+            if labels[i] != best:
+                n_changed += 1
+                labels[i] = best
             w = sample_weight[i]
             acc += w * max(x_norm + best_score, 0.0)
             if update:
@@ -171,6 +202,7 @@ def assign_sparse(
                 for p in range(lo, hi):
                     slot_sums[best, indices[p]] += w * data[p]
         inertia[s] = acc
+        changed[s] = n_changed
 
 
 @njit(parallel=True, **JIT)
