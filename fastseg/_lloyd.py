@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._kernels import lloyd as _lk
 from ._kernels import seeding as _sk
@@ -18,6 +18,22 @@ logger = logging.getLogger("fastseg")
 
 # d * k from which a per-chunk GEMM beats the fused distance loop (see benchmarks/).
 GEMM_MIN_WORK = 1024
+
+
+_blas_controller = None
+
+
+def _blas_single_thread():
+    """BLAS limited to one thread (the GEMM kernel calls it from every Numba thread).
+
+    The controller is built once: building one scans the loaded libraries (milliseconds).
+    """
+    global _blas_controller
+    if _blas_controller is None:
+        import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba's np.dot calls
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 class Rows:
@@ -63,7 +79,7 @@ class Rows:
         if self.sparse:
             _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *stats)
         elif d * k >= GEMM_MIN_WORK:
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _blas_single_thread():
                 _lk.assign_gemm(self.X, sample_weight, centres, self.mean, self.bounds, *stats)
         else:
             _lk.assign_fused(self.X, sample_weight, centres, self.bounds, *stats)

@@ -11,7 +11,13 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Cluster
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _is_arraylike_not_scalar, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _is_arraylike_not_scalar,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import _lloyd
 
@@ -63,6 +69,40 @@ def _is_same_clustering(labels1, labels2, n_clusters):
 def _check_weights(sample_weight, X):
     # Also refuses negative weights and all-zero weights, with messages that say so.
     return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+
+
+def kmeans_plusplus(
+    X, n_clusters, *, sample_weight=None, x_squared_norms=None, random_state=None, n_local_trials=None
+):
+    """Greedy k-means++ seeding; a drop-in for ``sklearn.cluster.kmeans_plusplus``.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    n_clusters : int
+    sample_weight : array-like of shape (n_samples,), default=None
+    x_squared_norms : ignored
+        Accepted for compatibility; distances are computed directly.
+    random_state : int, RandomState instance or None
+        The same seed picks the same rows as scikit-learn.
+    n_local_trials : int, default=None
+        Candidates tried per centre; ``2 + int(log(n_clusters))`` when None.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), X's dtype
+    indices : ndarray of shape (n_clusters,)
+    """
+    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], accept_large_sparse=False)
+    if not (isinstance(n_clusters, Integral) and n_clusters >= 1):
+        raise ValueError(f"n_clusters must be a positive integer, got {n_clusters!r}.")
+    if X.shape[0] < n_clusters:
+        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
+    if n_local_trials is not None and not (isinstance(n_local_trials, Integral) and n_local_trials >= 1):
+        raise ValueError(f"n_local_trials must be a positive integer or None, got {n_local_trials!r}.")
+    sample_weight = _check_weights(sample_weight, X)
+    rows = _lloyd.Rows(X)
+    return _lloyd.kmeans_plusplus(rows, sample_weight, n_clusters, check_random_state(random_state), n_local_trials)
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):

@@ -171,3 +171,22 @@ def test_n_init_auto_rules_and_explicit_init_warning():
 
     KMeans(3, init=init, random_state=0).fit(X)
     assert len(calls) == 10  # 'auto' => 10 runs for a callable, like 'random'
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_public_kmeans_plusplus_matches_sklearn(dtype):
+    from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
+
+    from fastseg import kmeans_plusplus
+
+    rng = np.random.default_rng(4)
+    X = make_data(rng, 1500, 7, k=9, dtype=dtype)
+    w = rng.uniform(0.2, 3, len(X)).astype(dtype)
+    for seed in range(3):
+        ours, ours_idx = kmeans_plusplus(X, 9, sample_weight=w, random_state=seed)
+        theirs, theirs_idx = sk_kmeans_plusplus(X, 9, sample_weight=w, random_state=seed)
+        np.testing.assert_array_equal(ours_idx, theirs_idx)
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == dtype
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=9"):
+        kmeans_plusplus(X[:3], 9)

@@ -1,0 +1,138 @@
+"""Time fastseg against the installed peers on the same arrays, interleaved, and print ratios.
+
+    python -m benchmarks.compare                 # full sizes (a few minutes on 2 cores)
+    python -m benchmarks.compare --quick         # tiny sizes, a smoke run
+    python -m benchmarks.compare --update-readme # also rewrite the table in README.md
+
+Every implementation runs the same fixed work (same initial centres, a fixed number of
+iterations, tol=0). Times are per iteration (fit time / iterations run), the median of
+``--repeats`` rounds; within a round the implementations run one after the other, so noise on
+this shared machine hits all of them alike. A ratio is peer time / fastseg time: above 1 means
+fastseg is faster.
+"""
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .registry import CASES, IMPLEMENTATIONS, implementations_for, make_data
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+MARK_START, MARK_END = "<!-- benchmark-table:start -->", "<!-- benchmark-table:end -->"
+
+_FIRST_FIT = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+import fastseg
+rng = np.random.default_rng(0)
+for dtype in ("float32", "float64"):
+    X = rng.normal(size=(2000, 8)).astype(dtype)
+    fastseg.KMeans(8, random_state=0).fit(X).predict(X)
+print(time.perf_counter() - t0)
+"""
+
+
+def first_fit_seconds():
+    """(cold, warm): import + first k-means++ fit and predict, float32 and float64, in a fresh
+    interpreter, with an empty kernel cache (compilation) and then with the cache it filled."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = []
+        for _ in range(2):
+            res = subprocess.run([sys.executable, "-c", _FIRST_FIT], env=env, capture_output=True, text=True, check=True)
+            out.append(float(res.stdout.strip().splitlines()[-1]))
+        return tuple(out)
+
+
+def time_case(case, repeats):
+    X, init = make_data(case)
+    impls = implementations_for(case)
+    for _, fn in impls:  # warm-up: compilation, caches, thread pools
+        fn(case.scaled(0.01), *make_data(case.scaled(0.01)))
+    times = {name: [] for name, _ in impls}
+    iters = {}
+    for _ in range(repeats):
+        for name, fn in impls:
+            t0 = time.perf_counter()
+            n_iter, _ = fn(case, X, init)
+            times[name].append((time.perf_counter() - t0) / n_iter)
+            iters[name] = n_iter
+    return {name: float(np.median(v)) for name, v in times.items()}, iters
+
+
+def render(results, first_fit, repeats, quick):
+    peers = [name for name in IMPLEMENTATIONS if name != "fastseg"]
+    lines = [
+        "| case | fastseg ms/iter | " + " | ".join(f"{p} ratio" for p in peers) + " | goal vs scikit-learn |",
+        "|---|---:|" + "---:|" * len(peers) + "---|",
+    ]
+    for case, (med, iters) in results:
+        fs = med["fastseg"]
+        cells = []
+        for p in peers:
+            cells.append(f"{med[p] / fs:.2f}x" if p in med else "n/a")
+        goal = ""
+        if case.goal is not None:
+            ratio = med["scikit-learn"] / fs
+            goal = f">= {case.goal}x: {'met' if ratio >= case.goal else 'NOT met'}"
+        name = case.name + (f" ({iters['fastseg']} iters)" if case.kind == "lloyd" else "")
+        lines.append(f"| {name} | {fs * 1e3:.2f} | " + " | ".join(cells) + f" | {goal} |")
+    cold, warm = first_fit
+    lines += [
+        "",
+        f"First call (fresh interpreter: import + k-means++ fit + predict, float32 and float64): "
+        f"{cold:.1f} s with an empty kernel cache (compilation), {warm:.2f} s with the cache warm (goal <= 1.5 s: "
+        f"{'met' if warm <= 1.5 else 'NOT met'}).",
+        "",
+        f"Ratio = peer time / fastseg time per iteration (above 1: fastseg is faster); median of {repeats} "
+        f"interleaved rounds{' at smoke-test sizes' if quick else ''}; "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+        + " ".join(f"{name}: {note}." for name, (_, _, note) in IMPLEMENTATIONS.items() if note),
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(table):
+    text = README.read_text()
+    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {MARK_START} ... {MARK_END} block")
+    README.write_text(pattern.sub(lambda _: f"{MARK_START}\n{table}\n{MARK_END}", text))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds per case (default 5, quick 2)")
+    parser.add_argument("--only", default=None, help="run the cases whose name contains this text")
+    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 5)
+    results = []
+    for case in CASES:
+        if args.only and args.only not in case.name:
+            continue
+        run = case.scaled(0.005) if args.quick else case
+        print(f"running {case.name} ...", file=sys.stderr, flush=True)
+        results.append((case, time_case(run, repeats)))
+    table = render(results, first_fit_seconds(), repeats, args.quick)
+    print(table)
+    if args.update_readme:
+        if args.quick or args.only:
+            raise SystemExit("--update-readme needs the full run (no --quick, no --only)")
+        update_readme(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
