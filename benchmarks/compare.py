@@ -49,7 +49,9 @@ def first_fit_seconds():
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         out = []
         for _ in range(2):
-            res = subprocess.run([sys.executable, "-c", _FIRST_FIT], env=env, capture_output=True, text=True, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", _FIRST_FIT], env=env, capture_output=True, text=True, check=True
+            )
             out.append(float(res.stdout.strip().splitlines()[-1]))
         return tuple(out)
 

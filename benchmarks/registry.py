@@ -25,7 +25,16 @@ class Case:
     goal: float | None = None  # wanted ratio sklearn time / fastseg time
 
     def scaled(self, scale):
-        return Case(self.name, self.kind, max(int(self.n * scale), 4 * self.k), self.d, self.k, self.dtype, self.iters, self.goal)
+        return Case(
+            self.name,
+            self.kind,
+            max(int(self.n * scale), 4 * self.k),
+            self.d,
+            self.k,
+            self.dtype,
+            self.iters,
+            self.goal,
+        )
 
 
 CASES = [
@@ -47,7 +56,11 @@ def make_data(case, seed=0):
     step = 200_000
     for start in range(0, case.n, step):  # bounded temporaries at large n
         stop = min(start + step, case.n)
-        X[start:stop] = centres[labels[start:stop]] + spread[start:stop] * rng.standard_normal((stop - start, case.d)) + 50.0
+        X[start:stop] = (
+            centres[labels[start:stop]]
+            + spread[start:stop] * rng.standard_normal((stop - start, case.d))
+            + 50.0
+        )
     init = X[rng.choice(case.n, case.k, replace=False)].copy()
     return X, init
 
@@ -78,9 +91,16 @@ def _faiss_lloyd(case, X, init, labels=False):
     import faiss
 
     km = faiss.Kmeans(
-        case.d, case.k, niter=case.iters, max_points_per_centroid=case.n, min_points_per_centroid=1, verbose=False
+        case.d,
+        case.k,
+        niter=case.iters,
+        max_points_per_centroid=case.n,
+        min_points_per_centroid=1,
+        verbose=False,
     )
-    km.train(np.ascontiguousarray(X, dtype=np.float32), init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+    km.train(
+        np.ascontiguousarray(X, dtype=np.float32), init_centroids=np.ascontiguousarray(init, dtype=np.float32)
+    )
     if not labels:
         return case.iters, None
     return case.iters, km.index.search(np.ascontiguousarray(X, dtype=np.float32), 1)[1][:, 0]

@@ -7,7 +7,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -102,7 +108,9 @@ def kmeans_plusplus(
         raise ValueError(f"n_local_trials must be a positive integer or None, got {n_local_trials!r}.")
     sample_weight = _check_weights(sample_weight, X)
     rows = _lloyd.Rows(X)
-    return _lloyd.kmeans_plusplus(rows, sample_weight, n_clusters, check_random_state(random_state), n_local_trials)
+    return _lloyd.kmeans_plusplus(
+        rows, sample_weight, n_clusters, check_random_state(random_state), n_local_trials
+    )
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):

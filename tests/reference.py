@@ -28,7 +28,9 @@ def assign(X, sample_weight, centres):
 
 def sq_distances_to_assigned(X, centres, labels):
     X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-    return ((np.asarray(X, dtype=np.float64) - np.asarray(centres, dtype=np.float64)[labels]) ** 2).sum(axis=1)
+    return ((np.asarray(X, dtype=np.float64) - np.asarray(centres, dtype=np.float64)[labels]) ** 2).sum(
+        axis=1
+    )
 
 
 def kmeans_plusplus(X, sample_weight, first, uniforms):

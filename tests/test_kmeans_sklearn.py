@@ -19,7 +19,9 @@ def assert_same_fit(ours, theirs, dtype):
     np.testing.assert_array_equal(ours.labels_, theirs.labels_)
     assert ours.n_iter_ == theirs.n_iter_
     scale = np.abs(theirs.cluster_centers_).max()
-    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype] * scale)
+    np.testing.assert_allclose(
+        ours.cluster_centers_, theirs.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype] * scale
+    )
     np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=RTOL[dtype])
     assert ours.cluster_centers_.dtype == theirs.cluster_centers_.dtype
 
@@ -72,7 +74,10 @@ def test_kmeans_plusplus_seeding_distribution_matches_sklearn():
     def potential(C):
         return ((X[:, None] - C[None]) ** 2).sum(-1).min(1).sum()
 
-    ours = [potential(_lloyd.kmeans_plusplus(rows, w, 10, np.random.RandomState(10_000 + s))[0]) for s in range(200)]
+    ours = [
+        potential(_lloyd.kmeans_plusplus(rows, w, 10, np.random.RandomState(10_000 + s))[0])
+        for s in range(200)
+    ]
     theirs = [potential(kmeans_plusplus(X, 10, random_state=s)[0]) for s in range(200)]
     assert abs(np.mean(ours) / np.mean(theirs) - 1) < 0.04
 

@@ -29,8 +29,6 @@ def slot_bounds(n_rows, chunk_rows=CHUNK_ROWS, max_slots=MAX_SLOTS):
     return np.minimum(chunk_edges * chunk_rows, n_rows).astype(np.int64)
 
 
-
-
 class threads:
     """Run Numba kernels on ``n`` threads inside the block; restore the old count after.
 
