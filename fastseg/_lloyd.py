@@ -16,8 +16,17 @@ from ._kernels._config import slot_bounds
 
 logger = logging.getLogger("fastseg")
 
-# d * k from which a per-chunk GEMM beats the fused distance loop (see benchmarks/).
-GEMM_MIN_WORK = 1024
+
+def use_gemm(n_features, n_clusters, dtype):
+    """True where the per-chunk GEMM kernel beats the fused one (``python -m benchmarks.crossover``).
+
+    The fused kernel wins at few features: up to 8 (float32) or below 8 (float64), and
+    while d * k < 256 (float32) or < 128 (float64, half the SIMD lanes).
+    """
+    work = n_features * n_clusters
+    if dtype == np.float32:
+        return n_features > 8 and work >= 256
+    return n_features >= 8 and work >= 128
 
 
 _blas_controller = None
@@ -78,7 +87,7 @@ class Rows:
         stats = (labels, sums, weights, inertia, changed, update)
         if self.sparse:
             _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *stats)
-        elif d * k >= GEMM_MIN_WORK:
+        elif use_gemm(d, k, self.dtype):
             with _blas_single_thread():
                 _lk.assign_gemm(self.X, sample_weight, centres, self.mean, self.bounds, *stats)
         else:
