@@ -86,8 +86,9 @@ def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inert
 def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, changed, update):
     """Per-chunk GEMM then argmin, for large ``d * k`` (compute-bound).
 
-    Distances are ``|c|^2 - 2 x.c`` on rows shifted by ``x_shift`` (the data mean), so the
-    expansion does not lose precision far from the origin; the inertia of each row is then
+    Scores are ``|c|^2 / 2 - c.x`` on rows shifted by ``x_shift`` (the data mean), so the
+    expansion does not lose precision far from the origin. The GEMM writes them as
+    (k, CHUNK_ROWS) so the argmin runs over rows in SIMD lanes; the inertia of each row is then
     recomputed exactly against its chosen centre. The caller limits BLAS to one thread.
 
     X : (n, d) float32|float64, IN
@@ -99,16 +100,18 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
     n_slots = bounds.shape[0] - 1
-    shifted_t = np.empty((n_features, n_clusters), dtype=X.dtype)
+    shifted = np.empty((n_clusters, n_features), dtype=X.dtype)
     half_norms = np.zeros(n_clusters, dtype=X.dtype)
     for j in range(n_clusters):
         for f in range(n_features):
             c = centres[j, f] - x_shift[f]
-            shifted_t[f, j] = c
-            half_norms[j] += 0.5 * c * c
+            shifted[j, f] = c
+            half_norms[j] += X.dtype.type(0.5) * c * c
     for s in prange(n_slots):
-        chunk = np.empty((CHUNK_ROWS, n_features), dtype=X.dtype)
-        prod = np.empty((CHUNK_ROWS, n_clusters), dtype=X.dtype)
+        chunk = np.zeros((CHUNK_ROWS, n_features), dtype=X.dtype)
+        prod = np.empty((n_clusters, CHUNK_ROWS), dtype=X.dtype)
+        best_score = np.empty(CHUNK_ROWS, dtype=X.dtype)
+        best = np.empty(CHUNK_ROWS, dtype=np.int32)
         slot_sums = sums[s]
         slot_weights = weights[s]
         if update:
@@ -121,32 +124,35 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
             for i in range(m):
                 for f in range(n_features):
                     chunk[i, f] = X[start + i, f] - x_shift[f]
-            if m == CHUNK_ROWS:
-                np.dot(chunk, shifted_t, prod)
-            else:
-                prod[:m] = np.dot(chunk[:m], shifted_t)
+            np.dot(shifted, chunk.T, prod)
+            for b in range(CHUNK_ROWS):
+                best_score[b] = half_norms[0] - prod[0, b]
+                best[b] = 0
+            for j in range(1, n_clusters):
+                h = half_norms[j]
+                pj = prod[j]
+                jj = np.int32(j)
+                for b in range(CHUNK_ROWS):
+                    score = h - pj[b]
+                    if score < best_score[b]:
+                        best_score[b] = score
+                        best[b] = jj
             for i in range(m):
-                best = 0
-                best_score = half_norms[0] - prod[i, 0]
-                for j in range(1, n_clusters):
-                    score = half_norms[j] - prod[i, j]
-                    if score < best_score:
-                        best_score = score
-                        best = j
                 row = start + i
-                if labels[row] != best:
+                label = best[i]
+                if labels[row] != label:
                     n_changed += 1
-                    labels[row] = best
+                    labels[row] = label
                 w = sample_weight[row]
-                d2 = 0.0
+                d2 = X.dtype.type(0)
                 for f in range(n_features):
-                    t = X[row, f] - centres[best, f]
+                    t = X[row, f] - centres[label, f]
                     d2 += t * t
                 acc += w * d2
                 if update:
-                    slot_weights[best] += w
+                    slot_weights[label] += w
                     for f in range(n_features):
-                        slot_sums[best, f] += w * X[row, f]
+                        slot_sums[label, f] += w * X[row, f]
         inertia[s] = acc
         changed[s] = n_changed
 
