@@ -32,45 +32,51 @@ SHAPES = [
 ]
 
 
+def fused_over_gemm(X, k, repeats):
+    """Median fused time / median GEMM time for one assignment pass of ``X`` against ``k`` rows."""
+    n, d = X.shape
+    w = np.ones(n, X.dtype)
+    C = X[:k].copy()
+    bounds = slot_bounds(n)
+    s = bounds.size - 1
+    stats = (
+        np.full(n, -1, np.int32),
+        np.empty((s, k, d)),
+        np.empty((s, k)),
+        np.empty(s),
+        np.empty(s, np.int64),
+        True,
+    )
+    mean = X.mean(0).astype(X.dtype)
+
+    def fused():
+        lloyd.assign_fused(X, w, C, bounds, *stats)
+
+    def gemm():
+        with _blas_single_thread():
+            lloyd.assign_gemm(X, w, C, mean, bounds, *stats)
+
+    fused(), gemm()
+    tf, tg = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fused()
+        tf.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        gemm()
+        tg.append(time.perf_counter() - t0)
+    return np.median(tf) / np.median(tg)
+
+
 def main(n=200_000, repeats=5):
     rng = np.random.default_rng(0)
     print("| dtype | d | k | fused / GEMM time | chosen |")
     print("|---|---:|---:|---:|---|")
     for dtype in ("float32", "float64"):
         for d, k in SHAPES:
-            X = rng.normal(size=(n, d)).astype(dtype)
-            w = np.ones(n, dtype)
-            C = X[:k].copy()
-            bounds = slot_bounds(n)
-            s = bounds.size - 1
-            stats = (
-                np.full(n, -1, np.int32),
-                np.empty((s, k, d)),
-                np.empty((s, k)),
-                np.empty(s),
-                np.empty(s, np.int64),
-                True,
-            )
-            mean = X.mean(0).astype(dtype)
-
-            def fused():
-                lloyd.assign_fused(X, w, C, bounds, *stats)
-
-            def gemm():
-                with _blas_single_thread():
-                    lloyd.assign_gemm(X, w, C, mean, bounds, *stats)
-
-            fused(), gemm()
-            tf, tg = [], []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                fused()
-                tf.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                gemm()
-                tg.append(time.perf_counter() - t0)
+            ratio = fused_over_gemm(rng.normal(size=(n, d)).astype(dtype), k, repeats)
             chosen = "GEMM" if use_gemm(d, k, np.dtype(dtype)) else "fused"
-            print(f"| {dtype} | {d} | {k} | {np.median(tf) / np.median(tg):.2f} | {chosen} |")
+            print(f"| {dtype} | {d} | {k} | {ratio:.2f} | {chosen} |")
 
 
 if __name__ == "__main__":

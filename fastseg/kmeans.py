@@ -113,7 +113,84 @@ def kmeans_plusplus(
     )
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """What every centre-based model shares: validation, predict/transform/score, fitted attributes."""
+
+    _accept_sparse = "csr"
+
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=self._accept_sparse,
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+
+    def _check_n_samples(self, X):
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+
+    def _set_fitted(self, labels, inertia, centres, n_iter):
+        distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.cluster_centers_ = centres
+        self._n_features_out = centres.shape[0]
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit and return the distances of ``X`` to the centres."""
+        return self.fit(X, sample_weight=sample_weight)._transform(X)
+
+    def _rows_and_centres(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return _lloyd.Rows(X), np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+
+    def predict(self, X):
+        """Index of the nearest centre for each row of ``X`` (int32)."""
+        rows, centres = self._rows_and_centres(X)
+        labels = np.full(rows.n, -1, dtype=np.int32)
+        rows.assign(np.ones(rows.n, dtype=rows.dtype), centres, labels, update=False)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distances of ``X`` to every centre, shape (n_samples, n_clusters)."""
+        return self._transform(X)
+
+    def _transform(self, X):
+        rows, centres = self._rows_and_centres(X)
+        return np.sqrt(rows.sq_distances(centres))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
+        rows, centres = self._rows_and_centres(X)
+        sample_weight = _check_weights(sample_weight, rows.X)
+        labels = np.full(rows.n, -1, dtype=np.int32)
+        _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
+        return -inertia
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accept_sparse is not False
+        return tags
+
+
+class KMeans(_CentresModel):
     """K-Means clustering with Numba kernels; a drop-in for ``sklearn.cluster.KMeans``.
 
     Parameters, attributes and methods mean what they mean in scikit-learn. Given the same
@@ -191,18 +268,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.copy_x = copy_x
         self.algorithm = algorithm
 
-    # -- validation -------------------------------------------------------------------
-    def _validate_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=False,
-        )
-
     def _n_init_for_fit(self):
         if self.n_init != "auto":
             n_init = self.n_init
@@ -268,8 +333,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self
         """
         X = self._validate_X(X, reset=True)
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        self._check_n_samples(X)
         sample_weight = _check_weights(sample_weight, X)
         init_array = None
         if _is_arraylike_not_scalar(self.init):
@@ -296,60 +360,5 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 ):
                     best = (labels, inertia, centres, n_iter)
 
-        labels, inertia, centres, n_iter = best
-        distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
-        if distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-                f"({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.cluster_centers_ = centres
-        self._n_features_out = centres.shape[0]
-        self.labels_ = labels
-        self.inertia_ = inertia
-        self.n_iter_ = n_iter
+        self._set_fitted(*best)
         return self
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit and return ``labels_``."""
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit and return the distances of ``X`` to the centres."""
-        return self.fit(X, sample_weight=sample_weight)._transform(X)
-
-    # -- using a fitted model ------------------------------------------------------------
-    def _rows_and_centres(self, X):
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return _lloyd.Rows(X), np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-
-    def predict(self, X):
-        """Index of the nearest centre for each row of ``X`` (int32)."""
-        rows, centres = self._rows_and_centres(X)
-        labels = np.full(rows.n, -1, dtype=np.int32)
-        rows.assign(np.ones(rows.n, dtype=rows.dtype), centres, labels, update=False)
-        return labels
-
-    def transform(self, X):
-        """Euclidean distances of ``X`` to every centre, shape (n_samples, n_clusters)."""
-        return self._transform(X)
-
-    def _transform(self, X):
-        rows, centres = self._rows_and_centres(X)
-        return np.sqrt(rows.sq_distances(centres))
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
-        rows, centres = self._rows_and_centres(X)
-        sample_weight = _check_weights(sample_weight, rows.X)
-        labels = np.full(rows.n, -1, dtype=np.int32)
-        _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
-        return -inertia
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags

@@ -47,3 +47,47 @@ def kmeans_plusplus(X, sample_weight, first, uniforms):
         indices.append(int(cand[best]))
         closest = dist[:, best]
     return np.array(indices)
+
+
+def population_assign(X, sample_weight, population):
+    """Twin of genetic.population_assign: SSE (P,), sums (P, k, d), weights (P, k)."""
+    P, k, d = population.shape
+    sse = np.empty(P)
+    sums = np.zeros((P, k, d))
+    weights = np.zeros((P, k))
+    for p in range(P):
+        labels, sums[p], weights[p], sse[p] = assign(X, sample_weight, population[p])
+    return sse, sums, weights
+
+
+def roulette_select(fitness, uniforms):
+    fitness = np.asarray(fitness, dtype=np.float64)
+    if fitness.sum() <= 0:
+        return np.minimum((uniforms * len(fitness)).astype(np.int64), len(fitness) - 1)
+    cumulative = np.cumsum(fitness)
+    return np.searchsorted(cumulative, uniforms * cumulative[-1], side="right")
+
+
+def tournament_select(sse, candidates):
+    return np.array([row[np.argmin(sse[row])] for row in candidates])
+
+
+def crossover(population, parents, cuts):
+    children = []
+    for (a, b), cut in zip(parents, cuts):
+        if cut == 0:
+            children += [population[a].copy(), population[b].copy()]
+        else:
+            children += [
+                np.concatenate([population[a][:cut], population[b][cut:]]),
+                np.concatenate([population[b][:cut], population[a][cut:]]),
+            ]
+    return np.array(children)
+
+
+def mutate(population, uniforms, noise, rate, scale, first):
+    out = population.astype(np.float64).copy()
+    mask = uniforms < rate
+    mask[:first] = False
+    out += np.where(mask, noise * scale, 0.0)
+    return out.astype(population.dtype)

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastseg import KMeans
+from fastseg import GeneticKMeans, KMeans
 
 # The same expected failures scikit-learn lists for its own KMeans: a random
 # initialisation draws different rows when rows are repeated instead of weighted.
@@ -17,4 +17,12 @@ EXPECTED_FAILED = {
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    [GeneticKMeans(n_clusters=2, population_size=6, n_generations=3, max_iter=5)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
+def test_genetic_sklearn_compatible(estimator, check):
     check(estimator)

@@ -1,0 +1,162 @@
+"""Genetic-algorithm K-means kernels: population fitness (one pass over X for every
+chromosome), roulette and tournament selection, crossover and mutation.
+
+A population is a ``(P, k, d)`` array: chromosome ``p`` holds ``k`` centres. Random numbers are
+drawn by the caller and passed in, so these functions are deterministic.
+"""
+
+import numpy as np
+from numba import prange
+
+from ._config import BLOCK_ROWS, JIT, njit
+
+
+@njit(parallel=True, **JIT)
+def population_assign(X, sample_weight, population, bounds, sse, sums, weights, update):
+    """SSE of every chromosome, and (``update``) the cluster sums of one Lloyd step for each.
+
+    Each block of rows is read once and scored against all chromosomes while in cache.
+
+    X : (n, d) float32|float64, IN
+    sample_weight : (n,) X.dtype, IN
+    population : (P, k, d) X.dtype, IN
+    bounds : (n_slots + 1,) int64, IN
+    sse : (n_slots, P) float64, OUT -- weighted squared distance to the nearest centre
+    sums : (n_slots, P, k, d) float64, OUT -- per-cluster weighted sums (when ``update``)
+    weights : (n_slots, P, k) float64, OUT -- per-cluster summed weights (when ``update``)
+    update : bool
+    """
+    n_features = X.shape[1]
+    n_pop, n_clusters = population.shape[0], population.shape[1]
+    n_slots = bounds.shape[0] - 1
+    zero = X.dtype.type(0)
+    for s in prange(n_slots):
+        xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
+        dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
+        best = np.empty(BLOCK_ROWS, dtype=np.int32)
+        wb = np.zeros(BLOCK_ROWS, dtype=X.dtype)
+        slot_sse = sse[s]
+        slot_sse[:] = 0.0
+        if update:
+            sums[s] = 0.0
+            weights[s] = 0.0
+        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
+            m = min(BLOCK_ROWS, bounds[s + 1] - start)
+            xt[:, :m] = X[start : start + m].T
+            wb[:m] = sample_weight[start : start + m]
+            wb[m:] = zero
+            for p in range(n_pop):
+                for j in range(n_clusters):
+                    dist[:] = zero
+                    for f in range(n_features):
+                        c = population[p, j, f]
+                        xf = xt[f]
+                        for b in range(BLOCK_ROWS):
+                            t = xf[b] - c
+                            dist[b] += t * t
+                    if j == 0:
+                        best_dist[:] = dist
+                        best[:] = 0
+                    else:
+                        jj = np.int32(j)
+                        for b in range(BLOCK_ROWS):
+                            if dist[b] < best_dist[b]:
+                                best_dist[b] = dist[b]
+                                best[b] = jj
+                acc = zero
+                for b in range(BLOCK_ROWS):
+                    acc += wb[b] * best_dist[b]
+                slot_sse[p] += acc
+                if update:
+                    for b in range(m):
+                        label = best[b]
+                        w = wb[b]
+                        weights[s, p, label] += w
+                        for f in range(n_features):
+                            sums[s, p, label, f] += w * xt[f, b]
+
+
+@njit(**JIT)
+def roulette_select(fitness, uniforms, out):
+    """Roulette-wheel selection: row ``i`` is picked with probability ``fitness[i] / sum``.
+
+    A population whose fitness sums to zero (all chromosomes equal) is sampled uniformly.
+
+    fitness : (P,) float64 >= 0, IN; uniforms : (m,) float64 in [0, 1), IN; out : (m,) int64, OUT
+    """
+    n = fitness.shape[0]
+    cumulative = np.empty(n, dtype=np.float64)
+    total = 0.0
+    for i in range(n):
+        total += fitness[i]
+        cumulative[i] = total
+    for r in range(uniforms.shape[0]):
+        if total <= 0.0:
+            out[r] = min(int(uniforms[r] * n), n - 1)
+            continue
+        target = uniforms[r] * total
+        lo, hi = 0, n - 1
+        while lo < hi:  # first i with cumulative[i] > target
+            mid = (lo + hi) // 2
+            if cumulative[mid] > target:
+                hi = mid
+            else:
+                lo = mid + 1
+        out[r] = lo
+
+
+@njit(**JIT)
+def tournament_select(sse, candidates, out):
+    """Tournament selection: the candidate with the lowest SSE wins (first one on ties).
+
+    sse : (P,) float64, IN; candidates : (m, t) int64, IN; out : (m,) int64, OUT
+    """
+    for r in range(candidates.shape[0]):
+        best = candidates[r, 0]
+        for c in range(1, candidates.shape[1]):
+            cand = candidates[r, c]
+            if sse[cand] < sse[best]:
+                best = cand
+        out[r] = best
+
+
+@njit(**JIT)
+def crossover(population, parents, cuts, children):
+    """Single-point crossover at centre boundaries.
+
+    Pair ``q`` of ``parents`` gives children ``2q`` and ``2q + 1``: the first ``cuts[q]`` centres
+    of one parent followed by the rest of the other's. ``cuts[q] == 0`` copies the parents.
+
+    population : (P, k, d), IN; parents : (m, 2) int64, IN; cuts : (m,) int64 in [0, k), IN
+    children : (2m, k, d), OUT
+    """
+    n_clusters = population.shape[1]
+    for q in range(parents.shape[0]):
+        a = parents[q, 0]
+        b = parents[q, 1]
+        cut = cuts[q]
+        for j in range(n_clusters):
+            if j < cut:
+                children[2 * q, j] = population[a, j]
+                children[2 * q + 1, j] = population[b, j]
+            else:
+                children[2 * q, j] = population[b, j] if cut > 0 else population[a, j]
+                children[2 * q + 1, j] = population[a, j] if cut > 0 else population[b, j]
+
+
+@njit(**JIT)
+def mutate(population, uniforms, noise, rate, scale, first):
+    """Gaussian mutation: each gene of chromosomes ``first:`` moves by ``noise * scale[f]``
+    with probability ``rate``.
+
+    population : (P, k, d), INOUT; uniforms, noise : (P, k, d) float64, IN
+    rate : float; scale : (d,) float64, IN -- per-feature step (e.g. a fraction of the spread)
+    first : int -- chromosomes before it (the elite) are left unchanged
+    """
+    n_pop, n_clusters, n_features = population.shape
+    for p in range(first, n_pop):
+        for j in range(n_clusters):
+            for f in range(n_features):
+                if uniforms[p, j, f] < rate:
+                    population[p, j, f] += noise[p, j, f] * scale[f]

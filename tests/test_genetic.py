@@ -1,0 +1,217 @@
+"""GeneticKMeans: kernels against their twins, invariants, and the estimator."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from fastseg import GeneticKMeans, KMeans
+from fastseg._kernels import genetic
+from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, slot_bounds, threads
+
+from . import reference
+from .conftest import make_data
+
+RTOL = {np.float32: 2e-5, np.float64: 1e-10}
+
+
+def run_population_assign(X, w, population, update=True):
+    bounds = slot_bounds(len(X))
+    s = bounds.size - 1
+    P, k, d = population.shape
+    sse = np.full((s, P), np.nan)
+    sums = np.full((s, P, k, d), np.nan)
+    weights = np.full((s, P, k), np.nan)
+    genetic.population_assign(X, w, population, bounds, sse, sums, weights, update)
+    return sse.sum(0), sums.sum(0), weights.sum(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n,d,k,P",
+    [(1, 2, 1, 2), (BLOCK_ROWS - 1, 3, 2, 3), (BLOCK_ROWS + 1, 8, 4, 5), (CHUNK_ROWS * 70 + 3, 4, 3, 4)],
+)
+def test_population_assign_matches_reference(dtype, n, d, k, P, rng):
+    X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=2.0)
+    w = rng.uniform(0.5, 2, n).astype(dtype)
+    population = X[rng.integers(0, n, size=(P, k))] + rng.normal(scale=0.5, size=(P, k, d)).astype(dtype)
+    sse, sums, weights = run_population_assign(X, w, population)
+    ref_sse, ref_sums, ref_weights = reference.population_assign(X, w, population)
+    np.testing.assert_allclose(sse, ref_sse, rtol=100 * RTOL[dtype])
+    if dtype == np.float64:
+        np.testing.assert_allclose(sums, ref_sums, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(weights, ref_weights, rtol=1e-12)
+    sse_only, _, _ = run_population_assign(X, w, population, update=False)
+    np.testing.assert_array_equal(sse_only, sse)
+
+
+def test_population_assign_is_thread_count_independent(rng):
+    X = make_data(rng, CHUNK_ROWS * 10 + 5, 6, dtype=np.float32)
+    w = np.ones(len(X), np.float32)
+    population = X[rng.integers(0, len(X), size=(7, 5))]
+    with threads(1):
+        one = run_population_assign(X, w, population)
+    with threads(2):
+        two = run_population_assign(X, w, population)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_roulette_matches_reference(rng):
+    fitness = rng.uniform(0, 5, 20)
+    fitness[3] = 0
+    u = rng.random(500)
+    out = np.empty(500, np.int64)
+    genetic.roulette_select(fitness, u, out)
+    np.testing.assert_array_equal(out, reference.roulette_select(fitness, u))
+    assert 3 not in out  # zero fitness is never selected
+
+
+def test_roulette_equal_population_is_uniform_without_division_by_zero():
+    out = np.empty(10_000, np.int64)
+    u = np.random.default_rng(0).random(10_000)
+    genetic.roulette_select(np.zeros(5), u, out)
+    counts = np.bincount(out, minlength=5)
+    assert counts.min() > 1800 and counts.max() < 2200
+    np.testing.assert_array_equal(out, reference.roulette_select(np.zeros(5), u))
+
+
+@given(arrays(np.float64, st.integers(2, 8), elements=st.floats(0, 100)), st.integers(0, 2**32 - 1))
+def test_roulette_frequencies_follow_p_i(fitness, seed):
+    m = 20_000
+    u = np.random.default_rng(seed).random(m)
+    out = np.empty(m, np.int64)
+    genetic.roulette_select(fitness, u, out)
+    freq = np.bincount(out, minlength=fitness.size) / m
+    p = fitness / fitness.sum() if fitness.sum() > 0 else np.full(fitness.size, 1 / fitness.size)
+    # 5 standard errors of a binomial proportion
+    assert np.all(np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / m) + 1e-12)
+
+
+def test_tournament_and_crossover_and_mutate_match_reference(rng):
+    sse = rng.uniform(1, 10, 12)
+    cand = rng.integers(0, 12, size=(30, 3))
+    out = np.empty(30, np.int64)
+    genetic.tournament_select(sse, cand, out)
+    np.testing.assert_array_equal(out, reference.tournament_select(sse, cand))
+
+    pop = rng.normal(size=(6, 4, 3))
+    parents = rng.integers(0, 6, size=(5, 2))
+    cuts = np.array([0, 1, 2, 3, 1])
+    children = np.empty((10, 4, 3))
+    genetic.crossover(pop, parents, cuts, children)
+    np.testing.assert_array_equal(children, reference.crossover(pop, parents, cuts))
+
+    u, noise, scale = rng.random(pop.shape), rng.normal(size=pop.shape), rng.uniform(0.1, 1, 3)
+    expected = reference.mutate(pop, u, noise, 0.3, scale, first=2)
+    genetic.mutate(pop, u, noise, 0.3, scale, 2)
+    np.testing.assert_allclose(pop, expected, rtol=1e-15)
+
+
+# -- estimator --------------------------------------------------------------------------
+@pytest.fixture
+def blobs(rng):
+    return make_data(rng, 1500, 4, k=5, offset=5.0)
+
+
+@pytest.mark.parametrize("selection", ["roulette", "tournament"])
+@pytest.mark.parametrize("init_population", ["data", "k-means++", "uniform"])
+def test_fit_attributes_and_agreement_with_kmeans(blobs, selection, init_population):
+    ga = GeneticKMeans(
+        5,
+        population_size=12,
+        n_generations=15,
+        selection=selection,
+        init_population=init_population,
+        random_state=0,
+    )
+    ga.fit(blobs)
+    assert ga.cluster_centers_.shape == (5, 4)
+    assert ga.n_generations_ == 15 == len(ga.fitness_history_)
+    h = ga.fitness_history_
+    assert np.all(h["best"] <= h["mean"]) and np.all(h["mean"] <= h["worst"])
+    # With elitism (default 1) the best SSE never increases.
+    assert np.all(np.diff(h["best"]) <= 1e-9 * h["best"][0])
+    # The final K-means is the KMeans estimator run from the GA's centres.
+    np.testing.assert_array_equal(ga.predict(blobs), ga.labels_)
+    np.testing.assert_allclose(-ga.score(blobs), ga.inertia_, rtol=1e-9)
+
+
+def test_final_kmeans_equals_kmeans_from_best_chromosome(blobs):
+    seen = []
+    ga = GeneticKMeans(
+        5, population_size=10, n_generations=5, random_state=1, callback=lambda info: seen.append(info)
+    )
+    ga.fit(blobs)
+    assert [i["generation"] for i in seen] == list(range(5))
+    best = min(seen, key=lambda i: i["best_inertia"])["best_centers"]
+    km = KMeans(5, init=best, n_init=1, max_iter=200).fit(blobs)
+    np.testing.assert_array_equal(ga.labels_, km.labels_)
+    assert ga.inertia_ == km.inertia_
+
+
+def test_callback_can_stop_and_patience_stops(blobs):
+    ga = GeneticKMeans(
+        5, population_size=10, n_generations=50, random_state=0, callback=lambda info: info["generation"] == 3
+    )
+    assert ga.fit(blobs).n_generations_ == 4
+    ga = GeneticKMeans(
+        5, population_size=10, n_generations=500, random_state=0, lloyd_steps=2, patience=3
+    ).fit(blobs)
+    assert ga.n_generations_ < 500
+
+
+def test_hybrid_reaches_best_of_ten_kmeans_plus_plus(rng):
+    X = make_data(rng, 3000, 6, k=8)
+    best_km = min(KMeans(8, random_state=s).fit(X).inertia_ for s in range(10))
+    ga = GeneticKMeans(8, population_size=20, n_generations=20, lloyd_steps=1, random_state=0).fit(X)
+    assert ga.inertia_ <= best_km * (1 + 1e-4)
+
+
+def test_deterministic_across_threads_and_runs(blobs):
+    fits = []
+    for n in (1, 2, 1):
+        with threads(n):
+            fits.append(
+                GeneticKMeans(5, population_size=8, n_generations=6, lloyd_steps=1, random_state=7).fit(blobs)
+            )
+    for f in fits[1:]:
+        np.testing.assert_array_equal(f.cluster_centers_, fits[0].cluster_centers_)
+        np.testing.assert_array_equal(f.fitness_history_, fits[0].fitness_history_)
+
+
+def test_elitism_zero_may_lose_the_best_but_returns_the_best_seen(blobs):
+    ga = GeneticKMeans(
+        5, population_size=6, n_generations=10, elitism=0, mutation_rate=0.5, random_state=3
+    ).fit(blobs)
+    assert ga.fitness_history_["best"].min() <= ga.fitness_history_["best"][-1]
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"mutation_rate": 1.5}, "mutation_rate"),
+        ({"selection": "rank"}, "selection"),
+        ({"n_generations": 0}, "n_generations"),
+        ({"init_population": "grid"}, "init_population"),
+    ],
+)
+def test_bad_parameters(blobs, params, match):
+    with pytest.raises(ValueError, match=match):
+        GeneticKMeans(3, **params).fit(blobs)
+
+
+def test_bad_input(blobs):
+    X = blobs.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GeneticKMeans(3).fit(X)
+    with pytest.raises(ValueError, match="n_samples=2 should be >= n_clusters=3"):
+        GeneticKMeans(3).fit(blobs[:2])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        GeneticKMeans(3).fit(blobs, sample_weight=-np.ones(len(blobs)))
+    before = blobs.copy()
+    GeneticKMeans(3, population_size=4, n_generations=2, random_state=0).fit(blobs)
+    np.testing.assert_array_equal(blobs, before)
