@@ -8,7 +8,7 @@ thing as fastseg, so the timings compare like with like).
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,25 +16,17 @@ import numpy as np
 @dataclass(frozen=True)
 class Case:
     name: str
-    kind: str  # "lloyd" (fixed iterations from the same initial centres) or "seeding" (k-means++)
+    kind: str  # "lloyd" (fixed iterations, same initial centres), "seeding" (k-means++), "genetic"
     n: int
     d: int
     k: int
     dtype: str
     iters: int = 1
-    goal: float | None = None  # wanted ratio sklearn time / fastseg time
+    goal: float | None = None  # wanted ratio: goal_peer time / fastseg time
+    goal_peer: str = "scikit-learn"
 
     def scaled(self, scale):
-        return Case(
-            self.name,
-            self.kind,
-            max(int(self.n * scale), 4 * self.k),
-            self.d,
-            self.k,
-            self.dtype,
-            self.iters,
-            self.goal,
-        )
+        return replace(self, n=max(int(self.n * scale), 4 * self.k))
 
 
 CASES = [
@@ -43,7 +35,21 @@ CASES = [
     Case("Lloyd 1e6 x 32, k=64, float32", "lloyd", 1_000_000, 32, 64, "float32", iters=10, goal=1.3),
     Case("Lloyd 2e5 x 8, k=16, float64", "lloyd", 200_000, 8, 16, "float64", iters=20),
     Case("k-means++ 2e5 x 32, k=256, float32", "seeding", 200_000, 32, 256, "float32", goal=3.0),
+    # GA: population 50; "iterations" are generations. Goal: >= 100x pygad per generation.
+    Case(
+        "GA-K-means 2e4 x 8, k=8, pop 50, float64",
+        "genetic",
+        20_000,
+        8,
+        8,
+        "float64",
+        iters=50,
+        goal=100.0,
+        goal_peer="pygad",
+    ),
+    Case("GA-K-means 1e6 x 8, k=8, pop 50, float64", "genetic", 1_000_000, 8, 8, "float64", iters=3),
 ]
+GA_POPULATION = 50
 
 
 def make_data(case, seed=0):
@@ -118,19 +124,74 @@ def _sklearn_seeding(case, X, init, labels=False):
     return 1, kmeans_plusplus(X, case.k, random_state=0)[1]
 
 
+def _fastseg_genetic(case, X, init, labels=False):
+    from fastseg import GeneticKMeans
+
+    ga = GeneticKMeans(case.k, population_size=GA_POPULATION, n_generations=case.iters, random_state=0).fit(X)
+    return ga.n_generations_, (ga.labels_, ga.inertia_)
+
+
+def _pygad_genetic(case, X, init, labels=False):
+    """pygad with the same encoding (k centres, k * d genes), a NumPy SSE fitness (1 / SSE, since
+    pygad maximises), roulette selection and mutation probability 0.05."""
+    import pygad
+
+    k, d = case.k, case.d
+    x_sq = np.einsum("ij,ij->i", X, X)
+
+    def sse(solution):
+        C = solution.reshape(k, d)
+        d2 = x_sq[:, None] - 2.0 * (X @ C.T) + np.einsum("ij,ij->i", C, C)[None, :]
+        return np.maximum(d2.min(axis=1), 0).sum()
+
+    rng = np.random.default_rng(0)
+    initial = X[rng.integers(0, X.shape[0], size=(GA_POPULATION, k))].reshape(GA_POPULATION, k * d)
+    step = 0.1 * float(X.std(axis=0).mean())
+    ga = pygad.GA(
+        num_generations=case.iters,
+        num_parents_mating=GA_POPULATION // 2,
+        fitness_func=lambda ga, solution, idx: 1.0 / sse(solution),
+        initial_population=initial,
+        parent_selection_type="rws",
+        crossover_type="single_point",
+        mutation_type="random",
+        mutation_probability=0.05,
+        random_mutation_min_val=-step,
+        random_mutation_max_val=step,
+        keep_elitism=1,
+        random_seed=0,
+        suppress_warnings=True,
+    )
+    ga.run()
+    if not labels:
+        return case.iters, None
+    best = ga.best_solution()[0].reshape(k, d)
+    return case.iters, (None, sse(best))
+
+
 def _installed(module):
     return importlib.util.find_spec(module) is not None
 
 
 # name -> (is_available, {case kind: implementation}, note)
 IMPLEMENTATIONS = {
-    "fastseg": (lambda: True, {"lloyd": _fastseg_lloyd, "seeding": _fastseg_seeding}, ""),
+    "fastseg": (
+        lambda: True,
+        {"lloyd": _fastseg_lloyd, "seeding": _fastseg_seeding, "genetic": _fastseg_genetic},
+        "",
+    ),
     "scikit-learn": (lambda: True, {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding}, ""),
     "scikit-learn-intelex": (lambda: _installed("sklearnex"), {"lloyd": _sklearnex_lloyd}, ""),
     "faiss-cpu": (
         lambda: _installed("faiss"),
         {"lloyd": _faiss_lloyd},
         "float32 only; its fit has no final assignment pass (one pass fewer than the others)",
+    ),
+    "pygad": (
+        lambda: _installed("pygad"),
+        {"genetic": _pygad_genetic},
+        "GA only (no final K-means), fitness 1/SSE in NumPy, roulette, mutation 0.05; pyclustering's "
+        "genetic_algorithm is not compared: it fails on NumPy 2 (np.int)",
     ),
 }
 

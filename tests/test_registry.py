@@ -21,9 +21,12 @@ def test_peers_agree_with_fastseg_on_small_data(case):
     results = {name: fn(small, X, init, labels=True) for name, fn in implementations_for(small)}
     n_iter, ours = results.pop("fastseg")
     assert n_iter >= 1
-    assert "scikit-learn" in results
+    assert "scikit-learn" in results or case.kind == "genetic"
     for name, (_, theirs) in results.items():
-        if case.kind == "seeding":
+        if case.kind == "genetic":  # each returns (labels, final SSE); GA runs differ by design
+            assert np.isfinite(theirs[1]) and theirs[1] > 0, name
+            assert ours[1] <= theirs[1] * 1.5, name  # fastseg ends with K-means: no worse than a bare GA
+        elif case.kind == "seeding":
             # Same first draw; float32 distances (sklearn upcasts to float64) can then move a
             # later draw to a neighbouring row, so compare the quality of the seeding.
             assert ours[0] == theirs[0]
