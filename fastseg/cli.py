@@ -61,6 +61,60 @@ def _cmd_reproduce(args):
     return 0
 
 
+class _Progress:
+    """A one-line progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, label):
+        if not self.enabled:
+            return None
+
+        def update(i, total):
+            width = 30
+            done = int(width * i / max(total, 1))
+            end = "\n" if i >= total else ""
+            sys.stderr.write(f"\r{label:<12} [{'#' * done}{'.' * (width - done)}] {i}/{total}{end}")
+            sys.stderr.flush()
+
+        return update
+
+
+def _parse_k_range(text):
+    try:
+        lo, hi = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a range like 2-15, got {text!r}") from None
+    if lo < 2 or hi < lo:
+        raise argparse.ArgumentTypeError(f"the range must start at 2 or more and not run backwards, got {text!r}")
+    return range(lo, hi + 1)
+
+
+def _cmd_segment(args):
+    from fastseg import segment_files as io
+
+    if args.demo == bool(args.input):
+        raise ValueError("give either --demo or --input FILE")
+    frame, id_column, features, truth = io.load_customers(args)
+    progress = _Progress(not args.quiet)
+    from fastseg.segment import segment_customers
+
+    t0 = time.perf_counter()
+    result = segment_customers(
+        frame, features, k=args.k, k_range=args.k_range, method=args.method, random_state=args.seed,
+        log_columns="auto" if not args.no_log else [], progress=progress,
+    )  # fmt: skip
+    files = io.write_outputs(args.out, frame, id_column, features, result)
+    elapsed = time.perf_counter() - t0
+    if args.quiet:
+        return 0
+    print(io.describe(frame, id_column, features, result, truth, args.demo))
+    print(f"\nSegmented {len(frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s.")
+    print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastseg", description="Customer segmentation with Numba-compiled K-means."
@@ -72,6 +126,35 @@ def build_parser():
     demo.add_argument("--k", type=int, default=8, help="number of clusters (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(func=_cmd_demo)
+
+    seg = sub.add_parser(
+        "segment",
+        help="segment customers: K sweep, clustering, profiles, names and plots",
+        description="Segment customers and write labels, profiles and plots to an output folder. "
+        "Input is a customer table (one row per customer, feature columns) or, with --transactions, "
+        "a purchase table from which recency/frequency/monetary features are built.",
+    )
+    src = seg.add_argument_group("input")
+    src.add_argument("--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)")
+    src.add_argument("--input", metavar="FILE", help="CSV or Parquet file (.csv, .parquet)")
+    src.add_argument("--id-column", metavar="COL", help="customer id column (default: customer_id if present)")
+    src.add_argument("--features", metavar="A,B,...", help="feature columns (default: every column but the id)")
+    src.add_argument("--transactions", action="store_true", help="the input is a purchase table: build RFM features")
+    src.add_argument("--date-column", default="date", metavar="COL", help="with --transactions (default: date)")
+    src.add_argument("--amount-column", default="amount", metavar="COL", help="with --transactions (default: amount)")
+    src.add_argument("--order-column", metavar="COL", help="with --transactions: order id, to count orders")
+    how = seg.add_argument_group("clustering")
+    how.add_argument("--method", choices=["kmeans", "ga"], default="kmeans",
+                     help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means (default kmeans)")  # fmt: skip
+    how.add_argument("--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)")
+    how.add_argument("--k-range", type=_parse_k_range, default=range(2, 16), metavar="LO-HI",
+                     help="K values of the sweep (default 2-15)")  # fmt: skip
+    how.add_argument("--no-log", action="store_true", help="do not log-transform skewed money/count columns")
+    how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    out = seg.add_argument_group("output")
+    out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
+    out.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
+    seg.set_defaults(func=_cmd_segment)
 
     rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
     rep.add_argument(
@@ -89,7 +172,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"fastseg: error: {exc}", file=sys.stderr)
         return 2
 

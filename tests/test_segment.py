@@ -1,0 +1,179 @@
+"""The segmentation workflow and the `fastseg segment` command."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+from fastseg.cli import main  # noqa: E402
+from fastseg.datasets import FEATURES, TABLE5, make_customers, make_transactions  # noqa: E402
+from fastseg.features import rfm  # noqa: E402
+from fastseg.segment import profile_table, segment_customers, select_k  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return make_customers(4000, random_state=0)
+
+
+def test_make_customers_follows_table5(demo):
+    frame, seg = demo
+    assert list(frame.columns) == ["customer_id", *FEATURES]
+    assert frame["customer_id"].is_unique
+    shares = np.bincount(seg) / len(seg)
+    np.testing.assert_allclose(shares, np.array(TABLE5["size"]) / 4000, atol=0.03)
+    assert 0.25 < (frame["gender"] == "M").mean() < 0.35
+    age = frame["age"]
+    assert ((age >= 18) & (age <= 25)).mean() > ((age > 25) & (age <= 45)).mean() > (age > 45).mean()
+    for name in ("monthly_spend", "purchase_frequency", "purchase_interval_days", "hesitation_time"):
+        means = frame.groupby(seg)[name].mean().to_numpy()
+        np.testing.assert_allclose(means, TABLE5[name], rtol=0.12)
+    assert frame["monthly_spend"].skew() > 1  # skewed, as money is
+
+
+def test_transactions_are_consistent_with_customers(demo):
+    frame, seg = demo
+    tx = make_transactions(frame.iloc[:300], seg[:300], months=3, random_state=1)
+    assert set(tx.columns) == {"order_id", "customer_id", "date", "item", "amount"}
+    spend = tx.groupby("customer_id")["amount"].sum() / 3
+    np.testing.assert_allclose(spend.loc[frame["customer_id"][:300]].to_numpy(), frame["monthly_spend"][:300], rtol=1e-3)
+    features = rfm(tx, order="order_id")
+    assert len(features) == 300 and (features["frequency"] >= 1).all()
+
+
+def test_rfm_on_a_hand_made_table():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "a"],
+            "date": ["2024-01-01", "2024-01-10", "2024-01-05", "2024-01-10"],
+            "amount": [10.0, 5.0, 7.5, 1.0],
+            "order": [1, 2, 3, 2],
+        }
+    )
+    out = rfm(tx, now="2024-01-11", order="order")
+    assert out.loc["a"].tolist() == [1.0, 2.0, 16.0]
+    assert out.loc["b"].tolist() == [6.0, 1.0, 7.5]
+    assert rfm(tx, now="2024-01-11").loc["a", "frequency"] == 3.0
+    with pytest.raises(ValueError, match="no column 'price'"):
+        rfm(tx, amount="price")
+    with pytest.raises(ValueError, match="not numeric"):
+        rfm(tx.assign(amount=["1", "x", "2", "3"]))
+    with pytest.raises(ValueError, match="empty"):
+        rfm(tx.iloc[:0])
+
+
+@pytest.mark.parametrize("method", ["kmeans", "ga"])
+def test_demo_segments_match_the_generating_ones(demo, method):
+    frame, seg = demo
+    result = segment_customers(frame, FEATURES, k=4, k_range=range(2, 6), method=method, random_state=0)
+    assert adjusted_rand_score(seg, result["labels"]) >= 0.9
+    profile = result["profile"]
+    assert profile["size"].sum() == 4000
+    np.testing.assert_allclose(profile["share"].sum(), 1.0)
+    # Profiles are in the original units: the mean spend of every segment is a spend in the data.
+    assert profile["monthly_spend mean"].between(frame["monthly_spend"].min(), frame["monthly_spend"].max()).all()
+    assert len(set(result["names"].values())) == 4
+
+
+def test_select_k_table_and_recommendation(demo):
+    frame, seg = demo
+    from fastseg.segment import make_preprocessor
+
+    Z = make_preprocessor(frame, FEATURES)[0].fit_transform(frame[FEATURES])
+    table = select_k(Z[:1500], range(2, 7), min_recommended_k=3)
+    assert list(table.index) == [2, 3, 4, 5, 6]
+    assert {"inertia", "silhouette", "calinski_harabasz", "davies_bouldin"} <= set(table.columns)
+    assert (np.diff(table["inertia"]) < 0).all()
+    assert table.attrs["recommended_k"] == int(table.loc[3:, "silhouette"].idxmax())
+    assert "silhouette" in table.attrs["reason"]
+    with pytest.raises(ValueError, match="k_range"):
+        select_k(Z, [1, 2])
+
+
+def test_profile_table_by_hand():
+    frame = pd.DataFrame({"spend": [1.0, 3.0, 10.0, 20.0, 30.0], "sex": ["F", "M", "F", "F", "M"]})
+    out = profile_table(frame, np.array([0, 0, 1, 1, 1]), ["spend", "sex"])
+    assert out.loc[1, "size"] == 2 and out.loc[2, "size"] == 3
+    assert out.loc[1, "spend mean"] == 2.0 and out.loc[2, "spend median"] == 20.0
+    assert out.loc[2, "sex = M"] == pytest.approx(1 / 3)
+
+
+def test_command_writes_every_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["segment", "--demo", "--k-range", "2-6", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "paper cluster 1" in printed and "Adjusted Rand" in printed
+    names = {p.name for p in out.iterdir()}
+    assert names == {"labels.csv", "profile.csv", "profile.md", "k_sweep.csv", "k_sweep.png", "profile_heatmap.png", "pca.png"}
+    for png in ("k_sweep.png", "profile_heatmap.png", "pca.png"):
+        data = (out / png).read_bytes()
+        assert data.startswith(PNG_MAGIC)
+        import matplotlib.image
+
+        image = matplotlib.image.imread(out / png)
+        assert image.shape[0] > 200 and image.shape[1] > 300
+    labels = pd.read_csv(out / "labels.csv")
+    assert len(labels) == 4000 and set(labels.columns) == {"customer_id", "segment", "segment_name"}
+    profile = pd.read_csv(out / "profile.csv", index_col=0)
+    assert profile["size"].sum() == 4000
+
+
+def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
+    frame, seg = demo
+    path = tmp_path / "customers.csv"
+    frame.iloc[:600].to_csv(path, index=False)
+    out = tmp_path / "o1"
+    args = ["segment", "--input", str(path), "--features", "monthly_spend,purchase_frequency,gender", "--k", "3"]
+    assert main([*args, "--k-range", "2-4", "--out", str(out), "--quiet"]) == 0
+    assert len(pd.read_csv(out / "labels.csv")) == 600
+    tx = make_transactions(frame.iloc[:400], seg[:400], random_state=0)
+    tx_path = tmp_path / "tx.csv"
+    tx.to_csv(tx_path, index=False)
+    out2 = tmp_path / "o2"
+    argv = ["segment", "--input", str(tx_path), "--transactions", "--order-column", "order_id", "--k-range", "2-5"]
+    assert main([*argv, "--out", str(out2), "--quiet"]) == 0
+    assert "monetary mean" in pd.read_csv(out2 / "profile.csv").columns
+
+
+@pytest.mark.parametrize(
+    "content, extra, match",
+    [
+        (None, [], "does not exist"),
+        ("", [], "is empty"),
+        ("customer_id,spend\n", [], "no rows|no data"),
+        ("customer_id,spend\nA,1\nB,2\nC,3\n", ["--features", "spend,age"], "no column 'age'"),
+        ("customer_id,spend\nA,1\nB,x\nC,3\nD,4\nE,5\n", [], "numeric except for values such as 'x'"),
+        ("customer_id,spend\nA,1\nB,\nC,3\n", [], "missing values"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, content, extra, match):
+    path = tmp_path / "in.csv"
+    if content is not None:
+        path.write_text(content)
+    out = tmp_path / "out"
+    assert main(["segment", "--input", str(path), "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fastseg: error:") and len(err.splitlines()) == 1
+    assert __import__("re").search(match, err)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fastseg-")]
+
+
+def test_real_command_in_a_subprocess(tmp_path):
+    cmd = [sys.executable, "-m", "fastseg.cli", "segment", "--demo", "--k-range", "2-5", "--out", "res"]
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "res" / "pca.png").read_bytes().startswith(PNG_MAGIC)
+    bad = subprocess.run(
+        [sys.executable, "-m", "fastseg.cli", "segment", "--input", "nope.csv"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr and bad.stderr.startswith("fastseg: error:")
