@@ -27,7 +27,6 @@ from .registry import CASES, IMPLEMENTATIONS, implementations_for, make_data
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-MARK_START, MARK_END = "<!-- benchmark-table:start -->", "<!-- benchmark-table:end -->"
 
 _FIRST_FIT = """
 import time
@@ -128,12 +127,14 @@ def render(results, first_fit, repeats, quick):
     return "\n".join(lines)
 
 
-def update_readme(table):
+def update_readme(table, name="benchmark-table"):
+    """Replace the block between ``<!-- {name}:start -->`` and ``<!-- {name}:end -->`` in README.md."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = README.read_text()
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README.md has no {MARK_START} ... {MARK_END} block")
-    README.write_text(pattern.sub(lambda _: f"{MARK_START}\n{table}\n{MARK_END}", text))
+        raise SystemExit(f"README.md has no {start} ... {end} block")
+    README.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
 
 
 def main(argv=None):

@@ -87,7 +87,9 @@ def _parse_k_range(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a range like 2-15, got {text!r}") from None
     if lo < 2 or hi < lo:
-        raise argparse.ArgumentTypeError(f"the range must start at 2 or more and not run backwards, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"the range must start at 2 or more and not run backwards, got {text!r}"
+        )
     return range(lo, hi + 1)
 
 
@@ -110,7 +112,9 @@ def _cmd_segment(args):
     if args.quiet:
         return 0
     print(io.describe(frame, id_column, features, result, truth, args.demo))
-    print(f"\nSegmented {len(frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s.")
+    print(
+        f"\nSegmented {len(frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s."
+    )
     print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))
     return 0
 
@@ -137,16 +141,28 @@ def build_parser():
     src = seg.add_argument_group("input")
     src.add_argument("--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)")
     src.add_argument("--input", metavar="FILE", help="CSV or Parquet file (.csv, .parquet)")
-    src.add_argument("--id-column", metavar="COL", help="customer id column (default: customer_id if present)")
-    src.add_argument("--features", metavar="A,B,...", help="feature columns (default: every column but the id)")
-    src.add_argument("--transactions", action="store_true", help="the input is a purchase table: build RFM features")
-    src.add_argument("--date-column", default="date", metavar="COL", help="with --transactions (default: date)")
-    src.add_argument("--amount-column", default="amount", metavar="COL", help="with --transactions (default: amount)")
+    src.add_argument(
+        "--id-column", metavar="COL", help="customer id column (default: customer_id if present)"
+    )
+    src.add_argument(
+        "--features", metavar="A,B,...", help="feature columns (default: every column but the id)"
+    )
+    src.add_argument(
+        "--transactions", action="store_true", help="the input is a purchase table: build RFM features"
+    )
+    src.add_argument(
+        "--date-column", default="date", metavar="COL", help="with --transactions (default: date)"
+    )
+    src.add_argument(
+        "--amount-column", default="amount", metavar="COL", help="with --transactions (default: amount)"
+    )
     src.add_argument("--order-column", metavar="COL", help="with --transactions: order id, to count orders")
     how = seg.add_argument_group("clustering")
     how.add_argument("--method", choices=["kmeans", "ga"], default="kmeans",
                      help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means (default kmeans)")  # fmt: skip
-    how.add_argument("--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)")
+    how.add_argument(
+        "--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)"
+    )
     how.add_argument("--k-range", type=_parse_k_range, default=range(2, 16), metavar="LO-HI",
                      help="K values of the sweep (default 2-15)")  # fmt: skip
     how.add_argument("--no-log", action="store_true", help="do not log-transform skewed money/count columns")

@@ -34,7 +34,9 @@ def rfm(transactions, *, customer="customer_id", date="date", amount="amount", o
         raise TypeError(f"transactions must be a pandas DataFrame, got {type(transactions).__name__}.")
     if transactions.empty:
         raise ValueError("the transactions table is empty.")
-    _require_columns(transactions, [customer, date, amount] + ([order] if order else []), "the transactions table")
+    _require_columns(
+        transactions, [customer, date, amount] + ([order] if order else []), "the transactions table"
+    )
     try:
         dates = pd.to_datetime(transactions[date])
     except (ValueError, TypeError) as exc:

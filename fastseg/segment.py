@@ -50,7 +50,11 @@ def make_preprocessor(frame, features, log_columns="auto"):
     one-hot (binary: one 0/1 column) for categorical columns, left unscaled so that a two-valued
     column does not outweigh the behavioural features."""
     numeric, categorical = split_columns(frame, features)
-    logged = skewed_columns(frame, numeric) if log_columns == "auto" else [c for c in (log_columns or []) if c in numeric]
+    logged = (
+        skewed_columns(frame, numeric)
+        if log_columns == "auto"
+        else [c for c in (log_columns or []) if c in numeric]
+    )
     plain = [c for c in numeric if c not in logged]
     parts = []
     if logged:
@@ -58,7 +62,13 @@ def make_preprocessor(frame, features, log_columns="auto"):
     if plain:
         parts.append(("scaled", StandardScaler(), plain))
     if categorical:
-        parts.append(("onehot", OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False), categorical))
+        parts.append(
+            (
+                "onehot",
+                OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False),
+                categorical,
+            )
+        )
     return ColumnTransformer(parts, verbose_feature_names_out=False), logged
 
 
@@ -69,7 +79,13 @@ def make_model(method, k, random_state, on_generation=None):
         return KMeans(k, n_init=10, random_state=random_state)
     if method == "ga":
         return GeneticKMeans(
-            k, population_size=20, n_generations=40, lloyd_steps=1, patience=8, random_state=random_state, callback=on_generation
+            k,
+            population_size=20,
+            n_generations=40,
+            lloyd_steps=1,
+            patience=8,
+            random_state=random_state,
+            callback=on_generation,
         )
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
 
@@ -204,7 +220,11 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
     from sklearn.decomposition import PCA
 
     paths = []
-    metrics = [c for c in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "ga_best_sse") if c in sweep]
+    metrics = [
+        c
+        for c in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "ga_best_sse")
+        if c in sweep
+    ]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.3), constrained_layout=True)
     titles = {
         "inertia": "Inertia (elbow)",
@@ -232,7 +252,15 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
     ax.set_xticks(range(z_means.shape[1]), [_words(c) for c in z_means.columns], rotation=35, ha="right")
     ax.set_yticks(range(z_means.shape[0]), [f"{s}: {names[s]}" for s in z_means.index])
     for (i, j), v in np.ndenumerate(z_means.to_numpy()):
-        ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8, color="white" if abs(v) > 0.6 * lim else "black")
+        ax.text(
+            j,
+            i,
+            f"{v:+.1f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if abs(v) > 0.6 * lim else "black",
+        )
     fig.colorbar(im, ax=ax, label="SDs from the overall mean")
     ax.set_title("Segment profiles: mean of each feature")
     paths.append(out_dir / "profile_heatmap.png")
@@ -245,7 +273,9 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
     cmap = plt.get_cmap("tab10")
     for seg in sorted(names):
         pts = P[np.asarray(labels) + 1 == seg]
-        ax.scatter(pts[:, 0], pts[:, 1], s=6, alpha=0.5, color=cmap((seg - 1) % 10), label=f"{seg}: {names[seg]}")
+        ax.scatter(
+            pts[:, 0], pts[:, 1], s=6, alpha=0.5, color=cmap((seg - 1) % 10), label=f"{seg}: {names[seg]}"
+        )
     ev = pca.explained_variance_ratio_
     ax.set_xlabel(f"PC1 ({ev[0]:.0%} of variance)")
     ax.set_ylabel(f"PC2 ({ev[1]:.0%} of variance)")

@@ -45,7 +45,9 @@ def _check_features(frame, features):
     for col in features:
         s = frame[col]
         if s.isna().any():
-            raise ValueError(f"column {col!r} has {int(s.isna().sum())} missing values; fill or drop them first.")
+            raise ValueError(
+                f"column {col!r} has {int(s.isna().sum())} missing values; fill or drop them first."
+            )
         if not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             as_number = pd.to_numeric(s, errors="coerce")
             if as_number.notna().mean() >= 0.8:  # a numeric column with a few bad entries
@@ -77,14 +79,20 @@ def load_customers(args):
 
         customer = args.id_column or "customer_id"
         features_frame = rfm(
-            frame, customer=customer, date=args.date_column, amount=args.amount_column, order=args.order_column
+            frame,
+            customer=customer,
+            date=args.date_column,
+            amount=args.amount_column,
+            order=args.order_column,
         ).reset_index()
         frame, id_column = features_frame, customer
         features = ["recency_days", "frequency", "monetary"]
     else:
         id_column = args.id_column or ("customer_id" if "customer_id" in frame.columns else None)
         if id_column is not None and id_column not in frame.columns:
-            raise ValueError(f"no id column {id_column!r} in the input; its columns are {', '.join(map(str, frame.columns))}.")
+            raise ValueError(
+                f"no id column {id_column!r} in the input; its columns are {', '.join(map(str, frame.columns))}."
+            )
         if args.features:
             features = [c.strip() for c in args.features.split(",") if c.strip()]
         else:
@@ -116,7 +124,9 @@ def _profile_for_print(result):
     """Size, share and feature means (medians are in profile.csv)."""
     profile = result["profile"]
     keep = ["size", "share"] + [c for c in profile.columns if c.endswith(" mean") or " = " in c]
-    short = profile[keep].rename(columns=lambda c: c.removesuffix(" mean").replace("_days", "").replace("_", " "))
+    short = profile[keep].rename(
+        columns=lambda c: c.removesuffix(" mean").replace("_days", "").replace("_", " ")
+    )
     short.insert(0, "name", [result["names"][s] for s in profile.index])
     short["share"] = [f"{v:.1%}" for v in short["share"]]
     return short
@@ -144,7 +154,15 @@ def write_outputs(out, frame, id_column, features, result):
             + "\n"
         )
         result["sweep"].to_csv(tmp / "k_sweep.csv")
-        write_plots(tmp, result["sweep"], result["z_means"], result["names"], result["Z"], result["labels"], result["k"])
+        write_plots(
+            tmp,
+            result["sweep"],
+            result["z_means"],
+            result["names"],
+            result["Z"],
+            result["labels"],
+            result["k"],
+        )
         out.mkdir(exist_ok=True)
         written = []
         for f in sorted(tmp.iterdir()):
@@ -163,7 +181,10 @@ def describe(frame, id_column, features, result, truth, demo):
     if demo and truth is not None:
         from sklearn.metrics import adjusted_rand_score
 
-        lines += ["", f"Adjusted Rand index against the generating segments: {adjusted_rand_score(truth, result['labels']):.3f}"]
+        lines += [
+            "",
+            f"Adjusted Rand index against the generating segments: {adjusted_rand_score(truth, result['labels']):.3f}",
+        ]
         if result["k"] == 4:
             lines += ["", paper_comparison(frame, result)]
     return "\n".join(lines)
@@ -194,5 +215,6 @@ def paper_comparison(frame, result):
     table = pd.DataFrame(rows, index=cols).T
     return (
         "Beside the GA-K-means paper's Table 5 (segment means; paper sizes are of 4000 users, the demo data is "
-        "synthetic and generated from that table):\n\n" + markdown_table(table, floatfmt="{:,.1f}", index_name="mean of")
+        "synthetic and generated from that table):\n\n"
+        + markdown_table(table, floatfmt="{:,.1f}", index_name="mean of")
     )

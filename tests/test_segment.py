@@ -44,7 +44,9 @@ def test_transactions_are_consistent_with_customers(demo):
     tx = make_transactions(frame.iloc[:300], seg[:300], months=3, random_state=1)
     assert set(tx.columns) == {"order_id", "customer_id", "date", "item", "amount"}
     spend = tx.groupby("customer_id")["amount"].sum() / 3
-    np.testing.assert_allclose(spend.loc[frame["customer_id"][:300]].to_numpy(), frame["monthly_spend"][:300], rtol=1e-3)
+    np.testing.assert_allclose(
+        spend.loc[frame["customer_id"][:300]].to_numpy(), frame["monthly_spend"][:300], rtol=1e-3
+    )
     features = rfm(tx, order="order_id")
     assert len(features) == 300 and (features["frequency"] >= 1).all()
 
@@ -79,7 +81,11 @@ def test_demo_segments_match_the_generating_ones(demo, method):
     assert profile["size"].sum() == 4000
     np.testing.assert_allclose(profile["share"].sum(), 1.0)
     # Profiles are in the original units: the mean spend of every segment is a spend in the data.
-    assert profile["monthly_spend mean"].between(frame["monthly_spend"].min(), frame["monthly_spend"].max()).all()
+    assert (
+        profile["monthly_spend mean"]
+        .between(frame["monthly_spend"].min(), frame["monthly_spend"].max())
+        .all()
+    )
     assert len(set(result["names"].values())) == 4
 
 
@@ -112,7 +118,15 @@ def test_command_writes_every_file(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "paper cluster 1" in printed and "Adjusted Rand" in printed
     names = {p.name for p in out.iterdir()}
-    assert names == {"labels.csv", "profile.csv", "profile.md", "k_sweep.csv", "k_sweep.png", "profile_heatmap.png", "pca.png"}
+    assert names == {
+        "labels.csv",
+        "profile.csv",
+        "profile.md",
+        "k_sweep.csv",
+        "k_sweep.png",
+        "profile_heatmap.png",
+        "pca.png",
+    }
     for png in ("k_sweep.png", "profile_heatmap.png", "pca.png"):
         data = (out / png).read_bytes()
         assert data.startswith(PNG_MAGIC)
@@ -131,14 +145,31 @@ def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
     path = tmp_path / "customers.csv"
     frame.iloc[:600].to_csv(path, index=False)
     out = tmp_path / "o1"
-    args = ["segment", "--input", str(path), "--features", "monthly_spend,purchase_frequency,gender", "--k", "3"]
+    args = [
+        "segment",
+        "--input",
+        str(path),
+        "--features",
+        "monthly_spend,purchase_frequency,gender",
+        "--k",
+        "3",
+    ]
     assert main([*args, "--k-range", "2-4", "--out", str(out), "--quiet"]) == 0
     assert len(pd.read_csv(out / "labels.csv")) == 600
     tx = make_transactions(frame.iloc[:400], seg[:400], random_state=0)
     tx_path = tmp_path / "tx.csv"
     tx.to_csv(tx_path, index=False)
     out2 = tmp_path / "o2"
-    argv = ["segment", "--input", str(tx_path), "--transactions", "--order-column", "order_id", "--k-range", "2-5"]
+    argv = [
+        "segment",
+        "--input",
+        str(tx_path),
+        "--transactions",
+        "--order-column",
+        "order_id",
+        "--k-range",
+        "2-5",
+    ]
     assert main([*argv, "--out", str(out2), "--quiet"]) == 0
     assert "monetary mean" in pd.read_csv(out2 / "profile.csv").columns
 
@@ -173,7 +204,10 @@ def test_real_command_in_a_subprocess(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "res" / "pca.png").read_bytes().startswith(PNG_MAGIC)
     bad = subprocess.run(
-        [sys.executable, "-m", "fastseg.cli", "segment", "--input", "nope.csv"], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "fastseg.cli", "segment", "--input", "nope.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("fastseg: error:")
