@@ -2,10 +2,11 @@
 
 from .genetic import GeneticKMeans
 from .kmeans import KMeans, kmeans_plusplus
+from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
 
-__all__ = ["GeneticKMeans", "KMeans", "kmeans_plusplus", "select_k", "__version__"]
+__all__ = ["GaussianMixture", "GeneticKMeans", "KMeans", "kmeans_plusplus", "select_k", "__version__"]
 
 
 def __getattr__(name):
