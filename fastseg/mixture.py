@@ -18,7 +18,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _lloyd
 from ._kernels import em as _em
-from .kmeans import KMeans, _check_weights as _check_sample_weights, _verbose_logging
+from .kmeans import KMeans, _verbose_logging
+from .kmeans import _check_weights as _check_sample_weights
 
 logger = logging.getLogger("fastseg")
 
