@@ -91,3 +91,32 @@ def mutate(population, uniforms, noise, rate, scale, first):
     mask[:first] = False
     out += np.where(mask, noise * scale, 0.0)
     return out.astype(population.dtype)
+
+
+def weighted_log_prob(X, shift, means, prec_chol, diag, log_const):
+    """Twin of em.weighted_log_prob: log w_k + log N(x | mu_k, U_k) with U upper-triangular."""
+    Xs = np.asarray(X, dtype=np.float64) - shift
+    out = np.empty((len(X), len(means)))
+    for k in range(len(means)):
+        U = np.diag(np.diag(prec_chol[k])) if diag else np.triu(prec_chol[k])
+        y = (Xs - means[k]) @ U
+        out[:, k] = log_const[k] - 0.5 * (y**2).sum(axis=1)
+    return out
+
+
+def em_stats(X, sample_weight, shift, means, prec_chol, diag, log_const, moments):
+    """Twin of em.em_stats: nk, sx, sxx (upper triangle or diagonal), loglik."""
+    from scipy.special import logsumexp
+
+    wlp = weighted_log_prob(X, shift, means, prec_chol, diag, log_const)
+    lse = logsumexp(wlp, axis=1)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    rw = np.exp(wlp - lse[:, None]) * w[:, None]
+    Xs = np.asarray(X, dtype=np.float64) - shift
+    k, d = means.shape
+    sxx = np.zeros((k, d, d))
+    if moments == 2:
+        sxx = np.triu(np.einsum("nk,nf,ng->kfg", rw, Xs, Xs))
+    elif moments == 1:
+        sxx[:, np.arange(d), np.arange(d)] = rw.T @ (Xs * Xs)
+    return rw.sum(0), rw.T @ Xs, sxx, float(w @ lse)

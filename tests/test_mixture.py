@@ -1,0 +1,205 @@
+"""fastseg.GaussianMixture: kernel twins, agreement with scikit-learn, weighted EM, invariants."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGMM
+
+from fastseg import GaussianMixture
+from fastseg._kernels import em
+from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, slot_bounds, threads
+
+from . import reference
+from .conftest import make_data
+
+TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def random_params(rng, k, d, diag):
+    means = rng.normal(size=(k, d))
+    U = np.triu(rng.normal(scale=0.3, size=(k, d, d)))
+    U[:, np.arange(d), np.arange(d)] = rng.uniform(0.5, 1.5, size=(k, d))
+    if diag:
+        U = U * np.eye(d)
+    log_const = rng.normal(size=k)
+    return means, U, log_const
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, BLOCK_ROWS - 1, BLOCK_ROWS + 1, CHUNK_ROWS * 70 + 5])
+@pytest.mark.parametrize("moments,diag", [(0, False), (1, True), (2, False)])
+def test_em_stats_matches_reference(rng, dtype, n, moments, diag):
+    k, d = 3, 4
+    X = make_data(rng, n, d, k=3, dtype=dtype)
+    w = rng.uniform(0.2, 2, n).astype(dtype)
+    shift = X.mean(0).astype(np.float64)
+    means, U, log_const = random_params(rng, k, d, diag)
+    bounds = slot_bounds(n)
+    s = bounds.size - 1
+    out = (np.empty((s, k)), np.empty((s, k, d)), np.empty((s, k, d, d)), np.empty(s))
+    em.em_stats(X, w, shift, means, U, diag, log_const, moments, bounds, *out)
+    got = (out[0].sum(0), out[1].sum(0), out[2].sum(0), out[3].sum())
+    want = reference.em_stats(X, w, shift, means, U, diag, log_const, moments)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9 * max(1.0, np.abs(b).max()))
+    wlp = np.empty((n, k))
+    em.weighted_log_prob(X, shift, means, U, diag, log_const, wlp)
+    np.testing.assert_allclose(
+        wlp, reference.weighted_log_prob(X, shift, means, U, diag, log_const), rtol=1e-12
+    )
+
+
+def test_em_stats_thread_count_independent(rng):
+    X = make_data(rng, CHUNK_ROWS * 9 + 3, 5)
+    w = np.ones(len(X))
+    means, U, lc = random_params(rng, 4, 5, False)
+    bounds = slot_bounds(len(X))
+    s = bounds.size - 1
+    results = []
+    for n_threads in (1, 2):
+        out = (np.empty((s, 4)), np.empty((s, 4, 5)), np.empty((s, 4, 5, 5)), np.empty(s))
+        with threads(n_threads):
+            em.em_stats(X, w, X.mean(0), means, U, False, lc, 2, bounds, *out)
+        results.append(out)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def _data(seed=0, n=1500, d=3, offset=10.0):
+    rng = np.random.default_rng(seed)
+    return make_data(rng, n, d, k=4, offset=offset)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_same_init_same_em_path_as_sklearn(covariance_type):
+    X = _data()
+    ref = SkGMM(4, covariance_type=covariance_type, random_state=0).fit(X)
+    init = dict(weights_init=np.full(4, 0.25), means_init=X[:4] + 0.1, precisions_init=ref.precisions_)
+    for tol, max_iter in ((1e-3, 100), (1e-8, 25)):
+        with pytest.warns(ConvergenceWarning) if max_iter == 25 else _no_warning():
+            ours = GaussianMixture(
+                4, covariance_type=covariance_type, tol=tol, max_iter=max_iter, **init
+            ).fit(X)
+        with pytest.warns(ConvergenceWarning) if max_iter == 25 else _no_warning():
+            theirs = SkGMM(4, covariance_type=covariance_type, tol=tol, max_iter=max_iter, **init).fit(X)
+        assert ours.n_iter_ == theirs.n_iter_ and ours.converged_ == theirs.converged_
+        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+            np.testing.assert_allclose(
+                getattr(ours, name), getattr(theirs, name), rtol=1e-6, atol=1e-9, err_msg=name
+            )
+        np.testing.assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-6)
+        np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-6)
+        np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-6)
+        np.testing.assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-6)
+        np.testing.assert_allclose(ours.bic(X), theirs.bic(X), rtol=1e-6)
+        np.testing.assert_allclose(ours.aic(X), theirs.aic(X), rtol=1e-6)
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("error", ConvergenceWarning)
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_same_random_state_same_fit_as_sklearn(init_params):
+    X = _data(1)
+    ours = GaussianMixture(3, init_params=init_params, random_state=2, n_init=2).fit(X)
+    theirs = SkGMM(3, init_params=init_params, random_state=2, n_init=2).fit(X)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-6)
+    np.testing.assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_weight_two_equals_duplicating_the_row(covariance_type):
+    X = _data(2, n=400)
+    w = np.ones(len(X))
+    w[::3] = 2.0
+    dup = np.vstack([X, X[::3]])
+    precisions = SkGMM(3, covariance_type=covariance_type, random_state=0).fit(X).precisions_
+    init = dict(weights_init=np.full(3, 1 / 3), means_init=X[:3] + 0.05, precisions_init=precisions)
+    a = GaussianMixture(3, covariance_type=covariance_type, tol=1e-10, max_iter=50, **init)
+    b = GaussianMixture(3, covariance_type=covariance_type, tol=1e-10, max_iter=50, **init)
+    a.fit(X, sample_weight=w)
+    b.fit(dup)
+    assert a.n_iter_ == b.n_iter_
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.lower_bound_, b.lower_bound_, rtol=1e-10)
+
+
+def test_float32_is_kept():
+    X = _data(3).astype(np.float32)
+    g = GaussianMixture(3, random_state=0).fit(X)
+    for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+        assert getattr(g, name).dtype == np.float32, name
+    assert g.predict_proba(X).dtype == np.float32 and g.score_samples(X).dtype == np.float32
+    ref = SkGMM(3, random_state=0).fit(X)
+    np.testing.assert_allclose(g.means_, ref.means_, rtol=1e-3, atol=1e-3)
+
+
+def test_singular_covariance_is_a_clear_error():
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], 10, axis=0)  # every component collapses
+    with pytest.raises(ValueError, match="increase reg_covar"):
+        GaussianMixture(3, reg_covar=0.0, random_state=0).fit(X)
+
+
+def test_bad_input():
+    X = _data()
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(2).fit(np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X))
+    with pytest.raises(ValueError, match="n_samples >= n_components"):
+        GaussianMixture(5).fit(X[:3])
+    with pytest.raises(ValueError, match="weights"):
+        GaussianMixture(2, weights_init=[0.2, 0.2]).fit(X)
+    with pytest.raises(ValueError, match="means"):
+        GaussianMixture(2, means_init=np.zeros((3, 3))).fit(X)
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        GaussianMixture(2).fit(X, sample_weight=-np.ones(len(X)))
+    with pytest.raises(ValueError, match="covariance_type"):
+        GaussianMixture(2, covariance_type="banded").fit(X)
+    before = X.copy()
+    GaussianMixture(2, random_state=0).fit(X)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_sample_and_warm_start():
+    X = _data(4)
+    g = GaussianMixture(3, random_state=0).fit(X)
+    S, y = g.sample(500)
+    assert S.shape == (500, 3) and np.bincount(y, minlength=3).sum() == 500
+    with pytest.raises(ValueError, match="n_samples"):
+        g.sample(0)
+    warm = GaussianMixture(3, random_state=0, warm_start=True, max_iter=2, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        warm.fit(X)
+    first = warm.lower_bound_
+    with pytest.warns(ConvergenceWarning):
+        warm.fit(X)
+    assert warm.lower_bound_ >= first - 1e-12
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(TYPES), st.integers(1, 4))
+def test_invariants(seed, covariance_type, k):
+    X = _data(seed, n=200, d=2, offset=0.0)
+    g = GaussianMixture(k, covariance_type=covariance_type, random_state=seed, max_iter=30, tol=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        g.fit(X)
+    proba = g.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-10)
+    np.testing.assert_array_equal(g.predict(X), proba.argmax(axis=1))
+    bounds = np.array(g.lower_bounds_)
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[:-1]).clip(1))
