@@ -8,6 +8,7 @@ thing as fastseg, so the timings compare like with like).
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -48,7 +49,14 @@ CASES = [
         goal_peer="pygad",
     ),
     Case("GA-K-means 1e6 x 8, k=8, pop 50, float64", "genetic", 1_000_000, 8, 8, "float64", iters=3),
+    # EM: the same initial weights, means and precisions, 20 iterations (tol=0).
+    Case("EM full 2e5 x 8, k=8, float64", "em-full", 200_000, 8, 8, "float64", iters=20, goal=10.0),
+    Case("EM diag 2e5 x 8, k=8, float64", "em-diag", 200_000, 8, 8, "float64", iters=20, goal=5.0),
+    Case("EM tied 2e5 x 8, k=8, float64", "em-tied", 200_000, 8, 8, "float64", iters=20),
+    Case("EM spherical 2e5 x 8, k=8, float64", "em-spherical", 200_000, 8, 8, "float64", iters=20),
+    Case("EM full 1e5 x 32, k=16, float64", "em-full", 100_000, 32, 16, "float64", iters=20, goal=3.0),
 ]
+EM_KINDS = ("em-full", "em-diag", "em-tied", "em-spherical")
 GA_POPULATION = 50
 
 
@@ -169,6 +177,43 @@ def _pygad_genetic(case, X, init, labels=False):
     return case.iters, (None, sse(best))
 
 
+def _em_init(case, X, init):
+    """Initial weights, means (the ``init`` rows) and unit precisions of the right shape."""
+    k, d = case.k, case.d
+    cov = case.kind.removeprefix("em-")
+    precisions = {
+        "full": np.broadcast_to(np.eye(d), (k, d, d)).copy(),
+        "tied": np.eye(d),
+        "diag": np.ones((k, d)),
+        "spherical": np.ones(k),
+    }[cov]
+    return cov, dict(weights_init=np.full(k, 1.0 / k), means_init=init, precisions_init=precisions)
+
+
+def _fastseg_gmm():
+    from fastseg import GaussianMixture
+
+    return GaussianMixture
+
+
+def _sklearn_gmm():
+    from sklearn.mixture import GaussianMixture
+
+    return GaussianMixture
+
+
+def _em_with(cls):
+    def run(case, X, init, labels=False):
+        cov, params = _em_init(case, X, init)
+        g = cls(case.k, covariance_type=cov, max_iter=case.iters, tol=0, init_params="random_from_data", **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tol=0 never converges, by design
+            g.fit(X)
+        return g.n_iter_, (g.predict(X) if labels else None)
+
+    return run
+
+
 def _installed(module):
     return importlib.util.find_spec(module) is not None
 
@@ -177,10 +222,15 @@ def _installed(module):
 IMPLEMENTATIONS = {
     "fastseg": (
         lambda: True,
-        {"lloyd": _fastseg_lloyd, "seeding": _fastseg_seeding, "genetic": _fastseg_genetic},
+        {"lloyd": _fastseg_lloyd, "seeding": _fastseg_seeding, "genetic": _fastseg_genetic}
+        | dict.fromkeys(EM_KINDS, _em_with(_fastseg_gmm())),
         "",
     ),
-    "scikit-learn": (lambda: True, {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding}, ""),
+    "scikit-learn": (
+        lambda: True,
+        {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding} | dict.fromkeys(EM_KINDS, _em_with(_sklearn_gmm())),
+        "",
+    ),
     "scikit-learn-intelex": (lambda: _installed("sklearnex"), {"lloyd": _sklearnex_lloyd}, ""),
     "faiss-cpu": (
         lambda: _installed("faiss"),

@@ -307,7 +307,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
         random_state = check_random_state(self.random_state)
         best, max_lower_bound, self.converged_ = None, -np.inf, False
-        with _verbose_logging(self.verbose):
+        # The M-step's small LAPACK calls would leave BLAS threads spinning on the cores the EM
+        # kernel needs next: one BLAS thread is plenty for k matrices of d x d.
+        with _verbose_logging(self.verbose), _lloyd._blas_single_thread():
             for init in range(n_init):
                 if do_init:
                     self._initialize(X, sample_weight, random_state, shift, tied_moment)

@@ -48,18 +48,35 @@ def _block_log_prob(xt, means, prec_chol, diag, log_const, diff, y, logp):
             maha[b] = c - 0.5 * maha[b]
 
 
+# exp() of arguments below this is taken at this value (about 1e-304, not 0): the libm slow path
+# for underflow costs more than the rest of the E-step, and the difference is far below rounding.
+EXP_FLOOR = -700.0
+
+
 @njit(**JIT)
-def _log_sum_exp_columns(logp, out):
-    """out[b] = log sum_k exp(logp[k, b])."""
-    n_comp, n_block = logp.shape
-    for b in range(n_block):
-        top = logp[0, b]
-        for k in range(1, n_comp):
-            top = max(top, logp[k, b])
-        s = 0.0
-        for k in range(n_comp):
-            s += np.exp(logp[k, b] - top)
-        out[b] = top + np.log(s)
+def _responsibilities(logp, lse, top, total):
+    """lse[b] = log sum_k exp(logp[k, b]); logp is overwritten with the responsibilities.
+
+    One exp per entry: r = exp(logp - max) / sum_k exp(logp - max).
+    logp : (k, B) INOUT; lse, top, total : (B,) OUT (top and total are scratch)
+    """
+    n_comp = logp.shape[0]
+    top[:] = logp[0]
+    for k in range(1, n_comp):
+        for b in range(top.shape[0]):
+            top[b] = max(top[b], logp[k, b])
+    total[:] = 0.0
+    for k in range(n_comp):
+        for b in range(top.shape[0]):
+            e = np.exp(max(logp[k, b] - top[b], EXP_FLOOR))
+            logp[k, b] = e
+            total[b] += e
+    for b in range(top.shape[0]):
+        lse[b] = top[b] + np.log(total[b])
+        total[b] = 1.0 / total[b]
+    for k in range(n_comp):
+        for b in range(top.shape[0]):
+            logp[k, b] *= total[b]
 
 
 @njit(parallel=True, **JIT)
@@ -86,6 +103,8 @@ def em_stats(
         y = np.empty(BLOCK_ROWS)
         logp = np.empty((n_comp, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
+        top = np.empty(BLOCK_ROWS)
+        total = np.empty(BLOCK_ROWS)
         wb = np.zeros(BLOCK_ROWS)
         rw = np.empty(BLOCK_ROWS)
         nk[s] = 0.0
@@ -101,15 +120,15 @@ def em_stats(
             for b in range(m, BLOCK_ROWS):
                 wb[b] = 0.0
             _block_log_prob(xt, means, prec_chol, diag, log_const, diff, y, logp)
-            _log_sum_exp_columns(logp, lse)
+            _responsibilities(logp, lse, top, total)
             for b in range(m):
                 acc += wb[b] * lse[b]
             for k in range(n_comp):
-                total = 0.0
+                block_nk = 0.0
                 for b in range(BLOCK_ROWS):
-                    rw[b] = wb[b] * np.exp(logp[k, b] - lse[b])
-                    total += rw[b]
-                nk[s, k] += total
+                    rw[b] = wb[b] * logp[k, b]
+                    block_nk += rw[b]
+                nk[s, k] += block_nk
                 for f in range(n_features):
                     t = 0.0
                     for b in range(BLOCK_ROWS):
