@@ -205,7 +205,9 @@ def _sklearn_gmm():
 def _em_with(cls):
     def run(case, X, init, labels=False):
         cov, params = _em_init(case, X, init)
-        g = cls(case.k, covariance_type=cov, max_iter=case.iters, tol=0, init_params="random_from_data", **params)
+        g = cls(
+            case.k, covariance_type=cov, max_iter=case.iters, tol=0, init_params="random_from_data", **params
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tol=0 never converges, by design
             g.fit(X)
@@ -228,7 +230,8 @@ IMPLEMENTATIONS = {
     ),
     "scikit-learn": (
         lambda: True,
-        {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding} | dict.fromkeys(EM_KINDS, _em_with(_sklearn_gmm())),
+        {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding}
+        | dict.fromkeys(EM_KINDS, _em_with(_sklearn_gmm())),
         "",
     ),
     "scikit-learn-intelex": (lambda: _installed("sklearnex"), {"lloyd": _sklearnex_lloyd}, ""),

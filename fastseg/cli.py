@@ -158,8 +158,9 @@ def build_parser():
     )
     src.add_argument("--order-column", metavar="COL", help="with --transactions: order id, to count orders")
     how = seg.add_argument_group("clustering")
-    how.add_argument("--method", choices=["kmeans", "ga"], default="kmeans",
-                     help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means (default kmeans)")  # fmt: skip
+    how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
+                     help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
+                     "gmm: Gaussian mixture, full covariances (default kmeans)")  # fmt: skip
     how.add_argument(
         "--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)"
     )

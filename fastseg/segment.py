@@ -8,8 +8,9 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from .genetic import GeneticKMeans
 from .kmeans import KMeans
+from .mixture import GaussianMixture
 
-METHODS = ("kmeans", "ga")
+METHODS = ("kmeans", "ga", "gmm")
 SILHOUETTE_SAMPLE = 1000
 
 
@@ -74,7 +75,8 @@ def make_preprocessor(frame, features, log_columns="auto"):
 
 # -- clustering -----------------------------------------------------------------------------
 def make_model(method, k, random_state, on_generation=None):
-    """The clustering estimator for ``method``: KMeans (k-means++, 10 inits) or the hybrid GA."""
+    """The clustering estimator for ``method``: KMeans (k-means++, 10 inits), the hybrid GA, or a
+    full-covariance Gaussian mixture (3 inits)."""
     if method == "kmeans":
         return KMeans(k, n_init=10, random_state=random_state)
     if method == "ga":
@@ -87,15 +89,33 @@ def make_model(method, k, random_state, on_generation=None):
             random_state=random_state,
             callback=on_generation,
         )
+    if method == "gmm":
+        return GaussianMixture(k, covariance_type="full", n_init=3, random_state=random_state)
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+
+
+def fitted_labels(model, X):
+    """Hard labels of a fitted model (``labels_``, or the most probable component)."""
+    return model.labels_ if hasattr(model, "labels_") else model.predict(X)
+
+
+def within_sse(X, labels):
+    """Sum of squared distances of the rows to the mean of their cluster (KMeans' inertia)."""
+    sse = 0.0
+    for j in np.unique(labels):
+        members = X[labels == j]
+        sse += float(((members - members.mean(axis=0)) ** 2).sum())
+    return sse
 
 
 def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2, progress=None):
     """Fit every K of ``k_range`` and score it.
 
     Columns: ``inertia`` (the elbow curve), ``silhouette`` (on a sample of 2000 rows when n is
-    larger; the same sample for every K), ``calinski_harabasz``, ``davies_bouldin`` and, for ``method='ga'``, ``ga_best_sse``:
-    the lowest SSE in the GA's population over its generations. The GA-K-means paper picks K by
+    larger; the same sample for every K), ``calinski_harabasz``, ``davies_bouldin``; for
+    ``method='ga'`` also ``ga_best_sse``, the lowest SSE in the GA's population over its
+    generations; for ``method='gmm'`` also ``bic``, and ``inertia`` is the within-cluster SSE of
+    the most probable components. The GA-K-means paper picks K by
     an undefined "GA value"; we do not try to reproduce it.
 
     The recommended K (``table.attrs['recommended_k']``, with ``table.attrs['reason']``) is the
@@ -118,17 +138,19 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
     rows = []
     for i, k in enumerate(ks):
         model = make_model(method, k, random_state).fit(X)
-        labels = model.labels_
+        labels = fitted_labels(model, X)
         sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
         row = {
             "k": k,
-            "inertia": model.inertia_,
+            "inertia": getattr(model, "inertia_", None) or within_sse(X, labels),
             "silhouette": silhouette_score(X, labels, sample_size=sample, random_state=random_state),
             "calinski_harabasz": calinski_harabasz_score(X, labels),
             "davies_bouldin": davies_bouldin_score(X, labels),
         }
         if method == "ga":
             row["ga_best_sse"] = float(model.fitness_history_["best"].min())
+        if method == "gmm":
+            row["bic"] = model.bic(X)
         rows.append(row)
         if progress is not None:
             progress(i + 1, len(ks))
@@ -232,6 +254,7 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
         "calinski_harabasz": "Calinski-Harabasz (higher)",
         "davies_bouldin": "Davies-Bouldin (lower)",
         "ga_best_sse": "GA best SSE",
+        "bic": "BIC (lower)",
     }
     for ax, metric in zip(np.atleast_1d(axes), metrics):
         ax.plot(sweep.index, sweep[metric], "o-", color="#3b6ea5", lw=1.8, ms=4)
@@ -312,7 +335,7 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
             bar(info["generation"] + 1, 40)
 
     model = make_model(method, chosen, random_state, on_generation).fit(Z)
-    labels = model.labels_
+    labels = fitted_labels(model, Z)
     return {
         "Z": Z,
         "labels": labels,

@@ -72,7 +72,7 @@ def test_rfm_on_a_hand_made_table():
         rfm(tx.iloc[:0])
 
 
-@pytest.mark.parametrize("method", ["kmeans", "ga"])
+@pytest.mark.parametrize("method", ["kmeans", "ga", "gmm"])
 def test_demo_segments_match_the_generating_ones(demo, method):
     frame, seg = demo
     result = segment_customers(frame, FEATURES, k=4, k_range=range(2, 6), method=method, random_state=0)
@@ -102,6 +102,10 @@ def test_select_k_table_and_recommendation(demo):
     assert "silhouette" in table.attrs["reason"]
     with pytest.raises(ValueError, match="k_range"):
         select_k(Z, [1, 2])
+    gmm = select_k(Z[:800], range(2, 5), method="gmm")
+    assert "bic" in gmm.columns and np.isfinite(gmm["bic"]).all()
+    ga = select_k(Z[:800], range(2, 4), method="ga")
+    assert (ga["ga_best_sse"] >= ga["inertia"] - 1e-6).all()  # K-means after the GA never does worse
 
 
 def test_profile_table_by_hand():
