@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _lloyd
 from ._kernels import genetic as _gk
-from .kmeans import _CentresModel, _check_weights, _tolerance, _verbose_logging
+from .kmeans import _CentresModel, _tolerance, _verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -235,9 +235,7 @@ class GeneticKMeans(_CentresModel):
         -------
         self
         """
-        X = self._validate_X(X, reset=True)
-        self._check_n_samples(X)
-        sample_weight = _check_weights(sample_weight, X)
+        X, sample_weight = self._validate_fit_input(X, sample_weight)
         rng = _generator(self.random_state)
         rows = _lloyd.Rows(X)
         scale = self.mutation_scale * np.std(X, axis=0, dtype=np.float64)

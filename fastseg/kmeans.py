@@ -129,9 +129,12 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             accept_large_sparse=False,
         )
 
-    def _check_n_samples(self, X):
+    def _validate_fit_input(self, X, sample_weight):
+        """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows."""
+        X = self._validate_X(X, reset=True)
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        return X, _check_weights(sample_weight, X)
 
     def _set_fitted(self, labels, inertia, centres, n_iter):
         distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
@@ -332,9 +335,7 @@ class KMeans(_CentresModel):
         -------
         self
         """
-        X = self._validate_X(X, reset=True)
-        self._check_n_samples(X)
-        sample_weight = _check_weights(sample_weight, X)
+        X, sample_weight = self._validate_fit_input(X, sample_weight)
         init_array = None
         if _is_arraylike_not_scalar(self.init):
             init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)

@@ -23,6 +23,24 @@ def _sample_row(closest, sample_weight, slot_pot, bounds, target):
 
 
 @njit(parallel=True, **JIT)
+def _closer(X, sample_weight, centre, bounds, closest, slot_pot):
+    """Lower ``closest`` to the squared distance to ``centre`` where that is nearer, and refresh
+    the per-slot potential ``slot_pot[s] = sum w * closest``."""
+    n_features = X.shape[1]
+    for s in prange(bounds.shape[0] - 1):
+        acc = 0.0
+        for i in range(bounds[s], bounds[s + 1]):
+            d2 = X.dtype.type(0)
+            for f in range(n_features):
+                t = X[i, f] - centre[f]
+                d2 += t * t
+            if np.float64(d2) < closest[i]:
+                closest[i] = d2
+            acc += sample_weight[i] * closest[i]
+        slot_pot[s] = acc
+
+
+@njit(parallel=True, **JIT)
 def kmeans_plusplus(X, sample_weight, first, uniforms, bounds, indices):
     """Greedy k-means++: each new centre is the best of ``L`` D^2-sampled candidates.
 
@@ -37,26 +55,14 @@ def kmeans_plusplus(X, sample_weight, first, uniforms, bounds, indices):
     n_centres = indices.shape[0]
     n_trials = uniforms.shape[1]
     n_slots = bounds.shape[0] - 1
-    closest = np.empty(n_rows, dtype=np.float64)
+    closest = np.full(n_rows, np.inf)
     slot_pot = np.empty(n_slots, dtype=np.float64)
     cand_pot = np.empty((n_slots, n_trials), dtype=np.float64)
     cand = np.empty(n_trials, dtype=np.int64)
     cand_rows = np.empty((n_trials, n_features), dtype=X.dtype)
-    centre = np.empty(n_features, dtype=X.dtype)
 
     indices[0] = first
-    centre[:] = X[first]
-    for s in prange(n_slots):
-        acc = 0.0
-        for i in range(bounds[s], bounds[s + 1]):
-            d2 = X.dtype.type(0)
-            for f in range(n_features):
-                t = X[i, f] - centre[f]
-                d2 += t * t
-            closest[i] = d2
-            acc += sample_weight[i] * closest[i]
-        slot_pot[s] = acc
-
+    _closer(X, sample_weight, X[first].copy(), bounds, closest, slot_pot)
     for c in range(1, n_centres):
         current_pot = 0.0
         for s in range(n_slots):
@@ -88,16 +94,4 @@ def kmeans_plusplus(X, sample_weight, first, uniforms, bounds, indices):
                 best_pot = total
                 best_t = t
         indices[c] = cand[best_t]
-        centre[:] = cand_rows[best_t]
-
-        for s in prange(n_slots):
-            acc = 0.0
-            for i in range(bounds[s], bounds[s + 1]):
-                d2 = X.dtype.type(0)
-                for f in range(n_features):
-                    t = X[i, f] - centre[f]
-                    d2 += t * t
-                if np.float64(d2) < closest[i]:
-                    closest[i] = d2
-                acc += sample_weight[i] * closest[i]
-            slot_pot[s] = acc
+        _closer(X, sample_weight, cand_rows[best_t].copy(), bounds, closest, slot_pot)
