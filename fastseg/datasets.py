@@ -42,6 +42,17 @@ _PREFERENCES = np.array(
 )
 
 
+# Three product pairs per segment, as (category, product) of both items.
+_BUNDLES = np.array(
+    [
+        [[[7, 1], [0, 1]], [[2, 3], [2, 4]], [[7, 5], [1, 2]]],
+        [[[0, 7], [1, 7]], [[4, 2], [3, 9]], [[1, 3], [1, 4]]],
+        [[[3, 11], [4, 12]], [[6, 1], [6, 2]], [[5, 8], [0, 9]]],
+        [[[4, 20], [4, 21]], [[4, 5], [3, 6]], [[6, 10], [4, 22]]],
+    ]
+)
+
+
 def _lognormal(rng, mean, cv, size):
     """Right-skewed positive values with the given mean and coefficient of variation."""
     sigma2 = np.log1p(cv**2)
@@ -108,10 +119,11 @@ def make_customers(n=4000, *, random_state=None, return_segments=True):
 def make_transactions(customers, segments, *, months=3, start="2024-01-01", random_state=None):
     """Purchases consistent with a customer table from ``make_customers``.
 
-    Each customer buys about ``purchase_frequency * months`` times, spread over the period with
-    their mean purchase interval, spending about ``monthly_spend * months`` in total; each
-    purchase is an order of 1-4 items drawn from 8 categories x 25 products, with category
-    preferences that differ by segment.
+    Each customer buys about ``purchase_frequency * months`` times, spread over the period,
+    spending about ``monthly_spend * months`` in total; each purchase is an order of 1-4 items
+    drawn from 8 categories x 25 products, with category preferences that differ by segment.
+    A third of the orders also hold one of three product pairs typical of the customer's segment
+    (bundles), so that pair analysis has something to find.
 
     Returns
     -------
@@ -138,6 +150,15 @@ def make_transactions(customers, segments, *, months=3, start="2024-01-01", rand
     u = rng.random(item_order.size)
     category = (u[:, None] > cumulative[segments[item_customer]]).sum(axis=1)
     product = rng.integers(1, 26, item_order.size)
+    # Bundles: one of 3 segment-specific pairs in a third of the orders, as 2 extra items.
+    bundle_orders = np.flatnonzero(rng.random(order_customer.size) < 1 / 3)
+    bundle = _BUNDLES[segments[order_customer[bundle_orders]], rng.integers(0, 3, bundle_orders.size)]
+    item_order = np.concatenate([item_order, np.repeat(bundle_orders, 2)])
+    category = np.concatenate([category, bundle[:, :, 0].ravel()])
+    product = np.concatenate([product, bundle[:, :, 1].ravel()])
+    keep = np.argsort(item_order, kind="stable")
+    item_order, category, product = item_order[keep], category[keep], product[keep]
+    item_customer = order_customer[item_order]
     share = rng.exponential(size=item_order.size)  # Dirichlet(1, ..., 1) split of the order budget
     share /= np.bincount(item_order, weights=share)[item_order]
     return pd.DataFrame(

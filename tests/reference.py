@@ -120,3 +120,31 @@ def em_stats(X, sample_weight, shift, means, prec_chol, diag, log_const, moments
     elif moments == 1:
         sxx[:, np.arange(d), np.arange(d)] = rw.T @ (Xs * Xs)
     return rw.sum(0), rw.T @ Xs, sxx, float(w @ lse)
+
+
+def pair_counts(B, min_count):
+    """Twin of basket.pair_counts: upper-triangle entries of B^T B (binary B) >= min_count."""
+    Bd = (np.asarray(B.todense()) > 0).astype(np.int64)
+    C = Bd.T @ Bd
+    i, j = np.nonzero(np.triu(C, 1) >= min_count)
+    return i, j, C[i, j]
+
+
+def user_based_topn(U, n, n_neighbours, groups=None):
+    """Twin of basket.user_based_topn on a dense copy (cosine, top neighbours, summed similarity)."""
+    A = (np.asarray(U.todense()) > 0).astype(float)
+    An = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-300)
+    S = An @ An.T
+    np.fill_diagonal(S, 0.0)
+    if groups is not None:
+        S[np.asarray(groups)[:, None] != np.asarray(groups)[None, :]] = 0.0
+    items = np.full((len(A), n), -1)
+    for u in range(len(A)):
+        cand = np.flatnonzero(S[u] > 0)
+        order = cand[np.lexsort((cand, -S[u, cand]))][:n_neighbours]
+        score = S[u, order] @ A[order]
+        score[A[u] > 0] = 0
+        top = np.flatnonzero(score > 0)
+        top = top[np.lexsort((top, -score[top]))][:n]
+        items[u, : top.size] = top
+    return items

@@ -1,0 +1,121 @@
+"""Basket analytics: pair counting, rules, the paper's tables, recommendations."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+pd = pytest.importorskip("pandas")
+
+from fastseg import basket  # noqa: E402
+from fastseg._kernels._config import threads  # noqa: E402
+
+from . import reference  # noqa: E402
+
+
+def random_baskets(rng, n_baskets, n_items, per_basket=4):
+    rows = np.repeat(np.arange(n_baskets), per_basket)
+    cols = np.minimum(rng.zipf(1.3, rows.size) - 1, n_items - 1)
+    B = sp.csr_matrix((np.ones(rows.size, np.int32), (rows, cols)), shape=(n_baskets, n_items))
+    B.data[:] = 1
+    return B
+
+
+@pytest.mark.parametrize(
+    "n_baskets,n_items,min_count", [(1, 3, 1), (50, 7, 1), (3000, 200, 1), (3000, 200, 5)]
+)
+def test_pair_counts_match_reference(rng, n_baskets, n_items, min_count):
+    B = random_baskets(rng, n_baskets, n_items)
+    got = basket.pair_counts(B, min_count)
+    want = reference.pair_counts(B, min_count)
+    order = np.lexsort((got[1], got[0]))
+    for a, b in zip((g[order] for g in got), want):
+        np.testing.assert_array_equal(a, b)
+    with threads(1):
+        one = basket.pair_counts(B, min_count)
+    for a, b in zip(one, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rules_support_confidence_lift_by_hand():
+    tx = pd.DataFrame({"order_id": [1, 1, 2, 2, 3, 4], "item": ["a", "b", "a", "b", "a", "c"]})
+    B, _, items = basket.basket_matrix(tx)
+    rules = basket.association_rules(B, items).set_index(["antecedent", "consequent"])
+    ab = rules.loc[("a", "b")]
+    assert ab["count"] == 2 and ab["support"] == 0.5
+    assert ab["confidence"] == pytest.approx(2 / 3) and ab["lift"] == pytest.approx(0.5 / (0.75 * 0.5))
+    assert rules.loc[("b", "a"), "confidence"] == 1.0
+    assert ("a", "c") not in rules.index  # never together
+    assert len(basket.association_rules(B, items, min_support=0.6)) == 0
+    assert set(basket.association_rules(B, items, min_confidence=0.9).index) == {0}
+    with pytest.raises(ValueError, match="min_support"):
+        basket.association_rules(B, items, min_support=2)
+    with pytest.raises(ValueError, match="no column 'sku'"):
+        basket.basket_matrix(tx, item="sku")
+
+
+def test_rules_agree_with_mlxtend(rng):
+    mlx = pytest.importorskip("mlxtend.frequent_patterns")
+    B = random_baskets(rng, 2000, 30)
+    items = np.array([f"i{k}" for k in range(30)])
+    ours = basket.association_rules(B, items, min_support=0.01, min_confidence=0.05)
+    df = pd.DataFrame(B.toarray().astype(bool), columns=items)
+    freq = mlx.apriori(df, min_support=0.01, use_colnames=True, max_len=2)
+    theirs = mlx.association_rules(freq, metric="confidence", min_threshold=0.05)
+    theirs = theirs[(theirs["antecedents"].map(len) == 1) & (theirs["consequents"].map(len) == 1)]
+    theirs = theirs.assign(
+        antecedent=theirs["antecedents"].map(lambda s: next(iter(s))),
+        consequent=theirs["consequents"].map(lambda s: next(iter(s))),
+    ).set_index(["antecedent", "consequent"])
+    ours = ours.set_index(["antecedent", "consequent"])
+    assert set(ours.index) == set(theirs.index)
+    for col in ("support", "confidence", "lift"):
+        np.testing.assert_allclose(ours[col], theirs.loc[ours.index, col], rtol=1e-12)
+
+
+def test_paper_table3_follows_from_table2_exactly():
+    conf = basket.confidence_table(basket.PAPER_TABLE2)
+    np.testing.assert_array_equal(np.round(conf, 3), basket.PAPER_TABLE3)
+
+
+def test_paper_table2_from_table1():
+    as_printed = basket.cooccurrence_table(basket.PAPER_TABLE1)
+    # As printed, Table I names six products, Table II five: they cannot be the same table.
+    assert len(as_printed) == 6 and set(as_printed.index) != set(basket.PAPER_ITEMS)
+    mapped = {c: [basket.PAPER_NAME_MAP[i] for i in its] for c, its in basket.PAPER_TABLE1.items()}
+    table = basket.cooccurrence_table(mapped).loc[basket.PAPER_ITEMS, basket.PAPER_ITEMS]
+    np.testing.assert_array_equal(table.to_numpy(), basket.PAPER_TABLE2)
+
+
+def test_user_based_topn_matches_reference(rng):
+    U = random_baskets(rng, 300, 40, per_basket=6)
+    for groups in (None, rng.integers(0, 3, 300)):
+        got, _ = basket.top_n(U, n=5, n_neighbours=7, groups=groups)
+        want = reference.user_based_topn(U, 5, 7, groups)
+        np.testing.assert_array_equal(got, want)
+    owned = U.toarray() > 0
+    got, _ = basket.top_n(U, n=5, method="item")
+    rows = np.repeat(np.arange(300), 5)
+    valid = got.ravel() >= 0
+    assert not owned[rows[valid], got.ravel()[valid]].any()  # never recommends what was bought
+
+
+def test_recommend_and_hit_rate_on_demo():
+    from fastseg.datasets import make_customers, make_transactions
+
+    customers, seg = make_customers(600, random_state=1)
+    tx = make_transactions(customers, seg, random_state=1)
+    segment_of = dict(zip(customers["customer_id"], seg))
+    rec = basket.recommend(tx, n=10, segment_of=segment_of)
+    assert set(rec.columns) == {"customer_id", "rank", "item", "score"}
+    assert rec.groupby("customer_id")["rank"].max().max() <= 10
+    bought = set(zip(tx["customer_id"], tx["item"]))
+    assert not any((c, i) in bought for c, i in zip(rec["customer_id"], rec["item"]))
+    table = basket.hit_rate(tx, segment_of=segment_of, n=10)
+    assert list(table["method"]) == [
+        "popularity",
+        "item-based CF",
+        "user-based CF",
+        "user-based CF within segment",
+    ]
+    assert table["hit_rate@10"].between(0, 1).all()
+    assert table.set_index("method").loc["user-based CF within segment", "hit_rate@10"] > 0.05
