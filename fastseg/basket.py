@@ -188,19 +188,14 @@ def user_item_matrix(transactions, *, customer="customer_id", item="item"):
 
 def _exclude_owned_top_n(scores_csr, U, n):
     """Top-n columns of each row of a sparse score matrix, skipping items the user owns."""
-    n_users = U.shape[0]
-    out_items = np.full((n_users, n), -1, dtype=np.int64)
-    out_scores = np.zeros((n_users, n))
-    scores_csr = scores_csr.tocsr()
-    for u in range(n_users):
-        lo, hi = scores_csr.indptr[u], scores_csr.indptr[u + 1]
-        cols, vals = scores_csr.indices[lo:hi], scores_csr.data[lo:hi]
-        owned = U.indices[U.indptr[u] : U.indptr[u + 1]]
-        mask = ~np.isin(cols, owned) & (vals > 0)
-        cols, vals = cols[mask], vals[mask]
-        order = np.lexsort((cols, -vals))[:n]
-        out_items[u, : order.size] = cols[order]
-        out_scores[u, : order.size] = vals[order]
+    S = sp.csr_matrix(scores_csr, dtype=np.float64)
+    S.sort_indices()
+    out_items = np.empty((U.shape[0], n), dtype=np.int64)
+    out_scores = np.empty((U.shape[0], n))
+    _bk.top_n_unowned(
+        S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data,
+        U.indptr.astype(np.int64), U.indices.astype(np.int64), int(n), out_items, out_scores,
+    )  # fmt: skip
     return out_items, out_scores
 
 

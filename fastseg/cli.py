@@ -98,7 +98,7 @@ def _cmd_segment(args):
 
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
-    frame, id_column, features, truth = io.load_customers(args)
+    frame, id_column, features, truth, transactions = io.load_customers(args)
     progress = _Progress(not args.quiet)
     from fastseg.segment import segment_customers
 
@@ -107,11 +107,15 @@ def _cmd_segment(args):
         frame, features, k=args.k, k_range=args.k_range, method=args.method, random_state=args.seed,
         log_columns="auto" if not args.no_log else [], progress=progress,
     )  # fmt: skip
-    files = io.write_outputs(args.out, frame, id_column, features, result)
+    baskets = io.basket_tables(
+        transactions, id_column, result["labels"], frame, order_column="order_id" if args.demo else args.order_column,
+        item_column=args.item_column, seed=args.seed, evaluate=args.evaluate,
+    )  # fmt: skip
+    files = io.write_outputs(args.out, frame, id_column, features, result, extra=baskets)
     elapsed = time.perf_counter() - t0
     if args.quiet:
         return 0
-    print(io.describe(frame, id_column, features, result, truth, args.demo))
+    print(io.describe(frame, id_column, features, result, truth, args.demo, baskets))
     print(
         f"\nSegmented {len(frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s."
     )
@@ -156,7 +160,11 @@ def build_parser():
     src.add_argument(
         "--amount-column", default="amount", metavar="COL", help="with --transactions (default: amount)"
     )
-    src.add_argument("--order-column", metavar="COL", help="with --transactions: order id, to count orders")
+    src.add_argument(
+        "--order-column", metavar="COL", help="with --transactions: order id (baskets for pair analysis)"
+    )
+    src.add_argument("--item-column", default="item", metavar="COL",
+                     help="with --transactions: product column, for product pairs and recommendations (default: item)")  # fmt: skip
     how = seg.add_argument_group("clustering")
     how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
                      help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
@@ -170,6 +178,8 @@ def build_parser():
     how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     out = seg.add_argument_group("output")
     out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
+    out.add_argument("--evaluate", action="store_true",
+                     help="also measure the recommendations: leave-one-out hit rate@10 (hit_rate.csv)")  # fmt: skip
     out.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
     seg.set_defaults(func=_cmd_segment)
 

@@ -74,11 +74,11 @@ def make_preprocessor(frame, features, log_columns="auto"):
 
 
 # -- clustering -----------------------------------------------------------------------------
-def make_model(method, k, random_state, on_generation=None):
+def make_model(method, k, random_state, on_generation=None, n_init=10):
     """The clustering estimator for ``method``: KMeans (k-means++, 10 inits), the hybrid GA, or a
     full-covariance Gaussian mixture (3 inits)."""
     if method == "kmeans":
-        return KMeans(k, n_init=10, random_state=random_state)
+        return KMeans(k, n_init=n_init, random_state=random_state)
     if method == "ga":
         return GeneticKMeans(
             k,
@@ -137,7 +137,7 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
         raise ValueError(f"k_range goes up to {max(ks)}, but there are only {X.shape[0]} rows.")
     rows = []
     for i, k in enumerate(ks):
-        model = make_model(method, k, random_state).fit(X)
+        model = make_model(method, k, random_state, n_init=4).fit(X)  # the chosen K refits with 10
         labels = fitted_labels(model, X)
         sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
         row = {
@@ -247,7 +247,8 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
         for c in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "ga_best_sse")
         if c in sweep
     ]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.3), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.3))
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
     titles = {
         "inertia": "Inertia (elbow)",
         "silhouette": "Silhouette (higher is better)",
@@ -265,7 +266,7 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].legend(frameon=False)
     paths.append(out_dir / "k_sweep.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(paths[-1], dpi=100, pil_kwargs={"compress_level": 1})
     plt.close(fig)
 
     size = (max(7.0, 3.5 + 1.1 * z_means.shape[1]), max(3.0, 1.5 + 0.6 * z_means.shape[0]))
@@ -287,12 +288,13 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
     fig.colorbar(im, ax=ax, label="SDs from the overall mean")
     ax.set_title("Segment profiles: mean of each feature")
     paths.append(out_dir / "profile_heatmap.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(paths[-1], dpi=100, pil_kwargs={"compress_level": 1})
     plt.close(fig)
 
     pca = PCA(n_components=2, random_state=0)
     P = pca.fit_transform(Z)
-    fig, ax = plt.subplots(figsize=(7, 5.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.94)
     cmap = plt.get_cmap("tab10")
     for seg in sorted(names):
         pts = P[np.asarray(labels) + 1 == seg]
@@ -306,7 +308,7 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
     ax.legend(markerscale=3, fontsize=8, frameon=False, loc="best")
     ax.grid(alpha=0.2)
     paths.append(out_dir / "pca.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(paths[-1], dpi=100, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return paths
 

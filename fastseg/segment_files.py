@@ -65,15 +65,17 @@ def _check_features(frame, features):
 
 
 def load_customers(args):
-    """(frame, id_column, features, true_segments or None) from the ``segment`` command's arguments."""
-    from .datasets import FEATURES, make_customers
+    """(frame, id_column, features, true_segments or None, transactions or None) from the
+    ``segment`` command's arguments. Transactions come with the demo and with --transactions."""
+    from .datasets import FEATURES, make_customers, make_transactions
 
     if args.demo:
         frame, truth = make_customers(4000, random_state=args.seed)
         features = FEATURES if not args.features else [c.strip() for c in args.features.split(",")]
         _check_features(frame, features)
-        return frame, "customer_id", features, truth
+        return frame, "customer_id", features, truth, make_transactions(frame, truth, random_state=args.seed)
     frame = _read_table(args.input)
+    transactions = frame if args.transactions else None
     if args.transactions:
         from .features import rfm
 
@@ -102,7 +104,32 @@ def load_customers(args):
             frame.insert(0, "row", np.arange(1, len(frame) + 1))
             id_column = "row"
     _check_features(frame, features)
-    return frame, id_column, features, None
+    return frame, id_column, features, None, transactions
+
+
+def basket_tables(
+    transactions, id_column, labels, frame, *, order_column=None, item_column="item", seed=0, evaluate=False
+):
+    """Top product pairs per segment, recommendations and (``evaluate``) the hit-rate table, or
+    None when the transactions have no item column."""
+    from .basket import hit_rate, recommend, rules_by_segment
+
+    if transactions is None or item_column not in transactions.columns:
+        return None
+    segment_of = dict(zip(frame[id_column], labels + 1))
+    tx = transactions[transactions[id_column].isin(segment_of.keys())]
+    basket = order_column or id_column
+    rules = rules_by_segment(
+        tx, segment_of, customer=id_column, basket=basket, item=item_column, min_support=0.01
+    )
+    pairs = rules[rules["antecedent"] < rules["consequent"]].groupby("segment", sort=True).head(10)
+    recs = recommend(tx, customer=id_column, item=item_column, n=10, segment_of=segment_of)
+    tables = {"pairs.csv": pairs, "recommendations.csv": recs}
+    if evaluate:
+        tables["hit_rate.csv"] = hit_rate(
+            tx, customer=id_column, item=item_column, segment_of=segment_of, random_state=seed
+        )
+    return tables
 
 
 def markdown_table(frame, floatfmt="{:,.2f}", index_name=None):
@@ -132,7 +159,7 @@ def _profile_for_print(result):
     return short
 
 
-def write_outputs(out, frame, id_column, features, result):
+def write_outputs(out, frame, id_column, features, result, extra=None):
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
     way leaves ``out`` as it was. Returns the written paths."""
     pd = _pandas()
@@ -163,6 +190,8 @@ def write_outputs(out, frame, id_column, features, result):
             result["labels"],
             result["k"],
         )
+        for name, table in (extra or {}).items():
+            table.to_csv(tmp / name, index=False)
         out.mkdir(exist_ok=True)
         written = []
         for f in sorted(tmp.iterdir()):
@@ -174,10 +203,23 @@ def write_outputs(out, frame, id_column, features, result):
     return written
 
 
-def describe(frame, id_column, features, result, truth, demo):
-    """The text the command prints: sweep, profile table and, for the demo, the paper comparison."""
+def describe(frame, id_column, features, result, truth, demo, baskets=None):
+    """The text the command prints: sweep, profile table, basket findings and, for the demo, the
+    paper comparison."""
     lines = [f"K sweep: {result['sweep'].attrs['reason']}", ""]
     lines.append(markdown_table(_profile_for_print(result)))
+    if baskets is not None:
+        pairs = baskets["pairs.csv"].groupby("segment").head(2)
+        shown = pairs.set_index("segment")[["antecedent", "consequent", "support", "confidence", "lift"]]
+        lines += [
+            "",
+            "Top product pairs per segment (by lift; all in pairs.csv):",
+            "",
+            markdown_table(shown, "{:.3f}"),
+        ]
+        if "hit_rate.csv" in baskets:
+            hits = baskets["hit_rate.csv"].set_index("method")
+            lines += ["", "Recommendations, leave-one-out hit rate@10:", "", markdown_table(hits, "{:.3f}")]
     if demo and truth is not None:
         from sklearn.metrics import adjusted_rand_score
 

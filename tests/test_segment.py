@@ -118,19 +118,24 @@ def test_profile_table_by_hand():
 
 def test_command_writes_every_file(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["segment", "--demo", "--k-range", "2-6", "--out", str(out)]) == 0
+    assert main(["segment", "--demo", "--k-range", "2-6", "--evaluate", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "paper cluster 1" in printed and "Adjusted Rand" in printed
+    assert "Top product pairs per segment" in printed and "hit rate@10" in printed
     names = {p.name for p in out.iterdir()}
-    assert names == {
+    expected = {
         "labels.csv",
         "profile.csv",
         "profile.md",
         "k_sweep.csv",
         "k_sweep.png",
         "profile_heatmap.png",
-        "pca.png",
     }
+    assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv"}
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert set(pairs["segment"]) <= set(range(1, 7)) and (pairs["support"] >= 0.01).all()
+    recs = pd.read_csv(out / "recommendations.csv")
+    assert recs["rank"].between(1, 10).all()
     for png in ("k_sweep.png", "profile_heatmap.png", "pca.png"):
         data = (out / png).read_bytes()
         assert data.startswith(PNG_MAGIC)

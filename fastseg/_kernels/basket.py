@@ -158,3 +158,34 @@ def user_based_topn(
                 score[cand[t]] = 0.0
             for p in range(user_ptr[u], user_ptr[u + 1]):
                 owned[user_items[p]] = False
+
+
+@njit(parallel=True, **JIT)
+def top_n_unowned(score_ptr, score_cols, score_vals, owned_ptr, owned_cols, n, out_items, out_scores):
+    """Per row of a sparse score matrix, the n best positive scores over columns the row does
+    not own (ties: smaller column first).
+
+    score_ptr, score_cols, score_vals : CSR scores, IN; owned_ptr, owned_cols : CSR of owned items
+    (sorted), IN; out_items : (rows, n) int64, OUT (-1 padding); out_scores : (rows, n), OUT
+    """
+    n_rows = score_ptr.shape[0] - 1
+    for r in prange(n_rows):
+        lo, hi = score_ptr[r], score_ptr[r + 1]
+        cand = np.empty(hi - lo, dtype=np.int64)
+        n_cand = 0
+        o_lo, o_hi = owned_ptr[r], owned_ptr[r + 1]
+        for p in range(lo, hi):
+            c = score_cols[p]
+            if score_vals[p] <= 0.0:
+                continue
+            k = np.searchsorted(owned_cols[o_lo:o_hi], c)
+            if k < o_hi - o_lo and owned_cols[o_lo + k] == c:
+                continue
+            cand[n_cand] = p
+            n_cand += 1
+        idx = np.full(n, -1, dtype=np.int64)
+        val = np.zeros(n)
+        got = _top_n(score_vals, cand, n_cand, n, idx, val)
+        for t in range(n):
+            out_items[r, t] = score_cols[idx[t]] if t < got else -1
+            out_scores[r, t] = val[t] if t < got else 0.0
