@@ -57,11 +57,42 @@ CASES = [
     Case("EM full 1e5 x 32, k=16, float64", "em-full", 100_000, 32, 16, "float64", iters=20, goal=3.0),
 ]
 EM_KINDS = ("em-full", "em-diag", "em-tied", "em-spherical")
+# Product pairs: n baskets x d items, about k items per basket (Zipf popularity); support >= 1e-4.
+CASES += [
+    Case(
+        "Pairs 2e4 baskets x 500 items, support >= 1e-3",
+        "pairs",
+        20_000,
+        500,
+        5,
+        "int32",
+        goal=20.0,
+        goal_peer="mlxtend",
+    ),
+    Case("Pairs 1e6 baskets x 1e4 items, support >= 1e-4", "pairs", 1_000_000, 10_000, 5, "int32"),
+]
+PAIR_SUPPORT = {20_000: 1e-3, 1_000_000: 1e-4}
 GA_POPULATION = 50
+
+
+def make_baskets(case, seed=0):
+    """A sparse baskets x items 0/1 matrix: about ``k`` items per basket, Zipf-like popularity."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    per = rng.poisson(case.k - 1, case.n) + 1
+    rows = np.repeat(np.arange(case.n), per)
+    cols = np.minimum(rng.zipf(1.2, rows.size) - 1, case.d - 1)
+    B = sp.csr_matrix((np.ones(rows.size, np.int32), (rows, cols)), shape=(case.n, case.d))
+    B.sum_duplicates()
+    B.data[:] = 1
+    return B, np.array([f"item{i}" for i in range(case.d)])
 
 
 def make_data(case, seed=0):
     """Blobs around ``k`` centres with unequal spreads, away from the origin; init = k random rows."""
+    if case.kind == "pairs":
+        return make_baskets(case, seed)
     rng = np.random.default_rng(seed)
     centres = rng.uniform(-10, 10, size=(case.k, case.d))
     labels = rng.integers(0, case.k, size=case.n)
@@ -216,6 +247,36 @@ def _em_with(cls):
     return run
 
 
+def _support(case):
+    return PAIR_SUPPORT.get(case.n, 1e-3)
+
+
+def _fastseg_pairs(case, B, items, labels=False):
+    from fastseg.basket import association_rules
+
+    rules = association_rules(B, items, min_support=_support(case))
+    return 1, (rules if labels else None)
+
+
+def _scipy_pairs(case, B, items, labels=False):
+    """The same counts by SciPy's sparse product B^T B (single-threaded), upper triangle kept."""
+    import scipy.sparse as sp
+
+    C = sp.triu(B.T @ B, k=1).tocoo()
+    keep = C.data >= max(1, int(np.ceil(_support(case) * B.shape[0] - 1e-9)))
+    return 1, (C.row[keep], C.col[keep], C.data[keep]) if labels else None
+
+
+def _mlxtend_pairs(case, B, items, labels=False):
+    import pandas as pd
+    from mlxtend.frequent_patterns import apriori, association_rules
+
+    df = pd.DataFrame.sparse.from_spmatrix(B.astype(bool), columns=items)
+    freq = apriori(df, min_support=_support(case), use_colnames=True, max_len=2)
+    rules = association_rules(freq, metric="confidence", min_threshold=0.0)
+    return 1, (rules if labels else None)
+
+
 def _installed(module):
     return importlib.util.find_spec(module) is not None
 
@@ -224,7 +285,12 @@ def _installed(module):
 IMPLEMENTATIONS = {
     "fastseg": (
         lambda: True,
-        {"lloyd": _fastseg_lloyd, "seeding": _fastseg_seeding, "genetic": _fastseg_genetic}
+        {
+            "lloyd": _fastseg_lloyd,
+            "seeding": _fastseg_seeding,
+            "genetic": _fastseg_genetic,
+            "pairs": _fastseg_pairs,
+        }
         | dict.fromkeys(EM_KINDS, _em_with(_fastseg_gmm())),
         "",
     ),
@@ -246,6 +312,12 @@ IMPLEMENTATIONS = {
         "GA only (no final K-means), fitness 1/SSE in NumPy, roulette, mutation 0.05; pyclustering's "
         "genetic_algorithm is not compared: it fails on NumPy 2 (np.int)",
     ),
+    "scipy B^T B": (lambda: True, {"pairs": _scipy_pairs}, "pair counts only (no rules), one thread"),
+    "mlxtend": (
+        lambda: _installed("mlxtend"),
+        {"pairs": _mlxtend_pairs},
+        "apriori (max_len=2) + association_rules on a sparse DataFrame; not run at 1e6 baskets",
+    ),
 }
 
 
@@ -257,6 +329,8 @@ def implementations_for(case):
         if fn is None or not available():
             continue
         if name == "faiss-cpu" and case.dtype != "float32":
+            continue
+        if name == "mlxtend" and case.n > 100_000:
             continue
         out.append((name, fn))
     return out

@@ -56,8 +56,8 @@ def pair_counts(B, min_count=1):
     C = Bk.tocsc()
     C.sort_indices()
     args = (
-        C.indptr.astype(np.int64), C.indices.astype(np.int64),
-        Bk.indptr.astype(np.int64), Bk.indices.astype(np.int64), int(min_count),
+        C.indptr.astype(np.int64), C.indices.astype(np.int32, copy=False),
+        Bk.indptr.astype(np.int64), Bk.indices.astype(np.int32, copy=False), int(min_count),
     )  # fmt: skip
     row_nnz = np.zeros(keep.size + 1, dtype=np.int64)
     empty32 = np.empty(0, dtype=np.int32)

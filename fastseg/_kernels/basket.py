@@ -45,7 +45,8 @@ def pair_counts(item_ptr, item_baskets, basket_ptr, basket_items, min_count, row
                             n_touched += 1
                         acc[j] += 1
             kept = touched[:n_touched]
-            kept.sort()
+            if fill:  # only the written rows need ascending columns
+                kept.sort()
             out = row_nnz[i] if fill else 0
             for t in range(n_touched):
                 j = kept[t]
