@@ -21,9 +21,16 @@ def test_peers_agree_with_fastseg_on_small_data(case):
     results = {name: fn(small, X, init, labels=True) for name, fn in implementations_for(small)}
     n_iter, ours = results.pop("fastseg")
     assert n_iter >= 1
-    assert "scikit-learn" in results or case.kind == "genetic"
+    assert "scikit-learn" in results or case.kind in ("genetic", "pairs")
     for name, (_, theirs) in results.items():
-        if case.kind == "genetic":  # each returns (labels, final SSE); GA runs differ by design
+        if case.kind == "pairs":  # fastseg: rules in both directions; peers: counts or rules
+            upper = ours[ours["antecedent"] < ours["consequent"]]
+            if name == "scipy B^T B":
+                assert len(theirs[0]) == len(upper) and sorted(theirs[2]) == sorted(upper["count"])
+            else:
+                assert len(theirs) == len(ours)
+                np.testing.assert_allclose(sorted(theirs["lift"]), sorted(ours["lift"]), rtol=1e-12)
+        elif case.kind == "genetic":  # each returns (labels, final SSE); GA runs differ by design
             assert np.isfinite(theirs[1]) and theirs[1] > 0, name
             assert ours[1] <= theirs[1] * 1.5, name  # fastseg ends with K-means: no worse than a bare GA
         elif case.kind == "seeding":
