@@ -1,18 +1,22 @@
-"""fastseg: K-means, genetic K-means and customer segmentation on Numba kernels."""
+"""fastseg: K-means, genetic K-means, Gaussian mixtures and customer segmentation on Numba kernels."""
 
-from .genetic import GeneticKMeans
 from .kmeans import KMeans, kmeans_plusplus
-from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
 
 __all__ = ["GaussianMixture", "GeneticKMeans", "KMeans", "kmeans_plusplus", "select_k", "__version__"]
 
+# Loaded on first use: each pulls in more of SciPy and scikit-learn than KMeans needs.
+_LAZY = {"GaussianMixture": "mixture", "GeneticKMeans": "genetic", "select_k": "segment"}
+
 
 def __getattr__(name):
-    # The segmentation helpers import more of scikit-learn: load them on first use only.
-    if name == "select_k":
-        from .segment import select_k
+    if name in _LAZY:
+        import importlib
 
-        return select_k
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'fastseg' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

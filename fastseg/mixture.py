@@ -11,7 +11,6 @@ from scipy import linalg
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture._gaussian_mixture import _check_means, _check_precisions, _check_weights
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -110,6 +109,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # -- parameters <-> kernel arguments ----------------------------------------------------
     def _check_initial_parameters(self, X):
+        # scikit-learn's own checks, for its error messages (imported here: sklearn.mixture is slow to import)
+        from sklearn.mixture._gaussian_mixture import _check_means, _check_precisions, _check_weights
+
         n_features = X.shape[1]
         k = self.n_components
         self._weights_init = (
