@@ -6,12 +6,7 @@ import scipy.sparse as sp
 
 from ._kernels import basket as _bk
 from .features import _require_columns
-
-
-def _pandas():
-    import pandas as pd
-
-    return pd
+from .features import require_pandas as _pandas
 
 
 # -- the basket x item matrix -------------------------------------------------------------------

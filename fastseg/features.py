@@ -1,6 +1,15 @@
 """Customer features from raw tables: recency / frequency / monetary (RFM) from transactions."""
 
 
+def require_pandas():
+    """pandas, or an ImportError that says how to get it (it is an optional dependency)."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is in the 'segment' and 'test' extras
+        raise ImportError("customer tables need pandas: pip install 'fastseg[segment]'") from None
+    return pd
+
+
 def _require_columns(frame, columns, what):
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -28,8 +37,7 @@ def rfm(transactions, *, customer="customer_id", date="date", amount="amount", o
     pandas.DataFrame indexed by customer with ``recency_days`` (days since the last purchase),
     ``frequency`` (number of purchases) and ``monetary`` (total amount).
     """
-    import pandas as pd
-
+    pd = require_pandas()
     if not isinstance(transactions, pd.DataFrame):
         raise TypeError(f"transactions must be a pandas DataFrame, got {type(transactions).__name__}.")
     if transactions.empty:

@@ -6,20 +6,13 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from .features import require_pandas as _pandas
 from .genetic import GeneticKMeans
 from .kmeans import KMeans
 from .mixture import GaussianMixture
 
 METHODS = ("kmeans", "ga", "gmm")
 SILHOUETTE_SAMPLE = 1000
-
-
-def _pandas():
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is in the 'segment' and 'test' extras
-        raise ImportError("segmentation tables need pandas: pip install 'fastseg[segment]'") from None
-    return pd
 
 
 # -- preprocessing ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .segment import _pandas
+from .features import require_pandas as _pandas
 
 
 def _read_table(path):
