@@ -148,3 +148,13 @@ def user_based_topn(U, n, n_neighbours, groups=None):
         top = top[np.lexsort((top, -score[top]))][:n]
         items[u, : top.size] = top
     return items
+
+
+def top_n_unowned(scores, owned, n):
+    """Twin of basket.top_n_unowned on dense arrays: best positive unowned columns per row."""
+    out = np.full((len(scores), n), -1)
+    for r in range(len(scores)):
+        cols = np.flatnonzero((scores[r] > 0) & ~owned[r])
+        cols = cols[np.lexsort((cols, -scores[r, cols]))][:n]
+        out[r, : cols.size] = cols
+    return out

@@ -215,3 +215,9 @@ def test_bad_input(blobs):
     before = blobs.copy()
     GeneticKMeans(3, population_size=4, n_generations=2, random_state=0).fit(blobs)
     np.testing.assert_array_equal(blobs, before)
+
+
+def test_float32_input_stays_float32(blobs):
+    ga = GeneticKMeans(5, population_size=6, n_generations=4, random_state=0).fit(blobs.astype(np.float32))
+    assert ga.cluster_centers_.dtype == np.float32
+    assert ga.transform(blobs.astype(np.float32)).dtype == np.float32

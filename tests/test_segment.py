@@ -149,6 +149,32 @@ def test_command_writes_every_file(tmp_path, capsys):
     assert profile["size"].sum() == 4000
 
 
+@pytest.mark.parametrize("method", ["ga", "gmm"])
+def test_command_with_other_methods(tmp_path, method):
+    out = tmp_path / method
+    assert (
+        main(
+            [
+                "segment",
+                "--demo",
+                "--method",
+                method,
+                "--k",
+                "4",
+                "--k-range",
+                "3-5",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    sweep = pd.read_csv(out / "k_sweep.csv", index_col=0)
+    assert ("ga_best_sse" if method == "ga" else "bic") in sweep.columns
+    assert pd.read_csv(out / "labels.csv")["segment"].nunique() == 4
+
+
 def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
     frame, seg = demo
     path = tmp_path / "customers.csv"
