@@ -127,12 +127,12 @@ def test_top_n_unowned_matches_reference(rng):
     scores = np.round(rng.random((50, 30)), 1) * (rng.random((50, 30)) < 0.5)  # ties and zeros
     owned = rng.random((50, 30)) < 0.2
     S = sp.csr_matrix(scores)
-    O = sp.csr_matrix(owned.astype(np.int32))
-    O.sort_indices()
+    own = sp.csr_matrix(owned.astype(np.int32))
+    own.sort_indices()
     items = np.empty((50, 4), dtype=np.int64)
     values = np.empty((50, 4))
     kernels.top_n_unowned(
         S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data,
-        O.indptr.astype(np.int64), O.indices.astype(np.int64), 4, items, values,
+        own.indptr.astype(np.int64), own.indices.astype(np.int64), 4, items, values,
     )  # fmt: skip
     np.testing.assert_array_equal(items, reference.top_n_unowned(scores, owned, 4))
