@@ -62,14 +62,10 @@ def _tolerance(rows, tol):
 
 
 def _is_same_clustering(labels1, labels2, n_clusters):
-    """True when two labelings are equal up to a permutation of the cluster ids."""
+    """True when every cluster of ``labels1`` is one cluster of ``labels2`` (scikit-learn's test)."""
     mapping = np.full(n_clusters, -1, dtype=np.int64)
-    for a, b in zip(labels1, labels2):
-        if mapping[a] == -1:
-            mapping[a] = b
-        elif mapping[a] != b:
-            return False
-    return True
+    mapping[labels1] = labels2  # any member's label; the check below fails if members disagree
+    return bool(np.array_equal(mapping[labels1], labels2))
 
 
 def _check_weights(sample_weight, X):

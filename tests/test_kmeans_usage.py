@@ -192,3 +192,12 @@ def test_same_result_on_one_and_two_threads_and_every_run(rng, kind):
         np.testing.assert_array_equal(other.cluster_centers_, results[0].cluster_centers_)
         assert other.inertia_ == results[0].inertia_
         assert other.n_iter_ == results[0].n_iter_
+
+
+def test_is_same_clustering():
+    from fastseg.kmeans import _is_same_clustering
+
+    a = np.array([0, 0, 1, 1, 2], dtype=np.int32)
+    assert _is_same_clustering(a, np.array([2, 2, 0, 0, 1]), 3)
+    assert not _is_same_clustering(a, np.array([2, 1, 0, 0, 1]), 3)
+    assert _is_same_clustering(a, a, 3)
