@@ -136,13 +136,8 @@ def markdown_table(frame, floatfmt="{:,.2f}", index_name=None):
     """A DataFrame as a GitHub markdown table (no extra dependency)."""
     cols = [index_name or frame.index.name or ""] + [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" + "---:|" * len(frame.columns)]
-    for idx, row in frame.iterrows():
-        cells = []
-        for v in row:
-            if isinstance(v, float | np.floating):
-                cells.append(floatfmt.format(v))
-            else:
-                cells.append(str(v))
+    for idx, *row in frame.itertuples(name=None):  # keeps each column's own type
+        cells = [floatfmt.format(v) if isinstance(v, float | np.floating) else str(v) for v in row]
         lines.append(f"| {idx} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
