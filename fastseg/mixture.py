@@ -36,8 +36,8 @@ def _flip(a):
 class _Stats:
     """Sufficient statistics of one E-step, reduced over slots (shifted frame, float64)."""
 
-    def __init__(self, nk, sx, sxx, loglik, total_weight):
-        self.nk, self.sx, self.sxx, self.loglik, self.total_weight = nk, sx, sxx, loglik, total_weight
+    def __init__(self, nk, sx, sxx, loglik):
+        self.nk, self.sx, self.sxx, self.loglik = nk, sx, sxx, loglik
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -161,7 +161,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return np.ascontiguousarray(means), self._full_prec_chol(), diag, self._log_const()
 
     # -- E and M steps -----------------------------------------------------------------------
-    def _e_stats(self, rows, sample_weight, shift, total_weight):
+    def _e_stats(self, rows, sample_weight, shift):
         k, d = self.n_components, rows.d
         n_slots = rows.bounds.size - 1
         moments = {"full": 2, "tied": 0, "diag": 1, "spherical": 1}[self.covariance_type]
@@ -172,7 +172,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         _em.em_stats(
             rows.X, sample_weight, shift, *self._kernel_args(shift), moments, rows.bounds, nk, sx, sxx, loglik
         )
-        return _Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum(), total_weight)
+        return _Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum())
 
     def _m_step(self, stats, shift, tied_moment):
         """New weights, means, covariances and precision Cholesky factors from the statistics."""
@@ -246,7 +246,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             w = sample_weight.astype(np.float64)
             Xs = X - shift
             rw = resp * w[:, None]
-            stats = _Stats(rw.sum(0), rw.T @ Xs, None, 0.0, w.sum())
+            stats = _Stats(rw.sum(0), rw.T @ Xs, None, 0.0)
             if self.covariance_type == "full":
                 stats.sxx = np.einsum("nk,nf,ng->kfg", rw, Xs, Xs)
             elif self.covariance_type in ("diag", "spherical"):
@@ -319,7 +319,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 bounds, converged, n_iter = [], False, 0
                 for n_iter in range(1, self.max_iter + 1):
                     previous = lower_bound
-                    stats = self._e_stats(rows, sample_weight, shift, total_weight)
+                    stats = self._e_stats(rows, sample_weight, shift)
                     self._m_step(stats, shift, tied_moment)
                     lower_bound = stats.loglik / total_weight
                     bounds.append(lower_bound)
@@ -358,7 +358,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_bounds
-        return self.predict(X)
+        return self._log_prob_rows(X).argmax(axis=1)  # X is validated already
 
     def _covariances_from_precision_cholesky(self):
         pc = np.asarray(self.precisions_cholesky_, dtype=np.float64)
@@ -384,10 +384,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _weighted_log_prob(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, order="C")
+        return self._log_prob_rows(X), X.dtype
+
+    def _log_prob_rows(self, X):
+        """(n, k) weighted log-probabilities of validated rows."""
         shift = np.asarray(X.mean(axis=0), dtype=np.float64)
         out = np.empty((X.shape[0], self.n_components))
         _em.weighted_log_prob(X, shift, *self._kernel_args(shift), out)
-        return out, X.dtype
+        return out
 
     def score_samples(self, X):
         """Log-likelihood of each row under the mixture."""
