@@ -35,6 +35,11 @@ def basket_matrix(transactions, *, basket="order_id", item="item"):
     return B, np.asarray(baskets), np.asarray(items)
 
 
+def item_counts(B):
+    """Number of baskets (rows) holding each item (column) of a 0/1 sparse matrix, float64."""
+    return np.asarray((B > 0).sum(axis=0), dtype=np.float64).ravel()
+
+
 def pair_counts(B, min_count=1):
     """Co-occurrence counts of item pairs i < j (baskets holding both), those >= ``min_count``.
 
@@ -44,8 +49,7 @@ def pair_counts(B, min_count=1):
     Returns (i, j, count) arrays.
     """
     B = sp.csr_matrix(B)
-    item_count = np.asarray((B > 0).sum(axis=0)).ravel()
-    keep = np.flatnonzero(item_count >= min_count)
+    keep = np.flatnonzero(item_counts(B) >= min_count)
     Bk = B[:, keep].tocsr()
     Bk.sort_indices()
     C = Bk.tocsc()
@@ -83,7 +87,7 @@ def association_rules(B, items, *, min_support=0.0, min_confidence=0.0):
         raise ValueError("no baskets.")
     min_count = max(1, int(np.ceil(min_support * n - 1e-9)))
     i, j, c = pair_counts(B, min_count)
-    item_count = np.asarray((B > 0).sum(axis=0)).ravel().astype(np.float64)
+    item_count = item_counts(B)
     ant = np.concatenate([i, j])
     con = np.concatenate([j, i])
     cnt = np.concatenate([c, c]).astype(np.int64)
@@ -225,7 +229,7 @@ def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
         return items, scores
     if method == "item":
         i, j, c = pair_counts(U, 1)
-        counts = np.asarray(U.sum(axis=0)).ravel()
+        counts = item_counts(U)
         sim = c / np.sqrt(counts[i] * counts[j])
         S = sp.coo_matrix(
             (np.concatenate([sim, sim]), (np.concatenate([i, j]), np.concatenate([j, i]))),
@@ -233,7 +237,7 @@ def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
         )
         return _exclude_owned_top_n(U @ S.tocsr(), U, n)
     if method == "popularity":
-        popularity = np.asarray(U.sum(axis=0)).ravel()
+        popularity = item_counts(U)
         scores = sp.csr_matrix(np.ones((U.shape[0], 1))) @ sp.csr_matrix(popularity[None, :])
         return _exclude_owned_top_n(scores, U, n)
     raise ValueError(f"method must be 'user', 'item' or 'popularity', got {method!r}.")

@@ -104,7 +104,7 @@ def within_sse(X, labels):
 def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2, progress=None):
     """Fit every K of ``k_range`` and score it.
 
-    Columns: ``inertia`` (the elbow curve), ``silhouette`` (on a sample of 2000 rows when n is
+    Columns: ``inertia`` (the elbow curve), ``silhouette`` (on a sample of 1000 rows when n is
     larger; the same sample for every K), ``calinski_harabasz``, ``davies_bouldin``; for
     ``method='ga'`` also ``ga_best_sse``, the lowest SSE in the GA's population over its
     generations; for ``method='gmm'`` also ``bic``, and ``inertia`` is the within-cluster SSE of
