@@ -48,17 +48,13 @@ def _verbose_logging(verbose):
 
 
 def _tolerance(rows, tol):
-    """``tol`` scaled by the mean feature variance, as scikit-learn does."""
+    """``tol`` scaled by the mean feature variance, as scikit-learn does.
+
+    The variances come from a blocked float64 pass (no temporary the size of X).
+    """
     if tol == 0:
         return 0.0
-    if rows.sparse:
-        X = rows.X
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        mean_sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-        variances = mean_sq - mean**2
-    else:
-        variances = np.var(rows.X, axis=0)
-    return float(np.mean(variances) * tol)
+    return float(np.mean(rows.moments()[1]) * tol)
 
 
 def _is_same_clustering(labels1, labels2, n_clusters):
@@ -68,9 +64,23 @@ def _is_same_clustering(labels1, labels2, n_clusters):
     return bool(np.array_equal(mapping[labels1], labels2))
 
 
-def _check_weights(sample_weight, X):
+def _check_weights(sample_weight, X, unit_if_none=False):
+    """Validated weights of X's dtype; with ``unit_if_none``, None gives ``_lloyd.unit_weights``
+    (a length-0 array the kernels read as weight 1 everywhere: no (n,) array allocated)."""
+    if sample_weight is None and unit_if_none:
+        return _lloyd.unit_weights(X.dtype)
     # Also refuses negative weights and all-zero weights, with messages that say so.
     return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+
+
+def _streamable(X):
+    """A dense C-ordered float memmap: fitted by streaming batches of rows (see ``_lloyd.Rows``)."""
+    return (
+        isinstance(X, np.memmap)
+        and X.ndim == 2
+        and X.dtype in (np.float32, np.float64)
+        and X.flags.c_contiguous
+    )
 
 
 def kmeans_plusplus(
@@ -102,7 +112,7 @@ def kmeans_plusplus(
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
     if n_local_trials is not None and not (isinstance(n_local_trials, Integral) and n_local_trials >= 1):
         raise ValueError(f"n_local_trials must be a positive integer or None, got {n_local_trials!r}.")
-    sample_weight = _check_weights(sample_weight, X)
+    sample_weight = _check_weights(sample_weight, X, unit_if_none=True)
     rows = _lloyd.Rows(X)
     return _lloyd.kmeans_plusplus(
         rows, sample_weight, n_clusters, check_random_state(random_state), n_local_trials
@@ -125,12 +135,19 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             accept_large_sparse=False,
         )
 
-    def _validate_fit_input(self, X, sample_weight):
-        """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows."""
-        X = self._validate_X(X, reset=True)
+    def _validate_fit_input(self, X, sample_weight, unit_if_none=False):
+        """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.
+
+        With ``unit_if_none`` a dense C-ordered float memmap is passed through as it is, to be
+        streamed: only its first row is checked here, its values in the first streamed pass.
+        """
+        if unit_if_none and _streamable(X) and X.shape[0] > 0:
+            self._validate_X(X[:1], reset=True)
+        else:
+            X = self._validate_X(X, reset=True)
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
-        return X, _check_weights(sample_weight, X)
+        return X, _check_weights(sample_weight, X, unit_if_none)
 
     def _set_fitted(self, labels, inertia, centres, n_iter):
         distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
@@ -164,7 +181,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         """Index of the nearest centre for each row of ``X`` (int32)."""
         rows, centres = self._rows_and_centres(X)
         labels = np.full(rows.n, -1, dtype=np.int32)
-        rows.assign(np.ones(rows.n, dtype=rows.dtype), centres, labels, update=False)
+        rows.assign(_lloyd.unit_weights(rows.dtype), centres, labels, update=False)
         return labels
 
     def transform(self, X):
@@ -178,7 +195,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
         rows, centres = self._rows_and_centres(X)
-        sample_weight = _check_weights(sample_weight, rows.X)
+        sample_weight = _check_weights(sample_weight, rows.X, unit_if_none=True)
         labels = np.full(rows.n, -1, dtype=np.int32)
         _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
         return -inertia
@@ -301,6 +318,8 @@ class KMeans(_CentresModel):
             centres, _ = _lloyd.kmeans_plusplus(rows, sample_weight, self.n_clusters, random_state)
             return centres
         if isinstance(init, str) and init == "random":
+            if sample_weight.shape[0] == 0:  # scikit-learn draws with p even for unit weights
+                sample_weight = np.ones(rows.n, dtype=rows.dtype)
             seeds = random_state.choice(
                 rows.n, size=self.n_clusters, replace=False, p=sample_weight / sample_weight.sum()
             )
@@ -331,7 +350,7 @@ class KMeans(_CentresModel):
         -------
         self
         """
-        X, sample_weight = self._validate_fit_input(X, sample_weight)
+        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
         init_array = None
         if _is_arraylike_not_scalar(self.init):
             init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)
@@ -341,6 +360,8 @@ class KMeans(_CentresModel):
         n_init = self._n_init_for_fit()
         random_state = check_random_state(self.random_state)
         rows = _lloyd.Rows(X)
+        if rows.stream:
+            rows.moments()  # the streamed rows' finiteness check
         tol = _tolerance(rows, self.tol)
 
         best = None

@@ -19,7 +19,7 @@ def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inert
     loops run over rows in SIMD lanes whatever ``d`` and ``k`` are.
 
     X : (n, d) float32|float64, IN
-    sample_weight : (n,) X.dtype, IN
+    sample_weight : (n,) X.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
     centres : (k, d) X.dtype, IN
     bounds : (n_slots + 1,) int64, IN
     labels : (n,) int32, INOUT -- previous labels in, nearest centre out (first one on ties)
@@ -33,6 +33,8 @@ def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inert
     n_clusters = centres.shape[0]
     n_slots = bounds.shape[0] - 1
     zero = X.dtype.type(0)
+    one = X.dtype.type(1)
+    unit = sample_weight.shape[0] == 0
     for s in prange(n_slots):
         xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
         dist = np.empty((n_clusters, BLOCK_ROWS), dtype=X.dtype)
@@ -72,7 +74,7 @@ def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inert
                 if labels[i] != label:
                     n_changed += 1
                     labels[i] = label
-                w = sample_weight[i]
+                w = one if unit else sample_weight[i]
                 acc += w * best_dist[b]
                 if update:
                     slot_weights[label] += w
@@ -92,7 +94,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
     recomputed exactly against its chosen centre. The caller limits BLAS to one thread.
 
     X : (n, d) float32|float64, IN
-    sample_weight : (n,) X.dtype, IN
+    sample_weight : (n,) X.dtype, IN -- or (0,) for unit weights
     centres : (k, d) X.dtype, IN
     x_shift : (d,) X.dtype, IN
     bounds, labels, sums, weights, inertia, changed, update : as ``assign_fused``
@@ -100,6 +102,8 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
     n_slots = bounds.shape[0] - 1
+    one = X.dtype.type(1)
+    unit = sample_weight.shape[0] == 0
     shifted = np.empty((n_clusters, n_features), dtype=X.dtype)
     half_norms = np.zeros(n_clusters, dtype=X.dtype)
     for j in range(n_clusters):
@@ -143,7 +147,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
                 if labels[row] != label:
                     n_changed += 1
                     labels[row] = label
-                w = sample_weight[row]
+                w = one if unit else sample_weight[row]
                 d2 = X.dtype.type(0)
                 for f in range(n_features):
                     t = X[row, f] - centres[label, f]
@@ -164,12 +168,14 @@ def assign_sparse(
     """Assignment and accumulation for CSR rows, touching only the stored entries.
 
     data : (nnz,) float32|float64, IN; indices : (nnz,) int32, IN; indptr : (n + 1,) int32, IN
-    sample_weight : (n,) data.dtype, IN
+    sample_weight : (n,) data.dtype, IN -- or (0,) for unit weights
     centres : (k, d) data.dtype, IN
     bounds, labels, sums, weights, inertia, changed, update : as ``assign_fused``
     """
     n_clusters, n_features = centres.shape
     n_slots = bounds.shape[0] - 1
+    one = data.dtype.type(1)
+    unit = sample_weight.shape[0] == 0
     norms = np.zeros(n_clusters, dtype=np.float64)
     for j in range(n_clusters):
         for f in range(n_features):
@@ -201,7 +207,7 @@ def assign_sparse(
             if labels[i] != best:
                 n_changed += 1
                 labels[i] = best
-            w = sample_weight[i]
+            w = one if unit else sample_weight[i]
             acc += w * max(x_norm + best_score, 0.0)
             if update:
                 slot_weights[best] += w
