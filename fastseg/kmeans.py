@@ -233,9 +233,11 @@ class KMeans(_CentresModel):
     random_state : int, RandomState instance or None, default=None
         Seed for the initialisation.
     copy_x : bool, default=True
-        Kept for compatibility. fastseg never centres or otherwise writes to ``X`` in place,
-        so the caller's array is untouched either way; a copy is only made when ``X`` is not
-        C-ordered float32/float64 (or not CSR).
+        Kept for compatibility. fastseg never centres, casts or otherwise writes to ``X`` in
+        place, so the caller's array is untouched either way and no full copy is made when
+        ``X`` is already C-ordered float32/float64 (or CSR): a fit then needs X plus the
+        ``(n,)`` int32 labels and O(k * d) statistics. Other layouts and dtypes are copied
+        once, as scikit-learn does.
     algorithm : {'lloyd', 'elkan'}, default='lloyd'
         Both run exact Lloyd iterations (Elkan's method gives the same result as Lloyd).
 
@@ -245,8 +247,32 @@ class KMeans(_CentresModel):
     labels_ : ndarray of shape (n_samples,), int32
     inertia_ : float
     n_iter_ : int
+        Lloyd iterations run; after ``partial_fit``, the number of passes ended.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_rows_seen_ : int
+        ``partial_fit`` only: rows added in the current pass.
+
+    Memory and streaming
+    --------------------
+    Without ``sample_weight`` no weight array is built. A dense C-ordered float32/float64
+    ``numpy.memmap`` is streamed: every pass (column moments, k-means++ seeding, Lloyd) walks
+    it in batches of row slots and unmaps each batch after use, so a file larger than RAM fits
+    with resident memory of about one batch plus the labels. The result is identical to the
+    fit of the same rows in memory. ``init='random'`` builds one ``(n,)`` probability array.
+
+    Data in batches
+    ---------------
+    ``partial_fit(X_batch)`` adds the exact Lloyd statistics (per-cluster weighted sums and
+    weights) of a batch, assigned to the centres the current pass started from; after each
+    call ``cluster_centers_`` is the Lloyd update of everything seen in this pass. ``end_pass()``
+    makes those centres the ones the next pass assigns to. Feeding every batch once per pass
+    and calling ``end_pass()`` after each pass reproduces ``fit`` with the same initial centres
+    and ``max_iter`` equal to the number of passes (a cluster that gets no row keeps its centre,
+    where ``fit`` would move it to a far point). This is not MiniBatchKMeans's stochastic
+    update: rows seen in a pass all count, once, with their weight. The first call
+    initialises the centres from its batch (``init``, one run), or starts from the centres of
+    an earlier ``fit``.
     """
 
     _parameter_constraints: dict = {
@@ -351,6 +377,7 @@ class KMeans(_CentresModel):
         self
         """
         X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
+        self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
         init_array = None
         if _is_arraylike_not_scalar(self.init):
             init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)
@@ -380,3 +407,73 @@ class KMeans(_CentresModel):
 
         self._set_fitted(*best)
         return self
+
+    # -- data in batches -------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Add the exact Lloyd statistics of one batch of rows (see "Data in batches").
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "_pass_centres") and hasattr(self, "cluster_centers_"):
+            # Fitted by ``fit``: the passes start from its centres.
+            X = self._validate_X(X, reset=False)
+            sample_weight = _check_weights(sample_weight, X, unit_if_none=True)
+            self.n_iter_ = 0
+            self._start_pass(self.cluster_centers_)
+        elif not hasattr(self, "_pass_centres"):
+            X, sample_weight = self._validate_fit_input(X, sample_weight)
+            init_array = None
+            if _is_arraylike_not_scalar(self.init):
+                init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)
+                self._check_centres(init_array, X, "initial")
+            self._random_state = check_random_state(self.random_state)
+            with _verbose_logging(self.verbose):
+                centres = self._init_centres(_lloyd.Rows(X), sample_weight, self._random_state, init_array)
+            self.n_iter_ = 0
+            self._start_pass(centres)
+        else:
+            X = self._validate_X(X, reset=False)
+            sample_weight = _check_weights(sample_weight, X, unit_if_none=True)
+        rows = _lloyd.Rows(X)
+        centres = self._pass_centres.astype(X.dtype, copy=False)
+        labels = np.full(rows.n, -1, dtype=np.int32)
+        sums, weights, inertia, _ = rows.assign(sample_weight, centres, labels)
+        self._pass_sums += sums
+        self._pass_weights += weights
+        self._pass_inertia += inertia
+        self.n_rows_seen_ += rows.n
+        self.cluster_centers_ = _lloyd.update_centres(self._pass_sums, self._pass_weights, self._pass_centres)
+        self._n_features_out = self.n_clusters
+        self.labels_ = labels
+        self.inertia_ = self._pass_inertia
+        return self
+
+    def end_pass(self):
+        """End a pass over the batches: the centres it computed become the next pass's centres.
+
+        Returns the squared centre shift of the pass (compare it with ``tol`` times the mean
+        feature variance to decide when to stop).
+        """
+        if not hasattr(self, "_pass_centres"):
+            raise ValueError("end_pass() needs at least one partial_fit() call first.")
+        shift = float(np.sum((self.cluster_centers_.astype(np.float64) - self._pass_centres) ** 2))
+        self.n_iter_ += 1
+        self._start_pass(self.cluster_centers_)
+        return shift
+
+    def _start_pass(self, centres):
+        self._pass_centres = np.array(centres, order="C")
+        self._pass_sums = np.zeros(centres.shape)
+        self._pass_weights = np.zeros(centres.shape[0])
+        self._pass_inertia = 0.0
+        self.n_rows_seen_ = 0
+        self.cluster_centers_ = self._pass_centres.copy()
