@@ -1,0 +1,268 @@
+"""fastseg.dask.KMeans on a real LocalCluster: agreement with the in-memory KMeans, k-means||,
+empty clusters, bad input, and a worker lost mid-fit."""
+
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+
+from sklearn.datasets import make_blobs  # noqa: E402
+
+import fastseg  # noqa: E402
+import fastseg.dask as fdask  # noqa: E402
+
+from .conftest import make_data  # noqa: E402
+
+# Same init => same labels and n_iter_; centres and inertia differ only by the order of float64
+# additions (per block + tree vs per slot) and, for float32, by the final rounding to float32.
+RTOL = {np.float64: 1e-10, np.float32: 1e-5}
+
+
+def _warm_kernels():
+    """Compile the block functions' kernels here (writeable and read-only X, as blocks that
+    travelled between processes are) so the worker processes load them from Numba's cache."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        for d, k in ((3, 4), (20, 16)):  # fused and GEMM paths
+            X = make_data(rng, 600, d, k=k, dtype=dtype)
+            centres, weights = X[:k].copy(), np.ones(600, dtype=dtype)
+            for writeable in (True, False):
+                X.flags.writeable = writeable
+                fdask._block_stats(X, weights, centres, 1)
+                fdask._block_final(X, weights, centres, 1)
+                fdask._block_farthest(X, weights, centres, 1, 0, 1)
+                fdask._block_min_sq_distances(X, weights, centres, None, 1)
+                fdask._block_labels(X, centres, 1)
+                fdask._block_distances(X, centres, 1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    _warm_kernels()
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    with distributed.Client(cluster) as client:
+        yield client
+
+
+def _assert_same_fit(dask_model, ref, dtype):
+    np.testing.assert_array_equal(dask_model.labels_.compute(), ref.labels_)
+    assert dask_model.n_iter_ == ref.n_iter_
+    scale = np.abs(ref.cluster_centers_).max()
+    np.testing.assert_allclose(
+        dask_model.cluster_centers_, ref.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype] * scale
+    )
+    assert dask_model.cluster_centers_.dtype == dtype
+    np.testing.assert_allclose(dask_model.inertia_, ref.inertia_, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "n, d, k, chunks, seed, weighted, tol",
+    [
+        (3000, 3, 4, (1000, 1001, 999), 0, False, 1e-4),
+        (2500, 5, 7, (7, 1200, 1293), 1, True, 0.0),
+        (1800, 20, 16, (600, 600, 600), 2, False, 1e-4),  # GEMM kernel path
+        (900, 2, 1, (450, 450), 3, True, 1e-4),
+    ],
+)
+def test_same_init_same_result_as_in_memory(client, dtype, n, d, k, chunks, seed, weighted, tol):
+    rng = np.random.default_rng(seed)
+    X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=100.0)
+    weights = rng.integers(1, 4, size=n).astype(dtype) if weighted else None
+    init = X[rng.choice(n, size=k, replace=False)]
+    ref = fastseg.KMeans(k, init=init, n_init=1, tol=tol, max_iter=100).fit(X, sample_weight=weights)
+    Xd = da.from_array(X, chunks=(chunks, d))
+    wd = None if weights is None else da.from_array(weights, chunks=chunks)
+    model = fdask.KMeans(k, init=init, tol=tol, max_iter=100).fit(Xd, sample_weight=wd)
+    assert ref.n_iter_ > 1
+    _assert_same_fit(model, ref, dtype)
+
+
+def test_numpy_input_and_column_chunks(client):
+    rng = np.random.default_rng(4)
+    X = make_data(rng, 2000, 6, k=5)
+    init = X[:5]
+    ref = fastseg.KMeans(5, init=init, n_init=1).fit(X)
+    _assert_same_fit(fdask.KMeans(5, init=init).fit(X), ref, np.float64)
+    split_columns = da.from_array(X, chunks=(500, 2))
+    _assert_same_fit(fdask.KMeans(5, init=init).fit(split_columns), ref, np.float64)
+
+
+def test_labels_equal_predict_and_transform(client):
+    rng = np.random.default_rng(5)
+    X = make_data(rng, 2000, 4, k=3, dtype=np.float32)
+    Xd = da.from_array(X, chunks=700)
+    model = fdask.KMeans(3, random_state=0).fit(Xd)
+    assert isinstance(model.labels_, da.Array)
+    labels = model.labels_.compute()
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, model.predict(Xd).compute())
+    np.testing.assert_array_equal(labels, model.predict(X))  # NumPy in, NumPy out
+    distances = model.transform(Xd).compute()
+    assert distances.shape == (2000, 3)
+    np.testing.assert_array_equal(np.argmin(distances, axis=1), labels)
+    np.testing.assert_allclose(-model.score(Xd), model.inertia_, rtol=1e-6)
+
+
+def test_kmeans_parallel_is_deterministic_across_schedulers(client):
+    X, _ = make_blobs(n_samples=4000, centers=6, n_features=3, random_state=0)
+    Xd = da.from_array(X, chunks=(900, 3))
+    first = fdask.KMeans(6, random_state=7).fit(Xd)
+    second = fdask.KMeans(6, random_state=7).fit(Xd)
+    with dask.config.set(scheduler="threads"):
+        threaded = fdask.KMeans(6, random_state=7, num_threads=2).fit(Xd)
+    other_seed = fdask.KMeans(6, random_state=8, max_iter=1).fit(Xd)
+    np.testing.assert_array_equal(first.cluster_centers_, second.cluster_centers_)
+    np.testing.assert_array_equal(first.cluster_centers_, threaded.cluster_centers_)
+    assert first.n_iter_ == threaded.n_iter_
+    assert not np.array_equal(first.cluster_centers_, other_seed.cluster_centers_)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kmeans_parallel_quality(client, seed):
+    X, _ = make_blobs(
+        n_samples=6000, centers=8, n_features=4, cluster_std=1.5, center_box=(-20, 20), random_state=seed
+    )
+    X = X.astype(np.float32)
+    ref = fastseg.KMeans(8, n_init=1, random_state=seed).fit(X)
+    model = fdask.KMeans(8, random_state=seed).fit(da.from_array(X, chunks=1000))
+    assert model.inertia_ <= 1.10 * ref.inertia_
+
+
+@pytest.mark.parametrize("init", ["random", "k-means++"])
+def test_other_inits_run_and_are_deterministic(client, init):
+    X, _ = make_blobs(n_samples=3000, centers=4, n_features=2, random_state=3)
+    Xd = da.from_array(X, chunks=1000)
+    a = fdask.KMeans(4, init=init, random_state=1).fit(Xd)
+    with dask.config.set(scheduler="threads"):
+        b = fdask.KMeans(4, init=init, random_state=1).fit(Xd)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert np.isfinite(a.inertia_) and len(np.unique(a.labels_.compute())) == 4
+
+
+def test_empty_cluster_is_relocated_like_in_memory(client, monkeypatch):
+    rng = np.random.default_rng(6)
+    X = make_data(rng, 2000, 3, k=4)
+    init = np.vstack([X[:3], np.full((1, 3), 1e4)])  # the last centre attracts no row
+    calls = []
+    original = fdask._Fit._relocate_empty_clusters
+
+    def spy(self, centres, sums, weights):
+        calls.append(int(np.count_nonzero(weights == 0)))
+        return original(self, centres, sums, weights)
+
+    monkeypatch.setattr(fdask._Fit, "_relocate_empty_clusters", spy)
+    ref = fastseg.KMeans(4, init=init, n_init=1).fit(X)
+    model = fdask.KMeans(4, init=init).fit(da.from_array(X, chunks=((700, 600, 700), 3)))
+    assert calls and calls[0] == 1
+    _assert_same_fit(model, ref, np.float64)
+
+
+def test_several_empty_clusters_get_distinct_far_rows(client):
+    rng = np.random.default_rng(7)
+    X = make_data(rng, 1500, 2, k=3)
+    init = np.vstack([X[:2], np.full((3, 2), 1e4) + np.arange(3)[:, None]])
+    model = fdask.KMeans(5, init=init, max_iter=1, tol=0).fit(da.from_array(X, chunks=400))
+    counts = np.bincount(model.labels_.compute(), minlength=5)
+    assert np.all(counts > 0)
+    assert np.all(np.abs(model.cluster_centers_) < 1e3)
+
+
+# -- bad input ------------------------------------------------------------------------------------
+@pytest.fixture
+def threaded():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_values_name_the_block(threaded, bad):
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    X[650, 1] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinity in block 2 \(rows 600 to 899\)"):
+        fdask.KMeans(3).fit(da.from_array(X, chunks=300))
+
+
+def test_tolerance_is_scaled_by_the_mean_column_variance(threaded):
+    X = np.random.default_rng(1).normal(size=(1000, 3)) * [1.0, 2.0, 3.0] + 50.0
+    fit = fdask._Fit(da.from_array(X, chunks=333), da.ones(1000, chunks=333), 1)
+    np.testing.assert_allclose(fit.check_and_tolerance(1e-4), np.var(X, axis=0).mean() * 1e-4, rtol=1e-12)
+
+
+def test_bad_input_errors(threaded):
+    X = da.random.default_rng(0).normal(size=(100, 3), chunks=50)
+    with pytest.raises(ValueError, match="2-D"):
+        fdask.KMeans(2).fit(X[:, 0])
+    with pytest.raises(ValueError, match="2-D"):
+        fdask.KMeans(2).fit(X[:, :, None])
+    with pytest.raises(ValueError, match="n_samples=100 should be >= n_clusters=101"):
+        fdask.KMeans(101).fit(X)
+    with pytest.raises(TypeError, match="numbers"):
+        fdask.KMeans(2).fit(da.from_array(np.array([["a", "b"], ["c", "d"], ["e", "f"]])))
+    with pytest.raises(ValueError, match="shape of the initial centers"):
+        fdask.KMeans(2, init=np.zeros((3, 3))).fit(X)
+    with pytest.raises(ValueError, match="Negative values in sample_weight in block 1"):
+        fdask.KMeans(2).fit(X, sample_weight=np.r_[np.ones(99), -1.0])
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        fdask.KMeans(2).fit(X[X[:, 0] > 0])
+    with pytest.raises(ValueError, match="n_clusters"):
+        fdask.KMeans(0).fit(X)
+
+
+def test_import_fastseg_does_not_import_dask():
+    import subprocess
+    import sys
+
+    code = "import sys, fastseg; fastseg.KMeans; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- losing a worker -------------------------------------------------------------------------------
+def test_fit_survives_a_killed_worker(client, monkeypatch):
+    rng = np.random.default_rng(8)
+    X = make_data(rng, 20000, 4, k=6, dtype=np.float32)
+    init = X[:6]
+    Xd = da.from_array(X, chunks=2500)
+    kwargs = dict(init=init, tol=0.0, max_iter=30)
+    undisturbed = fdask.KMeans(6, **kwargs).fit(Xd)
+    assert undisturbed.n_iter_ > 3
+    killed = []
+
+    def kill_a_worker_holding_data(fit, iteration, centres):
+        if iteration != 1:
+            return
+        who_has = client.who_has(distributed.futures_of(fit.X))
+        victim = sorted({addr for holders in who_has.values() for addr in holders})[0]
+        pid = client.run(os.getpid, workers=[victim])[victim]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while victim in client.scheduler_info()["workers"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"scheduler still lists {victim} after it was killed")
+            time.sleep(0.05)
+        killed.append(victim)
+
+    monkeypatch.setattr(fdask, "_after_iteration", kill_a_worker_holding_data)
+    with ThreadPoolExecutor(1) as pool:
+        disturbed = pool.submit(fdask.KMeans(6, **kwargs).fit, Xd).result(timeout=180)
+    assert len(killed) == 1
+    np.testing.assert_array_equal(disturbed.cluster_centers_, undisturbed.cluster_centers_)
+    assert disturbed.n_iter_ == undisturbed.n_iter_
+    assert disturbed.inertia_ == undisturbed.inertia_
+    np.testing.assert_array_equal(disturbed.labels_.compute(), undisturbed.labels_.compute())
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker for later tests
