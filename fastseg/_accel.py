@@ -1,0 +1,194 @@
+"""Exact accelerated K-means: Yinyang bounds around Lloyd's update, same labels and centres.
+
+Dense rows only. ``yinyang`` returns what ``_lloyd.lloyd`` returns from the same init: the same
+labels and ``n_iter`` and bitwise the same centres (the kernel accumulates the per-slot sums
+exactly as the Lloyd kernels do and the update is Lloyd's own ``update_centres``).
+"""
+
+import logging
+
+import numpy as np
+
+from ._kernels import yinyang as _yk
+from ._lloyd import _blas_single_thread, inertia, relocate_empty_clusters, update_centres, use_gemm
+
+logger = logging.getLogger("fastseg")
+
+# Bound computations are rounding-safe with this factor over the textbook error bounds.
+_SAFETY = 4.0
+
+
+def choose_algorithm(n, d, k, dtype):
+    """'yinyang' where it measured faster than Lloyd for a whole fit, else 'lloyd'.
+
+    Measured with ``python -m benchmarks.accelerated`` (late-iteration cost, same init, same
+    iterations): see the README section "Exact accelerated K-means".
+    """
+    if k >= 32 and n >= 4 * k:
+        return "yinyang"
+    return "lloyd"
+
+
+def n_groups_for(k):
+    """Number of centre groups: about k / 10 (Ding et al.), at least one."""
+    return max(1, int(round(k / 10)))
+
+
+def centre_groups(centres, n_groups, n_steps=5):
+    """Group the centres by a few Lloyd steps on the centres themselves (deterministic).
+
+    Returns ``group_of`` (k,) int64 with groups numbered 0..t-1, none empty.
+    """
+    c = np.asarray(centres, dtype=np.float64)
+    k = c.shape[0]
+    n_groups = min(n_groups, k)
+    g_centres = c[np.linspace(0, k - 1, n_groups).astype(np.int64)]
+    group_of = np.zeros(k, dtype=np.int64)
+    for _ in range(n_steps):
+        d2 = ((c[:, None, :] - g_centres[None, :, :]) ** 2).sum(axis=2)
+        group_of = d2.argmin(axis=1)
+        for g in range(n_groups):
+            members = group_of == g
+            if members.any():
+                g_centres[g] = c[members].mean(axis=0)
+    _, group_of = np.unique(group_of, return_inverse=True)
+    return group_of.astype(np.int64)
+
+
+def _layout(group_of):
+    """Permuted positions: groups contiguous, each padded to a multiple of LANES (-1 = padding)."""
+    lanes = _yk.LANES
+    order = []
+    gstart = [0]
+    for g in range(int(group_of.max()) + 1):
+        members = np.flatnonzero(group_of == g)
+        pad = -members.size % lanes
+        order.extend(members.tolist() + [-1] * pad)
+        gstart.append(len(order))
+    order = np.asarray(order, dtype=np.int32)
+    position = np.empty(group_of.size, dtype=np.int64)
+    real = order >= 0
+    position[order[real]] = np.flatnonzero(real)
+    return order, position, np.asarray(gstart, dtype=np.int64)
+
+
+class _Bounds:
+    """Yinyang state of one run: groups, layout, lazy bounds and cumulative drifts."""
+
+    def __init__(self, rows, centres, n_groups):
+        n, d = rows.n, rows.d
+        k = centres.shape[0]
+        self.gemm = use_gemm(d, k, rows.dtype)
+        self.x_shift = rows.mean if self.gemm else np.zeros(d, dtype=rows.dtype)
+        self.group_of = centre_groups(centres, n_groups)
+        t = self.n_groups = int(self.group_of.max()) + 1
+        self.order, self.position, self.gstart = _layout(self.group_of)
+        kp = self.order.size
+        self.ct = np.empty((kp // _yk.LANES, d, _yk.LANES), dtype=rows.dtype)
+        self.half = np.empty(kp, dtype=rows.dtype)
+        self.x_norm = np.zeros(n)
+        if self.gemm:
+            _yk.row_norms_shifted(rows.X, self.x_shift, self.x_norm)
+        eps = float(np.finfo(rows.dtype).eps)
+        # Squared distance in the fused kernel: relative error <= (d + 2) eps; a GEMM score:
+        # absolute error <= (d + 2) eps (|c|^2 / 2 + |c| |x|) after the shift.
+        # A squared distance computed directly, in any order: relative error <= (d + 2) eps.
+        # A GEMM score after the shift: absolute error <= (d + 2) eps (|c|^2 / 2 + |c| |x|).
+        self.gamma = _SAFETY * (d + 4) * eps
+        self.m_coef = self.gamma if self.gemm else 0.0
+        self.ub = np.empty(n)
+        self.lb_all = np.empty(n)
+        self.lb = np.empty((n, t))
+        self.cum_c = np.zeros(k)
+        self.cum_g = np.zeros(t)
+        self.cum_all = 0.0
+        self.scale = float(self.x_norm.max()) if n else 0.0
+        self.first = True
+        self.work = np.zeros((rows.bounds.shape[0] - 1, 3), dtype=np.int64)
+        self.work_log = []
+
+    def assign(self, rows, sample_weight, centres, labels, sums, weights, changed):
+        c64 = centres.astype(np.float64) - self.x_shift
+        cmax = float(np.sqrt((c64 * c64).sum(axis=1).max()))
+        if self.first:
+            with _blas_single_thread():
+                _yk.init_bounds(
+                    rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.n_groups,
+                    self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds, labels, self.ub, self.lb_all,
+                    self.lb, sums, weights, changed,
+                )  # fmt: skip
+            self.work[:] = rows.n
+            self.work[:, 2] *= self.n_groups
+            self.first = False
+        else:
+            _yk.centre_layout(centres, self.x_shift, self.gemm, self.order, self.ct, self.half)
+            eps64 = float(np.finfo(np.float64).eps)
+            slack = 64 * eps64 * (self.cum_all + self.scale + cmax)
+            _yk.assign_yinyang(
+                rows.X, sample_weight, centres, self.x_shift, self.ct, self.half, self.order, self.position,
+                self.gstart, self.group_of, self.gemm, self.gamma, self.m_coef, cmax, slack, self.x_norm,
+                self.cum_c, self.cum_g, self.cum_all, rows.bounds, labels, self.ub, self.lb_all, self.lb,
+                sums, weights, changed, self.work,
+            )  # fmt: skip
+        self.work_log.append(self.work.sum(axis=0))
+
+    def move(self, centres_old, centres_new):
+        """Add the drift of every centre (widened against rounding) to the cumulative drifts."""
+        step = centres_new.astype(np.float64) - centres_old.astype(np.float64)
+        drift = np.sqrt((step * step).sum(axis=1)) * (1 + 1e-12)
+        self.cum_c += drift
+        self.cum_g += np.maximum.reduceat(drift[self.order.clip(0)], self.gstart[:-1]) if drift.size else 0
+        self.cum_all += float(drift.max())
+
+
+def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_groups=None, work=None):
+    """Yinyang K-means with Lloyd's stopping rules; the result equals ``_lloyd.lloyd``'s.
+
+    ``sample_weight`` may have length 0, meaning unit weights. ``n_groups`` overrides the
+    number of centre groups; ``work``, a list, receives per iteration the number of rows past
+    the global filter, rows past the tightened filter and (row, group) pairs recomputed.
+    Returns (labels int32, inertia float, centres, n_iter).
+    """
+    if rows.sparse:
+        raise TypeError("yinyang needs dense rows; use lloyd for sparse input")
+    centres = np.array(centres_init, dtype=rows.dtype, order="C")
+    k, d = centres.shape
+    if sample_weight.shape[0] == 0:
+        full_weight = np.ones(rows.n, dtype=rows.dtype)
+    else:
+        full_weight = sample_weight
+    state = _Bounds(rows, centres, n_groups_for(k) if n_groups is None else n_groups)
+    labels = np.full(rows.n, -1, dtype=np.int32)
+    n_slots = rows.bounds.shape[0] - 1
+    slot_sums = np.empty((n_slots, k, d))
+    slot_weights = np.empty((n_slots, k))
+    changed = np.empty(n_slots, dtype=np.int64)
+    strict = False
+    for it in range(max_iter):
+        state.assign(rows, sample_weight, centres, labels, slot_sums, slot_weights, changed)
+        # Slot order, as Lloyd's reduce.
+        sums, weights, n_changed = slot_sums.sum(axis=0), slot_weights.sum(axis=0), int(changed.sum())
+        relocate_empty_clusters(rows, full_weight, centres, labels, sums, weights)
+        centres_new = update_centres(sums, weights, centres)
+        shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
+        if verbose:
+            logger.info("Iteration %d, %d labels changed.", it, n_changed)
+        state.move(centres, centres_new)
+        centres_prev, centres = centres, centres_new
+        if n_changed == 0:
+            strict = True
+            if verbose:
+                logger.info("Converged at iteration %d: strict convergence.", it)
+            break
+        if shift <= tol:
+            if verbose:
+                logger.info("Converged at iteration %d: center shift %s within tolerance %s.", it, shift, tol)
+            break
+    if not strict or np.array_equal(centres, centres_prev):
+        # Lloyd's last assignment pass (or the one it ran with these centres): same inertia.
+        _, _, final_inertia, _ = rows.assign(full_weight, centres, labels, update=False)
+    else:
+        final_inertia = inertia(rows, full_weight, centres, labels)
+    if work is not None:
+        work.extend(state.work_log)
+    return labels, final_inertia, centres, it + 1

@@ -1,0 +1,436 @@
+"""Yinyang K-means assignment (Ding et al. 2015): bounds skip distance work, labels stay Lloyd's.
+
+Centres are split into groups. Each row keeps an upper bound on the distance to its own centre,
+a global lower bound to every other centre and one lower bound per group. All bounds are stored
+*lazily*, relative to the cumulative drift of the centres, so rows that pass the global filter
+only read three numbers. Rows that fail it recompute the distances to the groups whose bound
+fails, with exactly the arithmetic of the Lloyd kernel that ``use_gemm`` would pick, so every
+argmin (first index on ties) agrees with Lloyd. Per-slot sums are accumulated row by row, in the
+same order and with the same expression as Lloyd's kernels, so the centres agree bitwise.
+
+Layout: centres are permuted so each group is contiguous and padded to a multiple of ``LANES``;
+``ct`` holds them ``LANES`` at a time, transposed: ``(kp / LANES, d, LANES)``, and ``order[p]`` is the original index of
+permuted position ``p`` (``-1`` for padding).
+"""
+
+import numpy as np
+from numba import prange
+
+from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
+
+# Centre lanes per distance step: one constant trip count the compiler turns into SIMD.
+LANES = 8
+
+# The distance helpers run without ``reassoc`` so the sum over features is evaluated in
+# feature order with fused multiply-adds, which is what the Lloyd kernels compute per element
+# (the fused kernel's SIMD lanes run over rows; BLAS accumulates each dot product in order).
+_EXACT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
+
+
+@njit(**_EXACT)
+def _scores(xs, ct, half, gemm, p0, p1, acc):
+    """Distances (fused) or scores ``|c|^2/2 - c.x`` (gemm) of one row to positions ``[p0, p1)``.
+
+    Eight named accumulators (``LANES``) stay in registers and become one SIMD register: the
+    compiler cannot prove that an output array does not alias the centres.
+
+    xs : (d,) X.dtype, IN -- the row, shifted by the data mean when ``gemm``
+    ct : (kp / LANES, d, LANES) X.dtype, IN; half : (kp,) X.dtype, IN (gemm only)
+    p0, p1 : group edges (multiples of LANES); acc : (kp,) X.dtype, OUT at ``[p0, p1)``
+    """
+    n_features = xs.shape[0]
+    zero = xs.dtype.type(0)
+    for blk in range(p0 // LANES, p1 // LANES):
+        cb = ct[blk]
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
+        if gemm:
+            for f in range(n_features):
+                x = xs[f]
+                r = cb[f]
+                a0 += r[0] * x
+                a1 += r[1] * x
+                a2 += r[2] * x
+                a3 += r[3] * x
+                a4 += r[4] * x
+                a5 += r[5] * x
+                a6 += r[6] * x
+                a7 += r[7] * x
+        else:
+            for f in range(n_features):
+                x = xs[f]
+                r = cb[f]
+                t0 = x - r[0]
+                a0 += t0 * t0
+                t1 = x - r[1]
+                a1 += t1 * t1
+                t2 = x - r[2]
+                a2 += t2 * t2
+                t3 = x - r[3]
+                a3 += t3 * t3
+                t4 = x - r[4]
+                a4 += t4 * t4
+                t5 = x - r[5]
+                a5 += t5 * t5
+                t6 = x - r[6]
+                a6 += t6 * t6
+                t7 = x - r[7]
+                a7 += t7 * t7
+        p = blk * LANES
+        acc[p] = a0
+        acc[p + 1] = a1
+        acc[p + 2] = a2
+        acc[p + 3] = a3
+        acc[p + 4] = a4
+        acc[p + 5] = a5
+        acc[p + 6] = a6
+        acc[p + 7] = a7
+        if gemm:
+            for q in range(LANES):
+                acc[p + q] = half[p + q] - acc[p + q]
+
+
+@njit(**_EXACT)
+def _score_one(xs, ct, half, gemm, p):
+    """``_scores`` for the single position ``p`` (same arithmetic, same order)."""
+    cb = ct[p // LANES]
+    q = p % LANES
+    acc = xs.dtype.type(0)
+    if gemm:
+        for f in range(xs.shape[0]):
+            acc += cb[f, q] * xs[f]
+        return half[p] - acc
+    for f in range(xs.shape[0]):
+        t = xs[f] - cb[f, q]
+        acc += t * t
+    return acc
+
+
+@njit(**JIT)
+def centre_layout(centres, x_shift, gemm, order, ct, half):
+    """Permuted, transposed (and for gemm shifted) centres and half squared norms.
+
+    The shift and half norms repeat ``lloyd.assign_gemm`` statement for statement so the
+    scores are the same numbers.
+
+    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN; gemm : bool
+    order : (kp,) int32, IN; ct : (kp / LANES, d, LANES) X.dtype, OUT; half : (kp,) X.dtype, OUT
+    """
+    n_clusters, n_features = centres.shape
+    shifted = np.empty((n_clusters, n_features), dtype=centres.dtype)
+    half_norms = np.zeros(n_clusters, dtype=centres.dtype)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            c = centres[j, f] - x_shift[f]
+            shifted[j, f] = c
+            half_norms[j] += centres.dtype.type(0.5) * c * c
+    for p in range(order.shape[0]):
+        j = order[p]
+        blk = ct[p // LANES]
+        q = p % LANES
+        if j < 0:
+            blk[:, q] = 0
+            half[p] = 0
+        elif gemm:
+            blk[:, q] = shifted[j]
+            half[p] = half_norms[j]
+        else:
+            blk[:, q] = centres[j]
+            half[p] = 0
+
+
+@njit(parallel=True, **JIT)
+def row_norms_shifted(X, x_shift, out):
+    """Euclidean norm of each row minus ``x_shift``, in float64 from the X.dtype differences.
+
+    X : (n, d), IN; x_shift : (d,) X.dtype, IN; out : (n,) float64, OUT
+    """
+    for i in prange(X.shape[0]):
+        s = 0.0
+        for f in range(X.shape[1]):
+            t = np.float64(X[i, f] - x_shift[f])
+            s += t * t
+        out[i] = np.sqrt(s)
+
+
+@njit(parallel=True, **JIT)
+def init_bounds(
+    X, sample_weight, centres, x_shift, gemm, group_of, n_groups, gamma, m_coef, cmax, x_norm, bounds,
+    labels, ub, lb_all, lb, sums, weights, changed,
+):  # fmt: skip
+    """First pass: Lloyd's assignment (same blocks, same arithmetic) plus every bound.
+
+    The distance/score block and the argmin repeat ``lloyd.assign_fused`` (``gemm`` False,
+    ``BLOCK_ROWS`` rows, lanes over rows) or ``lloyd.assign_gemm`` (``CHUNK_ROWS`` rows, one GEMM;
+    the caller limits BLAS to one thread). For each row it also keeps the two smallest values of
+    every group, so the group bound excludes the row's own centre.
+
+    X : (n, d) float32|float64, IN; sample_weight : (n,) or (0,) X.dtype, IN (0: unit weights)
+    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN (gemm: the data mean)
+    group_of : (k,) int64, IN; n_groups : int
+    gamma, m_coef, cmax, x_norm : rounding model, see ``assign_yinyang``
+    bounds : (n_slots + 1,) int64, IN; labels : (n,) int32, OUT
+    ub, lb_all : (n,) float64, OUT; lb : (n, t) float64, OUT (stored with zero drift)
+    sums, weights, changed : as ``lloyd.assign_fused``, OUT
+    """
+    n_features = X.shape[1]
+    n_clusters = centres.shape[0]
+    n_slots = bounds.shape[0] - 1
+    zero = X.dtype.type(0)
+    one = X.dtype.type(1)
+    unit = sample_weight.shape[0] == 0
+    up_rel = 1.0 / np.sqrt(1.0 - gamma)
+    lo_rel = 1.0 / np.sqrt(1.0 + gamma)
+    block = CHUNK_ROWS if gemm else BLOCK_ROWS
+    shifted = np.empty((n_clusters, n_features), dtype=X.dtype)
+    half_norms = np.zeros(n_clusters, dtype=X.dtype)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            c = centres[j, f] - x_shift[f]
+            shifted[j, f] = c
+            half_norms[j] += X.dtype.type(0.5) * c * c
+    for s in prange(n_slots):
+        xt = np.zeros((n_features, block), dtype=X.dtype)
+        chunk = np.zeros((block, n_features), dtype=X.dtype)
+        dist = np.empty((n_clusters, block), dtype=X.dtype)
+        best_dist = np.empty(block, dtype=X.dtype)
+        best = np.empty(block, dtype=np.int32)
+        m1 = np.empty((n_groups, block), dtype=X.dtype)
+        m2 = np.empty((n_groups, block), dtype=X.dtype)
+        slot_sums = sums[s]
+        slot_weights = weights[s]
+        slot_sums[:] = 0.0
+        slot_weights[:] = 0.0
+        n_changed = 0
+        for start in range(bounds[s], bounds[s + 1], block):
+            m = min(block, bounds[s + 1] - start)
+            if gemm:
+                for i in range(m):
+                    for f in range(n_features):
+                        chunk[i, f] = X[start + i, f] - x_shift[f]
+                np.dot(shifted, chunk.T, dist)
+                for j in range(n_clusters):
+                    h = half_norms[j]
+                    dj = dist[j]
+                    for b in range(block):
+                        dj[b] = h - dj[b]
+            else:
+                xt[:, :m] = X[start : start + m].T
+                for j in range(n_clusters):
+                    dj = dist[j]
+                    dj[:] = zero
+                    for f in range(n_features):
+                        c = centres[j, f]
+                        xf = xt[f]
+                        for b in range(block):
+                            t = xf[b] - c
+                            dj[b] += t * t
+            best_dist[:] = dist[0]
+            best[:] = 0
+            for j in range(1, n_clusters):
+                dj = dist[j]
+                jj = np.int32(j)
+                for b in range(block):
+                    if dj[b] < best_dist[b]:
+                        best_dist[b] = dj[b]
+                        best[b] = jj
+            m1[:] = np.inf
+            m2[:] = np.inf
+            for j in range(n_clusters):
+                dj = dist[j]
+                g1 = m1[group_of[j]]
+                g2 = m2[group_of[j]]
+                for b in range(block):
+                    v = dj[b]
+                    if v < g1[b]:
+                        g2[b] = g1[b]
+                        g1[b] = v
+                    elif v < g2[b]:
+                        g2[b] = v
+            for b in range(m):
+                i = start + b
+                label = best[b]
+                if labels[i] != label:
+                    n_changed += 1
+                    labels[i] = label
+                m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
+                xn2 = x_norm[i] * x_norm[i]
+                v = best_dist[b]
+                d2 = 2.0 * v + xn2 if gemm else np.float64(v)
+                ub[i] = np.sqrt(max(d2 * up_rel * up_rel + m_half, 0.0))
+                low = np.inf
+                own = group_of[label]
+                for g in range(n_groups):
+                    v = m2[g, b] if g == own else m1[g, b]
+                    d2 = 2.0 * v + xn2 if gemm else np.float64(v)
+                    lg = np.sqrt(max(d2 * lo_rel * lo_rel - m_half, 0.0))
+                    lb[i, g] = lg
+                    low = min(low, lg)
+                lb_all[i] = low
+                w = one if unit else sample_weight[i]
+                slot_weights[label] += w
+                for f in range(n_features):
+                    slot_sums[label, f] += w * X[i, f]
+        changed[s] = n_changed
+
+
+@njit(**JIT)
+def _sq_dist(X, i, centres, j):
+    """Squared distance of row i to centre j in X.dtype, any summation order (for bounds only)."""
+    acc = X.dtype.type(0)
+    for f in range(X.shape[1]):
+        t = X[i, f] - centres[j, f]
+        acc += t * t
+    return acc
+
+
+@njit(parallel=True, **JIT)
+def assign_yinyang(
+    X, sample_weight, centres, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
+    cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
+):  # fmt: skip
+    """Filtered assignment of every row, then Lloyd's per-slot accumulation.
+
+    Bounds on true Euclidean distances are stored lazily: the current upper bound of row i is
+    ``ub[i] + cum_c[labels[i]]``, its global lower bound ``lb_all[i] - cum_all`` and its bound for
+    group g ``lb[i, g] - cum_g[g]`` (``cum_*`` only grow). Computed values are widened by their
+    worst-case rounding error before they become bounds, and a group is skipped only if
+    ``l > u_eff``, with ``u_eff`` covering the rounding of the Lloyd kernel's own comparison.
+
+    X : (n, d) float32|float64, IN
+    sample_weight : (n,) or (0,) X.dtype, IN -- length 0 means unit weights
+    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN -- data mean (gemm) or zeros
+    ct, half, order : from ``centre_layout``, IN; kp = order.shape[0]
+    position : (k,) int64, IN -- permuted position of each centre
+    gstart : (t + 1,) int64, IN -- group g holds positions ``[gstart[g], gstart[g + 1])``
+    group_of : (k,) int64, IN
+    gemm : bool -- compare the GEMM kernel's scores instead of the fused kernel's distances
+    gamma : float -- relative error bound of a squared distance computed directly in X.dtype
+    m_coef, cmax : float -- (gemm) a squared distance from a score is within
+        ``m_coef * (cmax + |x|)^2`` of the true one; two scores compare right beyond twice that
+    slack : float -- absolute slack for the lazy bound arithmetic (float64 cancellation)
+    x_norm : (n,) float64, IN -- |x - x_shift| (gemm) or zeros
+    cum_c : (k,) float64, IN; cum_g : (t,) float64, IN; cum_all : float
+    bounds : (n_slots + 1,) int64, IN
+    labels : (n,) int32, INOUT
+    ub : (n,) float64, INOUT; lb_all : (n,) float64, INOUT; lb : (n, t) float64, INOUT
+    sums : (n_slots, k, d) float64, OUT; weights : (n_slots, k) float64, OUT
+    changed : (n_slots,) int64, OUT
+    work : (n_slots, 3) int64, OUT -- rows past the global filter, rows past the tightened
+        filter, groups recomputed (for benchmarks and tests)
+    """
+    for s in prange(bounds.shape[0] - 1):
+        _assign_slot(
+            s, X, sample_weight, centres, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma,
+            m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums,
+            weights, changed, work,
+        )  # fmt: skip
+
+
+@njit(**JIT)
+def _assign_slot(
+    s, X, sample_weight, centres, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
+    cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
+):  # fmt: skip
+    """Slot ``s`` of ``assign_yinyang`` (a plain function keeps the parfor pass off its loops)."""
+    n_features = X.shape[1]
+    kp = order.shape[0]
+    n_groups = gstart.shape[0] - 1
+    unit = sample_weight.shape[0] == 0
+    one = X.dtype.type(1)
+    up_rel = 1.0 / np.sqrt(1.0 - gamma)
+    lo_rel = 1.0 / np.sqrt(1.0 + gamma)
+    # Comparisons: the fused kernel's distances are relatively accurate, the scores absolutely.
+    cmp_rel = 1.0 if gemm else np.sqrt((1.0 + gamma) / (1.0 - gamma))
+    val_up = 1.0 if gemm else up_rel
+    val_lo = 1.0 if gemm else lo_rel
+    xs = np.empty(n_features, dtype=X.dtype)
+    acc = np.empty(kp, dtype=X.dtype)
+    cur = np.empty(n_groups, dtype=np.float64)
+    fresh = np.zeros(n_groups, dtype=np.bool_)
+    slot_sums = sums[s]
+    slot_weights = weights[s]
+    slot_sums[:] = 0.0
+    slot_weights[:] = 0.0
+    n_changed = 0
+    n_tight = 0
+    n_rows = 0
+    n_groups_done = 0
+    for i in range(bounds[s], bounds[s + 1]):
+        a = labels[i]
+        m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
+        u = ub[i] + cum_c[a]
+        u_eff = np.sqrt(u * u * cmp_rel * cmp_rel + 2.0 * m_half) + slack
+        if not (lb_all[i] - cum_all > u_eff):
+            n_tight += 1
+            # Tighten the upper bound with a fast direct distance, then filter again.
+            u = np.sqrt(np.float64(_sq_dist(X, i, centres, a))) * up_rel
+            u_eff = np.sqrt(u * u * cmp_rel * cmp_rel + 2.0 * m_half) + slack
+            low = np.inf
+            for g in range(n_groups):
+                cur[g] = lb[i, g] - cum_g[g]
+                low = min(low, cur[g])
+            lb_all[i] = low + cum_all
+            ub[i] = u - cum_c[a]
+            if not (low > u_eff):
+                n_rows += 1
+                for f in range(n_features):
+                    xs[f] = X[i, f] - x_shift[f]
+                own = group_of[a]
+                for g in range(n_groups):
+                    fresh[g] = not (cur[g] > u_eff)
+                if fresh[own]:
+                    best = np.int32(-1)
+                    best_v = acc.dtype.type(np.inf)
+                    v_a = best_v
+                else:
+                    v_a = _score_one(xs, ct, half, gemm, position[a])
+                    best = a
+                    best_v = v_a
+                for g in range(n_groups):
+                    if fresh[g]:
+                        n_groups_done += 1
+                        _scores(xs, ct, half, gemm, gstart[g], gstart[g + 1], acc)
+                        for p in range(gstart[g], gstart[g + 1]):
+                            j = order[p]
+                            if j >= 0 and (acc[p] < best_v or (acc[p] == best_v and j < best)):
+                                best_v = acc[p]
+                                best = np.int32(j)
+                # New bounds: computed values widened by their rounding error.
+                xn2 = x_norm[i] * x_norm[i]
+                d2 = 2.0 * best_v + xn2 if gemm else np.float64(best_v)
+                ub[i] = np.sqrt(max(d2 * val_up * val_up + m_half, 0.0)) - cum_c[best]
+                for g in range(n_groups):
+                    if fresh[g]:
+                        m = np.inf
+                        for p in range(gstart[g], gstart[g + 1]):
+                            j = order[p]
+                            if j >= 0 and j != best:
+                                m = min(m, 2.0 * acc[p] + xn2 if gemm else np.float64(acc[p]))
+                        lg = np.sqrt(max(m * val_lo * val_lo - m_half, 0.0))
+                        lb[i, g] = lg + cum_g[g]
+                        cur[g] = lg
+                if best != a and not fresh[own]:
+                    # The old centre is now one of the others: its group bound must cover it.
+                    d2 = 2.0 * v_a + xn2 if gemm else np.float64(v_a)
+                    lg = np.sqrt(max(d2 * val_lo * val_lo - m_half, 0.0))
+                    if lg < cur[own]:
+                        cur[own] = lg
+                        lb[i, own] = lg + cum_g[own]
+                low = np.inf
+                for g in range(n_groups):
+                    low = min(low, cur[g])
+                    fresh[g] = False
+                lb_all[i] = low + cum_all
+                if best != a:
+                    n_changed += 1
+                    labels[i] = best
+                    a = best
+        # Lloyd's accumulation: same order, same expression.
+        w = one if unit else sample_weight[i]
+        slot_weights[a] += w
+        for f in range(n_features):
+            slot_sums[a, f] += w * X[i, f]
+    changed[s] = n_changed
+    work[s, 0] = n_tight
+    work[s, 1] = n_rows
+    work[s, 2] = n_groups_done
