@@ -1,0 +1,160 @@
+"""Yinyang K-means against Lloyd's: same labels, n_iter, inertia and bitwise the same centres."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastseg._accel import centre_groups, choose_algorithm, yinyang
+from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, threads
+from fastseg._lloyd import Rows, lloyd, use_gemm
+
+from .conftest import make_data
+
+EDGE_N = [CHUNK_ROWS - 1, CHUNK_ROWS + 1, CHUNK_ROWS * MAX_SLOTS + 3 * CHUNK_ROWS + 7]
+
+
+def assert_same(X, w, centres, max_iter=300, tol=0.0, **kw):
+    rows = Rows(X)
+    ref = lloyd(rows, w, centres, max_iter, tol)
+    got = yinyang(rows, w, centres, max_iter, tol, **kw)
+    np.testing.assert_array_equal(got[0], ref[0])
+    assert got[3] == ref[3]
+    np.testing.assert_array_equal(got[2], ref[2])
+    assert got[2].dtype == ref[2].dtype
+    assert got[1] == ref[1]
+    return got
+
+
+def init(rng, X, k):
+    return X[rng.choice(X.shape[0], k, replace=False)].copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [2, 8, 32])
+@pytest.mark.parametrize("k", [1, 2, 8, 64, 200])
+def test_matches_lloyd(k, d, dtype):
+    rng = np.random.default_rng(1000 * k + d)
+    for n in EDGE_N[:2] if k * d > 500 else EDGE_N:
+        n = max(n, k)
+        X = make_data(rng, n, d, k=max(2, k // 3), dtype=dtype)
+        w = rng.uniform(0.5, 2.0, n).astype(dtype)
+        assert_same(X, w, init(rng, X, k))
+
+
+def test_covers_both_score_paths():
+    # The cases above run through both of Lloyd's distance formulas.
+    assert use_gemm(32, 8, np.float32) and not use_gemm(8, 64, np.float32)
+    assert use_gemm(8, 64, np.float64) and not use_gemm(2, 200, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [2, 32])
+def test_ties_on_duplicate_rows(dtype, d, rng):
+    # Small integers: distances are exact, many rows sit at equal distance from two centres.
+    X = rng.integers(0, 3, size=(3 * CHUNK_ROWS, d)).astype(dtype)
+    X[: CHUNK_ROWS // 2] = X[0]
+    centres = np.unique(X, axis=0)[: min(40, len(np.unique(X, axis=0)))]
+    assert_same(X, np.ones(len(X), dtype=dtype), centres)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d,k", [(8, 16), (32, 64)])
+def test_far_from_origin(dtype, d, k, rng):
+    X = make_data(rng, 2000, d, k=6, dtype=dtype, offset=1e4)
+    assert_same(X, np.ones(2000, dtype=dtype), init(rng, X, k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_weights_and_unit_weight_convention(dtype, rng):
+    X = make_data(rng, 1500, 8, k=5, dtype=dtype)
+    w = rng.uniform(0, 3, 1500).astype(dtype)
+    w[::3] = 0
+    c0 = init(rng, X, 20)
+    assert_same(X, w, c0)
+    rows = Rows(X)
+    ref = lloyd(rows, np.ones(1500, dtype=dtype), c0, 300, 0.0)
+    got = yinyang(rows, np.empty(0, dtype=dtype), c0, 300, 0.0)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[2], ref[2])
+    assert got[1] == ref[1] and got[3] == ref[3]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [2, 32])
+def test_empty_cluster_relocated(dtype, d, rng):
+    X = make_data(rng, 1000, d, k=4, dtype=dtype)
+    c0 = init(rng, X, 12)
+    c0[3] = 1e3  # nobody's nearest centre: relocated to the farthest point
+    c0[7] = c0[2]  # duplicate centre: loses every tie, empty
+    assert_same(X, np.ones(1000, dtype=dtype), c0)
+
+
+@pytest.mark.parametrize("max_iter,tol", [(1, 0.0), (3, 0.0), (300, 1e-2)])
+def test_stopping_rules(max_iter, tol, rng):
+    X = make_data(rng, 3000, 8, k=10, dtype=np.float64)
+    assert_same(X, np.ones(3000), init(rng, X, 64), max_iter=max_iter, tol=tol)
+
+
+@pytest.mark.parametrize("n_groups", [1, 3, 64])
+def test_any_grouping_is_exact(n_groups, rng):
+    # One group is Hamerly's algorithm; one centre per group is Elkan-like.
+    X = make_data(rng, 2500, 8, k=8, dtype=np.float32)
+    assert_same(X, np.ones(2500, dtype=np.float32), init(rng, X, 64), n_groups=n_groups)
+
+
+@pytest.mark.parametrize("dtype,d", [(np.float32, 32), (np.float64, 2)])
+def test_thread_count_independent(dtype, d, rng):
+    X = make_data(rng, EDGE_N[2], d, k=8, dtype=dtype)
+    w = rng.uniform(0.5, 2, len(X)).astype(dtype)
+    c0 = init(rng, X, 40)
+    with threads(1):
+        one = yinyang(Rows(X), w, c0, 50, 0.0)
+    with threads(2):
+        two = yinyang(Rows(X), w, c0, 50, 0.0)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bounds_skip_work(rng):
+    X = make_data(rng, 20000, 8, k=30, dtype=np.float32)
+    work = []
+    assert_same(X, np.ones(20000, dtype=np.float32), init(rng, X, 64), work=work)
+    late = np.array(work[len(work) // 2 :])
+    # Most rows pass a filter after the first iterations; recomputed groups are a few of 6.
+    assert late[:, 1].mean() < 0.5 * 20000
+    assert late[:, 2].sum() < 2 * late[:, 1].sum()
+
+
+def test_centre_groups():
+    rng = np.random.default_rng(0)
+    c = rng.normal(size=(50, 3))
+    g = centre_groups(c, 5)
+    assert g.shape == (50,) and set(g) == set(range(g.max() + 1)) and g.max() < 5
+    assert (centre_groups(c[:3], 10) >= 0).all()
+
+
+def test_choose_algorithm_and_sparse():
+    assert choose_algorithm(10**5, 8, 4, np.float32) in ("lloyd", "yinyang")
+    assert choose_algorithm(10**5, 32, 256, np.float32) in ("lloyd", "yinyang")
+    X = sp.csr_matrix(np.eye(5))
+    with pytest.raises(TypeError, match="dense"):
+        yinyang(Rows(X), np.ones(5), np.eye(5)[:2], 10, 0.0)
+
+
+@given(
+    n=st.integers(1, 400),
+    d=st.sampled_from([1, 2, 5, 9]),
+    k=st.integers(1, 30),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+    offset=st.sampled_from([0.0, 100.0]),
+)
+def test_property_equals_lloyd(n, d, k, dtype, seed, offset):
+    rng = np.random.default_rng(seed)
+    k = min(k, n)
+    X = make_data(rng, n, d, k=3, dtype=dtype, offset=offset)
+    w = rng.uniform(0, 2, n).astype(dtype)
+    labels, inertia, centres, _ = assert_same(X, w, init(rng, X, k))
+    assert labels.min() >= 0 and labels.max() < k
