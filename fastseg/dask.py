@@ -46,6 +46,11 @@ def _writeable(a):
     return a if a.flags.writeable and a.flags.c_contiguous else np.array(a, order="C")
 
 
+def _weights(weights, block):
+    """The block's sample weights; ``None`` (no ``sample_weight`` given) means ones, made on the worker."""
+    return np.ones(block.shape[0], dtype=block.dtype) if weights is None else _writeable(weights)
+
+
 def _nearest(rows, weights, centres):
     """Labels (int32) of the nearest centre for every row of ``rows``, and the weighted SSE."""
     labels = np.full(rows.n, -1, dtype=np.int32)
@@ -57,6 +62,7 @@ def _block_check(block, weights):
     """(X finite, weights finite, smallest weight, summed weight, (rows, column means, column sums
     of squared deviations)) of one block; the moments are float64 and only taken when X is finite."""
     x_ok = bool(np.isfinite(block).all())
+    weights = _weights(weights, block)
     w_min = float(weights.min()) if weights.size else np.inf
     moments = None
     if x_ok and block.shape[0]:
@@ -80,7 +86,7 @@ def _column_variances(moments):
 
 def _block_stats(block, weights, centres, num_threads):
     """Lloyd's map on one block: (sums (k, d) float64, weights (k,) float64, inertia)."""
-    weights, centres = _writeable(weights), _writeable(centres)
+    weights, centres = _weights(weights, block), _writeable(centres)
     with threads(num_threads):
         rows = _rows(block)
         labels = np.full(rows.n, -1, dtype=np.int32)
@@ -93,7 +99,7 @@ def _block_farthest(block, weights, centres, m, offset, num_threads):
 
     Returns (distances, global row indices, rows as float64, weights, labels) of those rows.
     """
-    weights, centres = _writeable(weights), _writeable(centres)
+    weights, centres = _weights(weights, block), _writeable(centres)
     with threads(num_threads):
         rows = _rows(block)
         labels, _ = _nearest(rows, weights, centres)
@@ -105,7 +111,7 @@ def _block_farthest(block, weights, centres, m, offset, num_threads):
 
 def _block_final(block, weights, centres, num_threads):
     """(inertia, unweighted label counts (k,) int64) of one block against the final centres."""
-    weights, centres = _writeable(weights), _writeable(centres)
+    weights, centres = _weights(weights, block), _writeable(centres)
     with threads(num_threads):
         labels, inertia = _nearest(_rows(block), weights, centres)
     return inertia, np.bincount(labels, minlength=centres.shape[0]).astype(np.int64)
@@ -131,7 +137,7 @@ def _block_min_sq_distances(block, weights, candidates, previous, num_threads):
     Only the new candidates are visited, so a k-means|| round costs O(n_b * |new| * d) and keeps
     O(n_b) memory per block whatever the number of candidates.
     """
-    weights, candidates = _writeable(weights), _writeable(candidates)
+    weights, candidates = _weights(weights, block), _writeable(candidates)
     with threads(num_threads):
         rows = _rows(block)
         labels, _ = _nearest(rows, weights, candidates)
@@ -140,7 +146,7 @@ def _block_min_sq_distances(block, weights, candidates, previous, num_threads):
 
 
 def _weighted_sum(weights, values):
-    return float(weights.astype(np.float64) @ values)
+    return float(values.sum() if weights is None else weights.astype(np.float64) @ values)
 
 
 def _block_rng(entropy, *key):
@@ -151,6 +157,7 @@ def _block_rng(entropy, *key):
 def _block_oversample(block, weights, min_sq, phi, oversampling, entropy, round_, b):
     """Rows of one block kept independently with probability min(1, l * w * d^2 / phi)."""
     u = _block_rng(entropy, 1, round_, b).random(min_sq.shape[0])
+    weights = _weights(weights, block)
     keep = u < oversampling * weights.astype(np.float64) * min_sq / phi
     return np.ascontiguousarray(block[np.flatnonzero(keep)])
 
@@ -161,7 +168,7 @@ def _block_candidate_weights(block, weights, candidates, num_threads):
     ``bincount`` over the labels rather than ``assign(update=True)``: that would allocate
     per-slot (|C|, d) sums, which is large at large k.
     """
-    weights, candidates = _writeable(weights), _writeable(candidates)
+    weights, candidates = _weights(weights, block), _writeable(candidates)
     with threads(num_threads):
         labels, _ = _nearest(_rows(block), weights, candidates)
     return np.bincount(labels, weights=weights.astype(np.float64), minlength=candidates.shape[0])
@@ -170,8 +177,8 @@ def _block_candidate_weights(block, weights, candidates, num_threads):
 def _block_weighted_keys(block, weights, k, entropy, b):
     """Efraimidis-Spirakis keys: the ``k`` largest of ``log(u) / w`` are a weighted sample without
     replacement. Returns (keys, rows) of the block's ``k`` best."""
-    u = _block_rng(entropy, 2, 0, b).random(weights.shape[0])
-    w = weights.astype(np.float64)
+    w = _weights(weights, block).astype(np.float64)
+    u = _block_rng(entropy, 2, 0, b).random(w.shape[0])
     with np.errstate(divide="ignore"):
         keys = np.where(w > 0, np.log(u) / np.where(w > 0, w, 1.0), -np.inf)
     top = np.sort(np.argsort(-keys, kind="stable")[:k])
@@ -179,6 +186,7 @@ def _block_weighted_keys(block, weights, k, entropy, b):
 
 
 def _block_bernoulli(block, weights, p, entropy, round_, b):
+    weights = _weights(weights, block)
     keep = _block_rng(entropy, 3, round_, b).random(weights.shape[0]) < p
     idx = np.flatnonzero(keep)
     return np.ascontiguousarray(block[idx]), weights[idx]
@@ -239,8 +247,10 @@ def _as_dask_rows(X):
 
 
 def _as_dask_weights(sample_weight, X):
+    """``sample_weight`` as a dask array with X's row blocks and dtype; None stays None (unit weights,
+    made inside each task)."""
     if sample_weight is None:
-        return da.ones(X.shape[0], dtype=X.dtype, chunks=(X.chunks[0],))
+        return None
     if not isinstance(sample_weight, da.Array):
         sample_weight = np.asarray(sample_weight)
         if sample_weight.ndim == 0:
@@ -371,16 +381,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         W = _as_dask_weights(sample_weight, X)
         lazy_X = X
         if self.persist:
-            X, W = dask.persist(X, W)
+            X, W = dask.persist(X, W) if W is not None else (X.persist(), None)
+        # The input checks run in the same graph as the first pass (one round trip fewer).
         fit = _Fit(X, W, self.num_threads)
-        tol = fit.check_and_tolerance(self.tol)
         random_state = check_random_state(self.random_state)
 
         with _verbose_logging(self.verbose):
             centres = init_array if init_array is not None else self._init_centres(fit, random_state)
             if self.verbose:
                 logger.info("Initialization complete")
-            centres, n_iter = fit.lloyd(centres, self.max_iter, tol, self.verbose)
+            centres, n_iter = fit.lloyd(centres, self.max_iter, self.tol, self.verbose)
             inertia, counts = fit.final(centres)
 
         distinct = int(np.count_nonzero(counts))
@@ -481,21 +491,31 @@ class _Fit:
         self.dtype = X.dtype
         self.num_threads = num_threads
         self.x_blocks = list(X.to_delayed().ravel())
-        self.w_blocks = list(W.to_delayed().ravel())
+        self.w_blocks = [None] * len(self.x_blocks) if W is None else list(W.to_delayed().ravel())
+        self.mean_variance = None  # set by the input checks, which run with the first compute
         self.offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
         self.n = int(X.shape[0])
 
-    def _map(self, fn, *args, blocks=None):
-        return [
-            dask.delayed(fn, pure=True)(xb, wb, *args)
-            for b, (xb, wb) in enumerate(zip(self.x_blocks, self.w_blocks))
-            if blocks is None or b in blocks
-        ]
+    def _map(self, fn, *args):
+        return [dask.delayed(fn, pure=True)(xb, wb, *args) for xb, wb in zip(self.x_blocks, self.w_blocks)]
 
-    def check_and_tolerance(self, tol):
-        """Refuse non-finite values and bad weights (naming the block); return ``tol`` times the mean
-        column variance (float64, one pass with the checks)."""
-        (checks,) = dask.compute(self._map(_block_check))
+    def compute(self, *graphs):
+        """``dask.compute(*graphs)``; the first call also runs the input checks, in the same graph,
+        and raises before returning anything if they fail."""
+        if self.mean_variance is not None:
+            return dask.compute(*graphs)
+        checks, *results = dask.compute(self._map(_block_check), *graphs)
+        self._validate(checks)
+        return tuple(results)
+
+    def tolerance(self, tol):
+        """``tol`` times the mean column variance (float64, from the checks' per-block moments)."""
+        if self.mean_variance is None:
+            self.compute()
+        return float(self.mean_variance * tol)
+
+    def _validate(self, checks):
+        """Refuse non-finite values and bad weights, naming the block."""
         for b, (x_ok, w_ok, w_min, _, _) in enumerate(checks):
             rows = f"rows {self.offsets[b]} to {self.offsets[b + 1] - 1}"
             if not x_ok:
@@ -506,14 +526,11 @@ class _Fit:
                 raise ValueError(f"Negative values in sample_weight in block {b} ({rows}).")
         if sum(c[3] for c in checks) <= 0:
             raise ValueError("The sum of sample_weight must be positive.")
-        if tol == 0:
-            return 0.0
-        variances = _column_variances([c[4] for c in checks if c[4] is not None])
-        return float(np.mean(variances) * tol)
+        self.mean_variance = float(np.mean(_column_variances([c[4] for c in checks if c[4] is not None])))
 
     # -- Lloyd -----------------------------------------------------------------------------------------
     def lloyd(self, centres, max_iter, tol, verbose):
-        """Lloyd iterations; stop when the squared centre shift is ``<= tol``.
+        """Lloyd iterations; stop when the squared centre shift is ``<= tol`` x the mean column variance.
 
         In-memory ``_lloyd.lloyd`` also stops when no label changed; then the sums, hence the
         centres, are bitwise those of the previous iteration and the shift is 0 <= tol, so this
@@ -521,7 +538,9 @@ class _Fit:
         """
         centres = np.array(centres, dtype=self.dtype, order="C")
         for it in range(max_iter):
-            (stats,) = dask.compute(_tree_sum(self._map(_block_stats, centres, self.num_threads)))
+            (stats,) = self.compute(_tree_sum(self._map(_block_stats, centres, self.num_threads)))
+            if it == 0:
+                tol = self.tolerance(tol)
             sums, weights, inertia = stats
             if np.any(weights == 0):
                 self._relocate_empty_clusters(centres, sums, weights)
@@ -548,7 +567,7 @@ class _Fit:
             dask.delayed(_block_farthest, pure=True)(xb, wb, centres_old, m, int(off), self.num_threads)
             for xb, wb, off in zip(self.x_blocks, self.w_blocks, self.offsets[:-1])
         ]
-        (parts,) = dask.compute(parts)
+        (parts,) = self.compute(parts)
         dist = np.concatenate([p[0] for p in parts])
         index = np.concatenate([p[1] for p in parts])
         rows = np.concatenate([p[2] for p in parts])
@@ -564,7 +583,7 @@ class _Fit:
 
     def final(self, centres):
         """(inertia, label counts) against ``centres``."""
-        (total,) = dask.compute(_tree_sum(self._map(_block_final, centres, self.num_threads)))
+        (total,) = self.compute(_tree_sum(self._map(_block_final, centres, self.num_threads)))
         inertia, counts = total
         return float(inertia), counts
 
@@ -575,7 +594,7 @@ class _Fit:
             dask.delayed(_block_weighted_keys, pure=True)(xb, wb, k, entropy, b)
             for b, (xb, wb) in enumerate(zip(self.x_blocks, self.w_blocks))
         ]
-        (parts,) = dask.compute(parts)
+        (parts,) = self.compute(parts)
         keys = np.concatenate([p[0] for p in parts])
         rows = np.concatenate([p[1] for p in parts])
         best = np.argsort(-keys, kind="stable")[:k]
@@ -589,7 +608,7 @@ class _Fit:
                 dask.delayed(_block_bernoulli, pure=True)(xb, wb, p, entropy, attempt, b)
                 for b, (xb, wb) in enumerate(zip(self.x_blocks, self.w_blocks))
             ]
-            (parts,) = dask.compute(parts)
+            (parts,) = self.compute(parts)
             sample = np.concatenate([q[0] for q in parts])
             weights = np.concatenate([q[1] for q in parts])
             if sample.shape[0] >= k and np.count_nonzero(weights) >= 1:
@@ -602,7 +621,7 @@ class _Fit:
         candidates = self.weighted_rows(1, entropy)
         min_sq = self._map(_block_min_sq_distances, candidates, None, self.num_threads)
         min_sq = list(dask.persist(*min_sq))
-        phi = dask.compute(
+        phi = self.compute(
             _tree_sum([dask.delayed(_weighted_sum, pure=True)(wb, m) for wb, m in zip(self.w_blocks, min_sq)])
         )[0]
         ell = oversampling_factor * k
@@ -613,7 +632,7 @@ class _Fit:
                 dask.delayed(_block_oversample, pure=True)(xb, wb, m, phi, ell, entropy, r, b)
                 for b, (xb, wb, m) in enumerate(zip(self.x_blocks, self.w_blocks, min_sq))
             ]
-            (new,) = dask.compute(new)
+            (new,) = self.compute(new)
             new = np.concatenate(new).astype(self.dtype, copy=False)
             if new.shape[0] == 0:
                 continue
@@ -626,7 +645,7 @@ class _Fit:
                     ]
                 )
             )
-            phi = dask.compute(
+            phi = self.compute(
                 _tree_sum(
                     [dask.delayed(_weighted_sum, pure=True)(wb, m) for wb, m in zip(self.w_blocks, min_sq)]
                 )
@@ -637,7 +656,7 @@ class _Fit:
             extra = self.weighted_rows(k - candidates.shape[0], entropy + 1)
             candidates = np.concatenate([candidates, extra])
         candidates = np.ascontiguousarray(candidates, dtype=self.dtype)
-        (weights,) = dask.compute(
+        (weights,) = self.compute(
             _tree_sum(self._map(_block_candidate_weights, candidates, self.num_threads))
         )
         local = _InMemoryKMeans(n_clusters=k, init="k-means++", n_init=1, random_state=random_state)
