@@ -150,7 +150,10 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         return X, _check_weights(sample_weight, X, unit_if_none)
 
     def _set_fitted(self, labels, inertia, centres, n_iter):
-        distinct = int(np.count_nonzero(np.bincount(labels, minlength=self.n_clusters)))
+        counts = np.zeros(self.n_clusters, dtype=np.int64)
+        for start in range(0, labels.shape[0], 1 << 20):  # bincount would copy labels to int64
+            counts += np.bincount(labels[start : start + (1 << 20)], minlength=self.n_clusters)
+        distinct = int(np.count_nonzero(counts))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
