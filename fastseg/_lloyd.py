@@ -51,6 +51,9 @@ def _blas_single_thread():
 STREAM_SLOTS = 4
 # Rows per block of the column-moment pass (bounded float64 temporaries).
 MOMENT_ROWS = 1 << 16
+# Above this many rows, empty clusters are relocated from per-block candidates (no (n,) float64
+# distance array); below, exactly as scikit-learn picks the farthest rows.
+RELOCATE_ROWS = 1 << 22
 
 
 def unit_weights(dtype):
@@ -197,6 +200,21 @@ class Rows:
                 _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
         return out
 
+    def farthest(self, centres, labels, m):
+        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks."""
+        cand_dist, cand_rows = [], []
+        block = np.empty(min(self.n, MOMENT_ROWS * 16))
+        for _, _, r0, r1, _ in self.batches():
+            for start in range(r0, r1, block.shape[0]):
+                stop = min(start + block.shape[0], r1)
+                out = block[: stop - start]
+                _lk.sq_distances_to_assigned(self.X[start:stop], centres, labels[start:stop], out)
+                top = np.argpartition(out, -min(m, out.size))[-min(m, out.size) :]
+                cand_dist.append(out[top].copy())
+                cand_rows.append(top + start)
+        dist, idx = np.concatenate(cand_dist), np.concatenate(cand_rows)
+        return idx[np.lexsort((idx, -dist))[:m]]
+
     def closer(self, sample_weight, centre, closest, slot_pot):
         """Seeding pass: lower ``closest`` towards ``centre``, refresh the slot potentials."""
         for a, b, r0, r1, local in self.batches():
@@ -228,8 +246,11 @@ def relocate_empty_clusters(rows, sample_weight, centres_old, labels, sums, weig
     empty = np.flatnonzero(weights == 0)
     if empty.size == 0:
         return
-    distances = rows.sq_distances_to_assigned(centres_old, labels)
-    far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+    if rows.sparse or rows.n <= RELOCATE_ROWS:
+        distances = rows.sq_distances_to_assigned(centres_old, labels)
+        far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+    else:
+        far = rows.farthest(centres_old, labels, empty.size)
     for new_id, idx in zip(empty, far):
         x = rows.row(idx).astype(np.float64)
         w = float(sample_weight[idx]) if sample_weight.shape[0] else 1.0

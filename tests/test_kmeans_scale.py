@@ -171,3 +171,22 @@ def test_partial_fit_bad_input(rng):
         model.partial_fit(bad)
     with pytest.raises(ValueError, match="Negative"):
         model.partial_fit(X, sample_weight=-np.ones(len(X)))
+
+
+def test_farthest_rows_in_blocks_match_a_full_sort(rng):
+    X = make_data(rng, 3 * 2**20 + 11, 2, k=3)
+    labels = rng.integers(0, 3, len(X)).astype(np.int32)
+    centres = X[:3].copy()
+    rows = _lloyd.Rows(X)
+    distances = rows.sq_distances_to_assigned(centres, labels)
+    expected = np.lexsort((np.arange(len(X)), -distances))[:5]
+    np.testing.assert_array_equal(rows.farthest(centres, labels, 5), expected)
+
+
+def test_relocation_above_the_block_threshold_gives_the_farthest_rows(rng, monkeypatch):
+    X = make_data(rng, 5000, 2, k=3)
+    init = np.vstack([X[:2], [[1e6, 1e6]]])  # the third centre gets no row
+    expected = KMeans(3, init=init, max_iter=1, tol=0).fit(X)
+    monkeypatch.setattr(_lloyd, "RELOCATE_ROWS", 10)
+    blocked = KMeans(3, init=init, max_iter=1, tol=0).fit(X)
+    _same_fit(blocked, expected)
