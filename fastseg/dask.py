@@ -11,6 +11,7 @@ from numbers import Integral, Real
 import dask
 import dask.array as da
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -22,6 +23,8 @@ from ._kernels._config import threads
 from .kmeans import KMeans as _InMemoryKMeans
 from .kmeans import _verbose_logging
 from .kmeans import kmeans_plusplus as _kmeans_plusplus
+from .mixture import GaussianMixture as _InMemoryMixture
+from .mixture import _Stats
 
 logger = logging.getLogger("fastseg")
 
@@ -664,8 +667,299 @@ class _Fit:
         return np.ascontiguousarray(local.cluster_centers_, dtype=self.dtype)
 
 
+# -- Gaussian mixture ------------------------------------------------------------------------------
+def _mixture_on_worker(params):
+    """A bare ``fastseg.GaussianMixture`` holding the parameters the EM kernels read."""
+    n_components, covariance_type, weights, means, precisions_cholesky = params
+    model = _InMemoryMixture(n_components, covariance_type=covariance_type)
+    model.weights_, model.means_, model.precisions_cholesky_ = weights, means, precisions_cholesky
+    return model
+
+
+def _block_em(block, weights, params, shift, num_threads):
+    """The EM map on one block: (N_k, sum r w x, sum r w x x^T, weighted log-likelihood), float64,
+    in the frame shifted by ``shift``; ``GaussianMixture._e_stats`` on the block's rows."""
+    weights = _weights(weights, block)
+    with threads(num_threads):
+        stats = _mixture_on_worker(params)._e_stats(_rows(block), weights, shift)
+    return stats.nk, stats.sx, stats.sxx, stats.loglik
+
+
+def _block_moments(block, weights):
+    """(sum w, sum w x) of one block, float64."""
+    w = _weights(weights, block).astype(np.float64)
+    return w.sum(), w @ block
+
+
+def _block_tied_moment(block, weights, shift):
+    w = _weights(weights, block).astype(np.float64)
+    xs = block - shift
+    return (xs * w[:, None]).T @ xs
+
+
+def _block_hard_stats(block, weights, centres, shift, covariance_type, num_threads):
+    """Statistics of hard (nearest-centre) responsibilities, as ``GaussianMixture._initialize``
+    builds them from k-means labels: (N_k, sum w x, sum w x x^T or its diagonal, 0)."""
+    weights = _weights(weights, block)
+    with threads(num_threads):
+        labels, _ = _nearest(_rows(block), weights, _writeable(centres))
+    k, d = centres.shape
+    rw = np.zeros((block.shape[0], k))
+    rw[np.arange(block.shape[0]), labels] = weights
+    xs = block - shift
+    sxx = None
+    if covariance_type == "full":
+        sxx = np.einsum("nk,nf,ng->kfg", rw, xs, xs)
+    elif covariance_type in ("diag", "spherical"):
+        sxx = np.zeros((k, d, d))
+        idx = np.arange(d)
+        sxx[:, idx, idx] = rw.T @ (xs * xs)
+    return rw.sum(0), rw.T @ xs, sxx, 0.0
+
+
+def _block_log_prob(block, params):
+    return _mixture_on_worker(params)._log_prob_rows(np.ascontiguousarray(block))
+
+
+def _block_predict(block, params):
+    return _block_log_prob(block, params).argmax(axis=1)
+
+
+def _block_score_samples(block, params):
+    return logsumexp(_block_log_prob(block, params), axis=1).astype(block.dtype, copy=False)
+
+
+def _block_predict_proba(block, params):
+    wlp = _block_log_prob(block, params)
+    return np.exp(wlp - logsumexp(wlp, axis=1)[:, None]).astype(block.dtype, copy=False)
+
+
+class GaussianMixture(_InMemoryMixture):
+    """``fastseg.GaussianMixture`` on a ``dask.array``: the fused EM kernel mapped over row blocks.
+
+    Each EM iteration maps ``GaussianMixture._e_stats`` (N_k, sum r w x, sum r w x x^T and the
+    log-likelihood, float64) over the blocks, tree-reduces those statistics and runs the in-memory
+    M-step on the totals. Given ``weights_init``, ``means_init`` and ``precisions_init`` the fit
+    follows the in-memory EM path (same ``n_iter_`` and ``converged_``; parameters equal up to the
+    order of float64 additions). ``init_params='kmeans'`` (the only one offered) starts from
+    ``fastseg.dask.KMeans`` (k-means||), so it does not reproduce the in-memory start.
+
+    Parameters are those of ``fastseg.GaussianMixture`` plus ``num_threads`` and ``persist``
+    (see ``fastseg.dask.KMeans``). ``fit_predict``, ``predict``, ``predict_proba`` and
+    ``score_samples`` return lazy dask arrays for dask input, NumPy arrays for NumPy input.
+    """
+
+    _parameter_constraints: dict = {
+        **_InMemoryMixture._parameter_constraints,
+        "init_params": [StrOptions({"kmeans"})],
+        "num_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "persist": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        num_threads=1,
+        persist=True,
+    ):
+        super().__init__(
+            n_components,
+            covariance_type=covariance_type,
+            tol=tol,
+            reg_covar=reg_covar,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            weights_init=weights_init,
+            means_init=means_init,
+            precisions_init=precisions_init,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
+        self.num_threads = num_threads
+        self.persist = persist
+
+    def _params(self):
+        f64 = np.float64
+        return (
+            self.n_components,
+            self.covariance_type,
+            np.asarray(self.weights_, dtype=f64),
+            np.asarray(self.means_, dtype=f64),
+            np.asarray(self.precisions_cholesky_, dtype=f64),
+        )
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters with EM on a dask (or NumPy) array; see ``fastseg.GaussianMixture.fit``."""
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most probable component of each row (lazy for dask input)."""
+        return self._rowwise(X, self._fit(X, sample_weight), _block_predict, np.int64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X, sample_weight):
+        X = _as_dask_rows(X)
+        n, d = X.shape
+        if n < max(2, self.n_components):
+            raise ValueError(
+                "Expected n_samples >= n_components (and >= 2) but got "
+                f"n_components = {self.n_components}, n_samples = {n}"
+            )
+        self._check_initial_parameters(X)
+        W = _as_dask_weights(sample_weight, X)
+        lazy_X = X
+        if self.persist:
+            X, W = dask.persist(X, W) if W is not None else (X.persist(), None)
+        fit = _Fit(X, W, self.num_threads)
+        ((total_weight, wx),) = fit.compute(_tree_sum(fit._map(_block_moments)))
+        shift = wx / total_weight
+        tied_moment = None
+        if self.covariance_type == "tied":
+            (tied_moment,) = fit.compute(_tree_sum(fit._map(_block_tied_moment, shift)))
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        if not do_init:
+            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        random_state = check_random_state(self.random_state)
+        best, max_lower_bound, self.converged_ = None, -np.inf, False
+        # The same loop as fastseg.GaussianMixture.fit_predict, with the E-step statistics of the blocks.
+        with _verbose_logging(self.verbose), _lloyd._blas_single_thread():
+            for init in range(n_init):
+                if do_init:
+                    self._initialize_from_blocks(fit, random_state, shift, tied_moment, total_weight)
+                lower_bound = -np.inf if do_init else self.lower_bound_
+                bounds, converged, n_iter = [], False, 0
+                for n_iter in range(1, self.max_iter + 1):
+                    previous = lower_bound
+                    (totals,) = fit.compute(
+                        _tree_sum(fit._map(_block_em, self._params(), shift, self.num_threads))
+                    )
+                    stats = _Stats(*totals)
+                    self._m_step(stats, shift, tied_moment)
+                    lower_bound = stats.loglik / total_weight
+                    bounds.append(lower_bound)
+                    if self.verbose and n_iter % self.verbose_interval == 0:
+                        logger.info(
+                            "  Iteration %d\t lower bound change %.5f", n_iter, lower_bound - previous
+                        )
+                    if abs(lower_bound - previous) < self.tol:
+                        converged = True
+                        break
+                if self.verbose:
+                    logger.info(
+                        "Initialization %d: converged %s, lower bound %.5f", init, converged, lower_bound
+                    )
+                if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                    max_lower_bound = lower_bound
+                    best = (
+                        self.weights_,
+                        self.means_,
+                        getattr(self, "covariances_", None),
+                        self.precisions_cholesky_,
+                    )
+                    best_n_iter, best_bounds, self.converged_ = n_iter, bounds, converged
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, or increase "
+                "max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.weights_, self.means_, covariances, self.precisions_cholesky_ = best
+        if covariances is None:
+            covariances = self._covariances_from_precision_cholesky()
+        self.covariances_ = covariances
+        self._set_precisions(X.dtype)
+        self.n_features_in_ = d
+        self.n_iter_ = best_n_iter
+        self.lower_bound_ = max_lower_bound
+        self.lower_bounds_ = best_bounds
+        return lazy_X
+
+    def _initialize_from_blocks(self, fit, random_state, shift, tied_moment, total_weight):
+        """``GaussianMixture._initialize`` for init_params='kmeans': hard responsibilities from
+        ``fastseg.dask.KMeans``; explicit ``*_init`` parameters override, as in memory."""
+        if self._weights_init is None or self._means_init is None or self._precisions_init is None:
+            km = KMeans(
+                self.n_components, random_state=random_state, num_threads=self.num_threads, persist=False
+            )
+            centres = km.fit(fit.X, sample_weight=fit.W).cluster_centers_
+            (totals,) = fit.compute(
+                _tree_sum(fit._map(_block_hard_stats, centres, shift, self.covariance_type, self.num_threads))
+            )
+            stats = _Stats(*totals)
+            self._m_step(stats, shift, tied_moment)
+            if self._weights_init is None:
+                self.weights_ = (stats.nk + 10 * np.finfo(np.float64).eps) / total_weight
+        if self._weights_init is not None:
+            self.weights_ = np.asarray(self._weights_init, dtype=np.float64)
+        if self._means_init is not None:
+            self.means_ = np.asarray(self._means_init, dtype=np.float64)
+        if self._precisions_init is not None:
+            self.precisions_cholesky_ = self._precision_cholesky_from_precisions(self._precisions_init)
+
+    # -- using a fitted model ------------------------------------------------------------------------
+    def _rowwise(self, X, Xd, fn, dtype, per_component=False):
+        """``fn(block, params)`` over the row blocks of ``Xd``: lazy for dask ``X``, NumPy otherwise."""
+        params = self._params()
+        if per_component:
+            out = Xd.map_blocks(fn, params, dtype=dtype, chunks=(Xd.chunks[0], (self.n_components,)))
+        else:
+            out = Xd.map_blocks(fn, params, dtype=dtype, drop_axis=1, meta=np.empty(0, dtype))
+        return out if isinstance(X, da.Array) else out.compute(scheduler="synchronous")
+
+    def _dask_rows(self, X):
+        check_is_fitted(self)
+        Xd = _as_dask_rows(X)
+        if Xd.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {Xd.shape[1]} features, but {self.__class__.__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return Xd
+
+    def predict(self, X):
+        """Most probable component of each row."""
+        return self._rowwise(X, self._dask_rows(X), _block_predict, np.int64)
+
+    def predict_proba(self, X):
+        """Responsibilities: probability of each component for each row."""
+        Xd = self._dask_rows(X)
+        return self._rowwise(X, Xd, _block_predict_proba, Xd.dtype, per_component=True)
+
+    def score_samples(self, X):
+        """Log-likelihood of each row under the mixture."""
+        Xd = self._dask_rows(X)
+        return self._rowwise(X, Xd, _block_score_samples, Xd.dtype)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of ``X`` (computed)."""
+        out = self.score_samples(X)
+        return float(out.mean().compute() if isinstance(out, da.Array) else out.mean())
+
+
 def _after_iteration(fit, iteration, centres):
     """Called after every Lloyd iteration (a seam for tests: e.g. to lose a worker mid-fit)."""
 
 
-__all__ = ["KMeans"]
+__all__ = ["GaussianMixture", "KMeans"]

@@ -14,6 +14,7 @@ distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
 from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 import fastseg  # noqa: E402
 import fastseg.dask as fdask  # noqa: E402
@@ -41,6 +42,15 @@ def _warm_kernels():
                 fdask._block_min_sq_distances(X, weights, centres, None, 1)
                 fdask._block_labels(X, centres, 1)
                 fdask._block_distances(X, centres, 1)
+                params = (
+                    k,
+                    "full",
+                    np.full(k, 1.0 / k),
+                    centres.astype(np.float64),
+                    np.tile(np.eye(d), (k, 1, 1)),
+                )
+                fdask._block_em(X, weights, params, X.mean(axis=0, dtype=np.float64), 1)
+                fdask._block_log_prob(X, params)
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +276,59 @@ def test_fit_survives_a_killed_worker(client, monkeypatch):
     assert disturbed.inertia_ == undisturbed.inertia_
     np.testing.assert_array_equal(disturbed.labels_.compute(), undisturbed.labels_.compute())
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker for later tests
+
+
+# -- Gaussian mixture -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "covariance_type, dtype",
+    [
+        ("full", np.float64),
+        ("diag", np.float64),
+        ("tied", np.float64),
+        ("spherical", np.float64),
+        ("full", np.float32),
+    ],
+)
+def test_mixture_same_init_same_em_path_as_in_memory(client, covariance_type, dtype):
+    rng = np.random.default_rng(9)
+    X = make_data(rng, 3000, 3, k=3, dtype=dtype, offset=10.0)
+    weights = rng.integers(1, 3, size=3000).astype(dtype)
+    start = fastseg.GaussianMixture(3, covariance_type=covariance_type, random_state=0, max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        start.fit(X)
+    kwargs = dict(
+        covariance_type=covariance_type,
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=start.precisions_,
+        tol=1e-8,
+    )
+    ref = fastseg.GaussianMixture(3, **kwargs).fit(X, sample_weight=weights)
+    Xd = da.from_array(X, chunks=((1000, 999, 1001), 3))
+    model = fdask.GaussianMixture(3, **kwargs).fit(Xd, sample_weight=weights)
+    assert ref.n_iter_ > 2
+    assert (model.n_iter_, model.converged_) == (ref.n_iter_, ref.converged_)
+    rtol = RTOL[dtype] if dtype == np.float32 else 1e-9
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(
+            getattr(model, name), getattr(ref, name), rtol=rtol, atol=rtol, err_msg=name
+        )
+        assert getattr(model, name).dtype == dtype
+    np.testing.assert_allclose(model.lower_bound_, ref.lower_bound_, rtol=rtol)
+    np.testing.assert_array_equal(model.predict(Xd).compute(), ref.predict(X))
+    np.testing.assert_allclose(model.predict_proba(X), ref.predict_proba(X), rtol=rtol, atol=rtol)
+
+
+def test_mixture_kmeans_init_and_lazy_outputs(client):
+    X, _ = make_blobs(n_samples=3000, centers=4, n_features=3, random_state=1)
+    Xd = da.from_array(X, chunks=800)
+    model = fdask.GaussianMixture(4, random_state=0)
+    labels = model.fit_predict(Xd)
+    ref = fastseg.GaussianMixture(4, random_state=0).fit(X)
+    assert model.converged_
+    np.testing.assert_allclose(model.lower_bound_, ref.lower_bound_, rtol=1e-3)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), model.predict(Xd).compute())
+    np.testing.assert_allclose(model.score(Xd), model.score_samples(X).mean(), rtol=1e-10)
+    with pytest.raises(ValueError, match="init_params"):
+        fdask.GaussianMixture(4, init_params="random").fit(Xd)
