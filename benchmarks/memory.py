@@ -14,6 +14,7 @@ the data live in a file, so "peak / data" is what the fit itself keeps resident.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,10 @@ def status(field):
                 return int(line.split()[1]) * 1024
     return 0
 
+import os
+if os.environ.get("FASTSEG_CGROUP"):  # run inside a memory-limited cgroup (v1, needs root)
+    with open(os.path.join(os.environ["FASTSEG_CGROUP"], "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
 # The high-water mark survives exec (a child inherits its parent's): start it afresh.
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")
@@ -78,14 +83,44 @@ def write_memmap(path, n, d, k):
     del X
 
 
-def run(impl, source, n, d, k, iters, path=""):
+CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
+
+
+def memory_limited_cgroup(limit_bytes):
+    """A cgroup-v1 memory cgroup capped at ``limit_bytes`` (page cache included), or None when
+    this machine does not let us make one (not Linux, not root, cgroup v2 only)."""
+    group = CGROUP_ROOT / f"fastseg-bench-{os.getpid()}"
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "memory.limit_in_bytes").write_text(str(int(limit_bytes)))
+        (group / "memory.memsw.limit_in_bytes").exists() and (
+            group / "memory.memsw.limit_in_bytes"
+        ).write_text(str(int(limit_bytes)))
+    except OSError:
+        return None
+    return group
+
+
+def drop_page_cache(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def run(impl, source, n, d, k, iters, path="", cgroup=None):
+    env = dict(os.environ, FASTSEG_CGROUP=str(cgroup)) if cgroup else None
     res = subprocess.run(
         [sys.executable, "-c", _CHILD, impl, source, str(n), str(d), str(k), str(iters), path],
         capture_output=True,
         text=True,
+        env=env,
     )
     if res.returncode != 0:
-        return {"error": (res.stderr.strip().splitlines() or ["killed"])[-1]}
+        lines = res.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else f"killed (exit {res.returncode})"}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -116,6 +151,12 @@ def main(argv=None):
     parser.add_argument("--clusters", type=int, default=8)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--skip-sklearn", action="store_true")
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=None,
+        help="also fit the memmap inside a cgroup capped at this many GB (Linux, root)",
+    )
     parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args(argv)
     n, d, k, iters = args.rows, args.features, args.clusters, args.iterations
@@ -139,6 +180,20 @@ def main(argv=None):
         )
         print("fastseg, numpy.memmap ...", file=sys.stderr, flush=True)
         rows.append(("fastseg", "numpy.memmap file", run("fastseg", "memmap", n, d, k, iters, str(path))))
+        if args.memory_limit:
+            limit = args.memory_limit * 1e9
+            group = memory_limited_cgroup(limit)
+            if group is None:
+                print("cannot create a memory cgroup here: limited runs skipped", file=sys.stderr)
+            else:
+                where = f"numpy.memmap file, process capped at {args.memory_limit:g} GB"
+                try:
+                    for impl in impls:
+                        print(f"{impl}, {where} ...", file=sys.stderr, flush=True)
+                        drop_page_cache(path)  # else its pages stay charged to the cgroup that wrote them
+                        rows.append((impl, where, run(impl, "memmap", n, d, k, iters, str(path), group)))
+                finally:
+                    group.rmdir()
     table = render(rows, n, d, k, iters)
     print(table)
     if args.update_readme:
