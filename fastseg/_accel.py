@@ -56,20 +56,13 @@ def centre_groups(centres, n_groups, n_steps=5):
 
 
 def _layout(group_of):
-    """Permuted positions: groups contiguous, each padded to a multiple of LANES (-1 = padding)."""
-    lanes = _yk.LANES
-    order = []
-    gstart = [0]
-    for g in range(int(group_of.max()) + 1):
-        members = np.flatnonzero(group_of == g)
-        pad = -members.size % lanes
-        order.extend(members.tolist() + [-1] * pad)
-        gstart.append(len(order))
-    order = np.asarray(order, dtype=np.int32)
+    """Permuted positions with each group contiguous: (order, position, group starts)."""
+    order = np.argsort(group_of, kind="stable").astype(np.int32)
     position = np.empty(group_of.size, dtype=np.int64)
-    real = order >= 0
-    position[order[real]] = np.flatnonzero(real)
-    return order, position, np.asarray(gstart, dtype=np.int64)
+    position[order] = np.arange(group_of.size)
+    counts = np.bincount(group_of)
+    gstart = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return order, position, gstart
 
 
 class _Bounds:
@@ -84,7 +77,7 @@ class _Bounds:
         t = self.n_groups = int(self.group_of.max()) + 1
         self.order, self.position, self.gstart = _layout(self.group_of)
         kp = self.order.size
-        self.ct = np.empty((kp // _yk.LANES, d, _yk.LANES), dtype=rows.dtype)
+        self.ct = np.empty((d, kp), dtype=rows.dtype)
         self.half = np.empty(kp, dtype=rows.dtype)
         self.x_norm = np.zeros(n)
         if self.gemm:
@@ -125,7 +118,7 @@ class _Bounds:
             eps64 = float(np.finfo(np.float64).eps)
             slack = 64 * eps64 * (self.cum_all + self.scale + cmax)
             _yk.assign_yinyang(
-                rows.X, sample_weight, centres, self.x_shift, self.ct, self.half, self.order, self.position,
+                rows.X, sample_weight, centres, centres[self.order], self.x_shift, self.ct, self.half, self.order, self.position,
                 self.gstart, self.group_of, self.gemm, self.gamma, self.m_coef, cmax, slack, self.x_norm,
                 self.cum_c, self.cum_g, self.cum_all, rows.bounds, labels, self.ub, self.lb_all, self.lb,
                 sums, weights, changed, self.work,
@@ -137,7 +130,7 @@ class _Bounds:
         step = centres_new.astype(np.float64) - centres_old.astype(np.float64)
         drift = np.sqrt((step * step).sum(axis=1)) * (1 + 1e-12)
         self.cum_c += drift
-        self.cum_g += np.maximum.reduceat(drift[self.order.clip(0)], self.gstart[:-1]) if drift.size else 0
+        self.cum_g += np.maximum.reduceat(drift[self.order], self.gstart[:-1]) if drift.size else 0
         self.cum_all += float(drift.max())
 
 
@@ -153,10 +146,6 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
         raise TypeError("yinyang needs dense rows; use lloyd for sparse input")
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     k, d = centres.shape
-    if sample_weight.shape[0] == 0:
-        full_weight = np.ones(rows.n, dtype=rows.dtype)
-    else:
-        full_weight = sample_weight
     state = _Bounds(rows, centres, n_groups_for(k) if n_groups is None else n_groups)
     labels = np.full(rows.n, -1, dtype=np.int32)
     n_slots = rows.bounds.shape[0] - 1
@@ -168,7 +157,7 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
         state.assign(rows, sample_weight, centres, labels, slot_sums, slot_weights, changed)
         # Slot order, as Lloyd's reduce.
         sums, weights, n_changed = slot_sums.sum(axis=0), slot_weights.sum(axis=0), int(changed.sum())
-        relocate_empty_clusters(rows, full_weight, centres, labels, sums, weights)
+        relocate_empty_clusters(rows, sample_weight, centres, labels, sums, weights)
         centres_new = update_centres(sums, weights, centres)
         shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
         if verbose:
@@ -186,9 +175,9 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
             break
     if not strict or np.array_equal(centres, centres_prev):
         # Lloyd's last assignment pass (or the one it ran with these centres): same inertia.
-        _, _, final_inertia, _ = rows.assign(full_weight, centres, labels, update=False)
+        _, _, final_inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
     else:
-        final_inertia = inertia(rows, full_weight, centres, labels)
+        final_inertia = inertia(rows, sample_weight, centres, labels)
     if work is not None:
         work.extend(state.work_log)
     return labels, final_inertia, centres, it + 1

@@ -3,23 +3,20 @@
 Centres are split into groups. Each row keeps an upper bound on the distance to its own centre,
 a global lower bound to every other centre and one lower bound per group. All bounds are stored
 *lazily*, relative to the cumulative drift of the centres, so rows that pass the global filter
-only read three numbers. Rows that fail it recompute the distances to the groups whose bound
-fails, with exactly the arithmetic of the Lloyd kernel that ``use_gemm`` would pick, so every
-argmin (first index on ties) agrees with Lloyd. Per-slot sums are accumulated row by row, in the
+only read three numbers. Rows that fail it get fast distances (any summation order, bounded
+error) to the groups whose bound fails; when two centres are within rounding of each other, the
+exact numbers of the Lloyd kernel that ``use_gemm`` would pick decide, so every argmin (first
+index on ties) agrees with Lloyd. Per-slot sums are accumulated row by row, in the
 same order and with the same expression as Lloyd's kernels, so the centres agree bitwise.
 
-Layout: centres are permuted so each group is contiguous and padded to a multiple of ``LANES``;
-``ct`` holds them ``LANES`` at a time, transposed: ``(kp / LANES, d, LANES)``, and ``order[p]`` is the original index of
-permuted position ``p`` (``-1`` for padding).
+Layout: centres are permuted so each group is contiguous; ``ct`` is that permutation transposed,
+``(d, k)``, and ``order[p]`` is the original index of permuted position ``p``.
 """
 
 import numpy as np
 from numba import prange
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
-
-# Centre lanes per distance step: one constant trip count the compiler turns into SIMD.
-LANES = 8
 
 # The distance helpers run without ``reassoc`` so the sum over features is evaluated in
 # feature order with fused multiply-adds, which is what the Lloyd kernels compute per element
@@ -28,79 +25,20 @@ _EXACT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 
 
 @njit(**_EXACT)
-def _scores(xs, ct, half, gemm, p0, p1, acc):
-    """Distances (fused) or scores ``|c|^2/2 - c.x`` (gemm) of one row to positions ``[p0, p1)``.
-
-    Eight named accumulators (``LANES``) stay in registers and become one SIMD register: the
-    compiler cannot prove that an output array does not alias the centres.
+def _score_one(xs, ct, half, gemm, p):
+    """Lloyd's number for one row and the centre at position ``p``: its distance (fused) or its
+    score ``|c|^2/2 - c.x`` (gemm), summed in feature order with fused multiply-adds.
 
     xs : (d,) X.dtype, IN -- the row, shifted by the data mean when ``gemm``
-    ct : (kp / LANES, d, LANES) X.dtype, IN; half : (kp,) X.dtype, IN (gemm only)
-    p0, p1 : group edges (multiples of LANES); acc : (kp,) X.dtype, OUT at ``[p0, p1)``
+    ct : (d, k) X.dtype, IN; half : (k,) X.dtype, IN (gemm only)
     """
-    n_features = xs.shape[0]
-    zero = xs.dtype.type(0)
-    for blk in range(p0 // LANES, p1 // LANES):
-        cb = ct[blk]
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
-        if gemm:
-            for f in range(n_features):
-                x = xs[f]
-                r = cb[f]
-                a0 += r[0] * x
-                a1 += r[1] * x
-                a2 += r[2] * x
-                a3 += r[3] * x
-                a4 += r[4] * x
-                a5 += r[5] * x
-                a6 += r[6] * x
-                a7 += r[7] * x
-        else:
-            for f in range(n_features):
-                x = xs[f]
-                r = cb[f]
-                t0 = x - r[0]
-                a0 += t0 * t0
-                t1 = x - r[1]
-                a1 += t1 * t1
-                t2 = x - r[2]
-                a2 += t2 * t2
-                t3 = x - r[3]
-                a3 += t3 * t3
-                t4 = x - r[4]
-                a4 += t4 * t4
-                t5 = x - r[5]
-                a5 += t5 * t5
-                t6 = x - r[6]
-                a6 += t6 * t6
-                t7 = x - r[7]
-                a7 += t7 * t7
-        p = blk * LANES
-        acc[p] = a0
-        acc[p + 1] = a1
-        acc[p + 2] = a2
-        acc[p + 3] = a3
-        acc[p + 4] = a4
-        acc[p + 5] = a5
-        acc[p + 6] = a6
-        acc[p + 7] = a7
-        if gemm:
-            for q in range(LANES):
-                acc[p + q] = half[p + q] - acc[p + q]
-
-
-@njit(**_EXACT)
-def _score_one(xs, ct, half, gemm, p):
-    """``_scores`` for the single position ``p`` (same arithmetic, same order)."""
-    cb = ct[p // LANES]
-    q = p % LANES
     acc = xs.dtype.type(0)
     if gemm:
         for f in range(xs.shape[0]):
-            acc += cb[f, q] * xs[f]
+            acc += ct[f, p] * xs[f]
         return half[p] - acc
     for f in range(xs.shape[0]):
-        t = xs[f] - cb[f, q]
+        t = xs[f] - ct[f, p]
         acc += t * t
     return acc
 
@@ -113,7 +51,7 @@ def centre_layout(centres, x_shift, gemm, order, ct, half):
     scores are the same numbers.
 
     centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN; gemm : bool
-    order : (kp,) int32, IN; ct : (kp / LANES, d, LANES) X.dtype, OUT; half : (kp,) X.dtype, OUT
+    order : (k,) int32, IN; ct : (d, k) X.dtype, OUT; half : (k,) X.dtype, OUT
     """
     n_clusters, n_features = centres.shape
     shifted = np.empty((n_clusters, n_features), dtype=centres.dtype)
@@ -125,16 +63,11 @@ def centre_layout(centres, x_shift, gemm, order, ct, half):
             half_norms[j] += centres.dtype.type(0.5) * c * c
     for p in range(order.shape[0]):
         j = order[p]
-        blk = ct[p // LANES]
-        q = p % LANES
-        if j < 0:
-            blk[:, q] = 0
-            half[p] = 0
-        elif gemm:
-            blk[:, q] = shifted[j]
+        if gemm:
+            ct[:, p] = shifted[j]
             half[p] = half_norms[j]
         else:
-            blk[:, q] = centres[j]
+            ct[:, p] = centres[j]
             half[p] = 0
 
 
@@ -285,7 +218,7 @@ def _sq_dist(X, i, centres, j):
 
 @njit(parallel=True, **JIT)
 def assign_yinyang(
-    X, sample_weight, centres, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
+    X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
     cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
 ):  # fmt: skip
     """Filtered assignment of every row, then Lloyd's per-slot accumulation.
@@ -298,8 +231,9 @@ def assign_yinyang(
 
     X : (n, d) float32|float64, IN
     sample_weight : (n,) or (0,) X.dtype, IN -- length 0 means unit weights
-    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN -- data mean (gemm) or zeros
-    ct, half, order : from ``centre_layout``, IN; kp = order.shape[0]
+    centres : (k, d) X.dtype, IN; cr : (k, d) X.dtype, IN -- centres in permuted order
+    x_shift : (d,) X.dtype, IN -- data mean (gemm) or zeros
+    ct, half, order : from ``centre_layout``, IN
     position : (k,) int64, IN -- permuted position of each centre
     gstart : (t + 1,) int64, IN -- group g holds positions ``[gstart[g], gstart[g + 1])``
     group_of : (k,) int64, IN
@@ -320,7 +254,7 @@ def assign_yinyang(
     """
     for s in prange(bounds.shape[0] - 1):
         _assign_slot(
-            s, X, sample_weight, centres, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma,
+            s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma,
             m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums,
             weights, changed, work,
         )  # fmt: skip
@@ -328,7 +262,7 @@ def assign_yinyang(
 
 @njit(**JIT)
 def _assign_slot(
-    s, X, sample_weight, centres, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
+    s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
     cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
 ):  # fmt: skip
     """Slot ``s`` of ``assign_yinyang`` (a plain function keeps the parfor pass off its loops)."""
@@ -341,10 +275,8 @@ def _assign_slot(
     lo_rel = 1.0 / np.sqrt(1.0 + gamma)
     # Comparisons: the fused kernel's distances are relatively accurate, the scores absolutely.
     cmp_rel = 1.0 if gemm else np.sqrt((1.0 + gamma) / (1.0 - gamma))
-    val_up = 1.0 if gemm else up_rel
-    val_lo = 1.0 if gemm else lo_rel
     xs = np.empty(n_features, dtype=X.dtype)
-    acc = np.empty(kp, dtype=X.dtype)
+    fast = np.empty(kp)
     cur = np.empty(n_groups, dtype=np.float64)
     fresh = np.zeros(n_groups, dtype=np.bool_)
     slot_sums = sums[s]
@@ -363,56 +295,77 @@ def _assign_slot(
         if not (lb_all[i] - cum_all > u_eff):
             n_tight += 1
             # Tighten the upper bound with a fast direct distance, then filter again.
-            u = np.sqrt(np.float64(_sq_dist(X, i, centres, a))) * up_rel
+            fa = np.float64(_sq_dist(X, i, centres, a))
+            u = np.sqrt(fa) * up_rel
             u_eff = np.sqrt(u * u * cmp_rel * cmp_rel + 2.0 * m_half) + slack
-            low = np.inf
-            for g in range(n_groups):
-                cur[g] = lb[i, g] - cum_g[g]
-                low = min(low, cur[g])
-            lb_all[i] = low + cum_all
             ub[i] = u - cum_c[a]
+            low = lb_all[i] - cum_all
+            if not (low > u_eff):
+                # The group bounds decay by their own drift only: their minimum is tighter.
+                low = np.inf
+                for g in range(n_groups):
+                    cur[g] = lb[i, g] - cum_g[g]
+                    low = min(low, cur[g])
+                lb_all[i] = low + cum_all
             if not (low > u_eff):
                 n_rows += 1
-                for f in range(n_features):
-                    xs[f] = X[i, f] - x_shift[f]
                 own = group_of[a]
+                # Fast distances (any summation order, relative error <= gamma) to the centres
+                # of every group whose bound fails.
+                fb = fa
                 for g in range(n_groups):
                     fresh[g] = not (cur[g] > u_eff)
-                if fresh[own]:
-                    best = np.int32(-1)
-                    best_v = acc.dtype.type(np.inf)
-                    v_a = best_v
-                else:
-                    v_a = _score_one(xs, ct, half, gemm, position[a])
-                    best = a
-                    best_v = v_a
-                for g in range(n_groups):
                     if fresh[g]:
                         n_groups_done += 1
-                        _scores(xs, ct, half, gemm, gstart[g], gstart[g + 1], acc)
                         for p in range(gstart[g], gstart[g + 1]):
-                            j = order[p]
-                            if j >= 0 and (acc[p] < best_v or (acc[p] == best_v and j < best)):
-                                best_v = acc[p]
-                                best = np.int32(j)
-                # New bounds: computed values widened by their rounding error.
-                xn2 = x_norm[i] * x_norm[i]
-                d2 = 2.0 * best_v + xn2 if gemm else np.float64(best_v)
-                ub[i] = np.sqrt(max(d2 * val_up * val_up + m_half, 0.0)) - cum_c[best]
+                            v = np.float64(_sq_dist(X, i, cr, p))
+                            fast[p] = v
+                            fb = min(fb, v)
+                # Candidates: the centres the Lloyd kernel's rounded comparison could pick.
+                limit = (fb * up_rel * up_rel * cmp_rel * cmp_rel + 2.0 * m_half) / (lo_rel * lo_rel)
+                limit = limit * (1.0 + 1e-12)
+                n_cand = 0
+                best = a
+                if not fresh[own] and fa <= limit:
+                    n_cand += 1
+                for g in range(n_groups):
+                    if fresh[g]:
+                        for p in range(gstart[g], gstart[g + 1]):
+                            if fast[p] <= limit:
+                                n_cand += 1
+                                best = order[p]
+                if n_cand > 1:
+                    # Near tie: Lloyd's own numbers decide, first index on equal values.
+                    for f in range(n_features):
+                        xs[f] = X[i, f] - x_shift[f]
+                    best = -1
+                    best_v = X.dtype.type(np.inf)
+                    if not fresh[own] and fa <= limit:
+                        best = a
+                        best_v = _score_one(xs, ct, half, gemm, position[a])
+                    for g in range(n_groups):
+                        if fresh[g]:
+                            for p in range(gstart[g], gstart[g + 1]):
+                                if fast[p] <= limit:
+                                    v = _score_one(xs, ct, half, gemm, p)
+                                    j = order[p]
+                                    if v < best_v or (v == best_v and j < best):
+                                        best_v = v
+                                        best = j
+                # New bounds from the fast distances, widened by their error.
+                f_best = fa if best == a and not fresh[own] else fast[position[best]]
+                ub[i] = np.sqrt(f_best) * up_rel - cum_c[best]
                 for g in range(n_groups):
                     if fresh[g]:
                         m = np.inf
                         for p in range(gstart[g], gstart[g + 1]):
-                            j = order[p]
-                            if j >= 0 and j != best:
-                                m = min(m, 2.0 * acc[p] + xn2 if gemm else np.float64(acc[p]))
-                        lg = np.sqrt(max(m * val_lo * val_lo - m_half, 0.0))
-                        lb[i, g] = lg + cum_g[g]
-                        cur[g] = lg
+                            if order[p] != best:
+                                m = min(m, fast[p])
+                        cur[g] = np.sqrt(m) * lo_rel
+                        lb[i, g] = cur[g] + cum_g[g]
                 if best != a and not fresh[own]:
                     # The old centre is now one of the others: its group bound must cover it.
-                    d2 = 2.0 * v_a + xn2 if gemm else np.float64(v_a)
-                    lg = np.sqrt(max(d2 * val_lo * val_lo - m_half, 0.0))
+                    lg = np.sqrt(fa) * lo_rel
                     if lg < cur[own]:
                         cur[own] = lg
                         lb[i, own] = lg + cum_g[own]

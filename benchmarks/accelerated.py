@@ -1,0 +1,192 @@
+"""Exact accelerated K-means (Yinyang) against fastseg's Lloyd and scikit-learn, as ratios.
+
+    python -m benchmarks.accelerated                 # full sizes (several minutes on 2 cores)
+    python -m benchmarks.accelerated --quick         # small sizes, a smoke run
+    python -m benchmarks.accelerated --update-readme # also rewrite the table in README.md
+
+(a) Late-iteration cost: Lloyd and Yinyang start from the same centres (the registry's k random
+rows, as ``benchmarks.compare``; k-means++ converges in 4 iterations at k=8) and run a fixed
+number of iterations (``tol`` that never triggers); the cost of iterations 10..20 is
+``time(20 iterations) - time(10 iterations)``, both runs in the same round, implementations
+interleaved, median over rounds. Ratio = Lloyd time / Yinyang time.
+(b) Full default fit (k-means++, ``n_init='auto'``, default ``tol``/``max_iter``, same
+``random_state``) of ``fastseg.KMeans`` with Yinyang against ``sklearn.cluster.KMeans`` with its
+default algorithm and with ``algorithm='elkan'``. Ratio = peer time / fastseg-Yinyang time.
+Data: ``benchmarks.registry.make_data`` (blobs with unequal spreads, away from the origin).
+"""
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from .compare import update_readme
+from .registry import Case, make_data
+
+LATE = [(200_000, 32, 256), (200_000, 16, 128), (1_000_000, 8, 64), (1_000_000, 8, 8)]
+FULL = (200_000, 32, 256)
+
+_COMPILE = """
+import time
+import numpy as np
+from fastseg._lloyd import Rows, lloyd
+from fastseg._accel import yinyang
+out = []
+for dtype, d, k in (("float32", 8, 16), ("float32", 32, 64), ("float64", 8, 16), ("float64", 2, 16)):
+    X = np.random.default_rng(0).normal(size=(2000, d)).astype(dtype)
+    rows, w = Rows(X), np.ones(2000, dtype)
+    lloyd(rows, w, X[:k].copy(), 3, 0.0)
+    t0 = time.perf_counter()
+    yinyang(rows, w, X[:k].copy(), 3, 0.0)
+    out.append(time.perf_counter() - t0)
+print(sum(out))
+"""
+
+
+def compile_seconds():
+    """(cold, warm) seconds of the first Yinyang calls (both dtypes, fused and GEMM scoring) in a
+    fresh interpreter after Lloyd's kernels are loaded: empty kernel cache, then the filled one."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = []
+        for _ in range(2):
+            res = subprocess.run(
+                [sys.executable, "-c", _COMPILE], env=env, capture_output=True, text=True, check=True
+            )
+            out.append(float(res.stdout.strip().splitlines()[-1]))
+        return tuple(out)
+
+
+def late_iterations(n, d, k, repeats, first=10, last=20):
+    from fastseg._accel import yinyang
+    from fastseg._lloyd import Rows, lloyd
+
+    X, init = make_data(Case("late", "lloyd", n, d, k, "float32"))
+    rows, w = Rows(X), np.ones(n, dtype=X.dtype)
+    algos = {"lloyd": lloyd, "yinyang": yinyang}
+    ran = yinyang(rows, w, init, last, -1.0)[3]
+    if ran < last:  # converged early (small --quick sizes): time the second half instead
+        first, last = ran // 2, ran
+    lloyd(rows, w, init, 2, -1.0)
+    times = {name: [] for name in algos}
+    for _ in range(repeats):
+        for name, f in algos.items():
+            t = []
+            for m in (first, last):
+                t0 = time.perf_counter()
+                f(rows, w, init, m, -1.0)
+                t.append(time.perf_counter() - t0)
+            times[name].append((t[1] - t[0]) / (last - first))
+    work = []
+    yinyang(rows, w, init, last, -1.0, work=work)
+    recomputed = float(np.mean([wk[1] for wk in work[first:]]) / n)
+    med = {name: float(np.median(v)) for name, v in times.items()}
+    return med["lloyd"] / med["yinyang"], recomputed, (first, last)
+
+
+@contextlib.contextmanager
+def _fastseg_yinyang():
+    """``fastseg.KMeans`` running Yinyang: ``algorithm='yinyang'`` once the estimator takes it,
+    until then by routing its Lloyd call to the Yinyang driver (same signature and result)."""
+    import fastseg
+    from fastseg import _accel, _lloyd
+
+    constraint = fastseg.KMeans._parameter_constraints.get("algorithm", [])
+    if any("yinyang" in str(c) for c in constraint):
+        yield {"algorithm": "yinyang"}
+        return
+    saved = _lloyd.lloyd
+    _lloyd.lloyd = _accel.yinyang
+    try:
+        yield {}
+    finally:
+        _lloyd.lloyd = saved
+
+
+def full_fit(n, d, k, repeats):
+    from sklearn.cluster import KMeans as SKMeans
+
+    import fastseg
+
+    X, _ = make_data(Case("full", "lloyd", n, d, k, "float32"))
+
+    def fastseg_yinyang():
+        with _fastseg_yinyang() as kw:
+            return fastseg.KMeans(k, random_state=0, **kw).fit(X)
+
+    impls = {
+        "fastseg yinyang": fastseg_yinyang,
+        "fastseg lloyd": lambda: fastseg.KMeans(k, random_state=0).fit(X),
+        "sklearn lloyd": lambda: SKMeans(k, random_state=0).fit(X),
+        "sklearn elkan": lambda: SKMeans(k, random_state=0, algorithm="elkan").fit(X),
+    }
+    fastseg_yinyang()
+    times = {name: [] for name in impls}
+    fits = {}
+    for _ in range(repeats):
+        for name, fit in impls.items():
+            t0 = time.perf_counter()
+            fits[name] = fit()
+            times[name].append(time.perf_counter() - t0)
+    same = np.array_equal(fits["fastseg yinyang"].labels_, fits["fastseg lloyd"].labels_)
+    med = {name: float(np.median(v)) for name, v in times.items()}
+    n_iter = {name: int(m.n_iter_) for name, m in fits.items()}
+    return med, n_iter, same
+
+
+def render(late, full, full_shape, compile_s, repeats):
+    lines = [
+        f"Median of {repeats} interleaved rounds on this machine; ratios only (shared, noisy cores).",
+        "",
+        "| late iterations, float32 | Lloyd / Yinyang | iterations timed | rows past both filters |",
+        "|---|---|---|---|",
+    ]
+    for (n, d, k), (ratio, rec, (a, b)) in late:
+        lines.append(f"| {n:.0e} x {d}, k={k} | {ratio:.2f}x | {a}..{b} | {rec:.1%} |")
+    med, n_iter, same = full
+    ref = med["fastseg yinyang"]
+    lines += [
+        "",
+        f"| full default fit {full_shape[0]:.0e} x {full_shape[1]}, k={full_shape[2]}, float32 "
+        "| time / fastseg Yinyang "
+        "| n_iter_ |",
+        "|---|---|---|",
+    ]
+    for name in ("sklearn lloyd", "sklearn elkan", "fastseg lloyd", "fastseg yinyang"):
+        lines.append(f"| {name} | {med[name] / ref:.2f}x | {n_iter[name]} |")
+    lines += [
+        "",
+        f"fastseg Yinyang and Lloyd labels identical: {same}. First Yinyang calls (4 signatures) "
+        f"with an empty kernel cache: {compile_s[0]:.1f} s, with a filled one: {compile_s[1]:.1f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args(argv)
+    scale = 0.05 if args.quick else 1.0
+    late = []
+    for n, d, k in LATE:
+        n = max(int(n * scale), 4 * k)
+        late.append(((n, d, k), late_iterations(n, d, k, args.repeats)))
+        print(late[-1], flush=True)
+    full_shape = (max(int(FULL[0] * scale), 4 * FULL[2]), *FULL[1:])
+    full = full_fit(*full_shape, repeats=max(3, args.repeats if not args.quick else 1))
+    print(full, flush=True)
+    table = render(late, full, full_shape, compile_seconds(), args.repeats)
+    print(table)
+    if args.update_readme:
+        update_readme(table, "accelerated-table")
+
+
+if __name__ == "__main__":
+    main()
