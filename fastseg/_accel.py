@@ -118,11 +118,36 @@ class _Bounds:
             eps64 = float(np.finfo(np.float64).eps)
             slack = 64 * eps64 * (self.cum_all + self.scale + cmax)
             _yk.assign_yinyang(
-                rows.X, sample_weight, centres, centres[self.order], self.x_shift, self.ct, self.half, self.order, self.position,
-                self.gstart, self.group_of, self.gemm, self.gamma, self.m_coef, cmax, slack, self.x_norm,
-                self.cum_c, self.cum_g, self.cum_all, rows.bounds, labels, self.ub, self.lb_all, self.lb,
-                sums, weights, changed, self.work,
-            )  # fmt: skip
+                rows.X,
+                sample_weight,
+                centres,
+                centres[self.order],
+                self.x_shift,
+                self.ct,
+                self.half,
+                self.order,
+                self.position,
+                self.gstart,
+                self.group_of,
+                self.gemm,
+                self.gamma,
+                self.m_coef,
+                cmax,
+                slack,
+                self.x_norm,
+                self.cum_c,
+                self.cum_g,
+                self.cum_all,
+                rows.bounds,
+                labels,
+                self.ub,
+                self.lb_all,
+                self.lb,
+                sums,
+                weights,
+                changed,
+                self.work,
+            )
         self.work_log.append(self.work.sum(axis=0))
 
     def move(self, centres_old, centres_new):

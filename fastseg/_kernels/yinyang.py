@@ -63,12 +63,9 @@ def centre_layout(centres, x_shift, gemm, order, ct, half):
             half_norms[j] += centres.dtype.type(0.5) * c * c
     for p in range(order.shape[0]):
         j = order[p]
-        if gemm:
-            ct[:, p] = shifted[j]
-            half[p] = half_norms[j]
-        else:
-            ct[:, p] = centres[j]
-            half[p] = 0
+        half[p] = half_norms[j] if gemm else 0
+        for f in range(n_features):
+            ct[f, p] = shifted[j, f] if gemm else centres[j, f]
 
 
 @njit(parallel=True, **JIT)
@@ -107,13 +104,6 @@ def init_bounds(
     """
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
-    n_slots = bounds.shape[0] - 1
-    zero = X.dtype.type(0)
-    one = X.dtype.type(1)
-    unit = sample_weight.shape[0] == 0
-    up_rel = 1.0 / np.sqrt(1.0 - gamma)
-    lo_rel = 1.0 / np.sqrt(1.0 + gamma)
-    block = CHUNK_ROWS if gemm else BLOCK_ROWS
     shifted = np.empty((n_clusters, n_features), dtype=X.dtype)
     half_norms = np.zeros(n_clusters, dtype=X.dtype)
     for j in range(n_clusters):
@@ -121,89 +111,118 @@ def init_bounds(
             c = centres[j, f] - x_shift[f]
             shifted[j, f] = c
             half_norms[j] += X.dtype.type(0.5) * c * c
-    for s in prange(n_slots):
-        xt = np.zeros((n_features, block), dtype=X.dtype)
-        chunk = np.zeros((block, n_features), dtype=X.dtype)
-        dist = np.empty((n_clusters, block), dtype=X.dtype)
-        best_dist = np.empty(block, dtype=X.dtype)
-        best = np.empty(block, dtype=np.int32)
-        m1 = np.empty((n_groups, block), dtype=X.dtype)
-        m2 = np.empty((n_groups, block), dtype=X.dtype)
-        slot_sums = sums[s]
-        slot_weights = weights[s]
-        slot_sums[:] = 0.0
-        slot_weights[:] = 0.0
-        n_changed = 0
-        for start in range(bounds[s], bounds[s + 1], block):
-            m = min(block, bounds[s + 1] - start)
-            if gemm:
-                for i in range(m):
-                    for f in range(n_features):
-                        chunk[i, f] = X[start + i, f] - x_shift[f]
-                np.dot(shifted, chunk.T, dist)
-                for j in range(n_clusters):
-                    h = half_norms[j]
-                    dj = dist[j]
-                    for b in range(block):
-                        dj[b] = h - dj[b]
-            else:
-                xt[:, :m] = X[start : start + m].T
-                for j in range(n_clusters):
-                    dj = dist[j]
-                    dj[:] = zero
-                    for f in range(n_features):
-                        c = centres[j, f]
-                        xf = xt[f]
-                        for b in range(block):
-                            t = xf[b] - c
-                            dj[b] += t * t
-            best_dist[:] = dist[0]
-            best[:] = 0
-            for j in range(1, n_clusters):
+    for s in prange(bounds.shape[0] - 1):
+        _init_slot(
+            s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, n_groups, gamma,
+            m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
+        )  # fmt: skip
+
+
+@njit(**JIT)
+def _init_slot(
+    s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, n_groups, gamma, m_coef,
+    cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
+):  # fmt: skip
+    """Slot ``s`` of ``init_bounds`` (a plain function keeps the parfor pass off its loops)."""
+    n_features = X.shape[1]
+    n_clusters = centres.shape[0]
+    zero = X.dtype.type(0)
+    one = X.dtype.type(1)
+    unit = sample_weight.shape[0] == 0
+    up_rel = 1.0 / np.sqrt(1.0 - gamma)
+    lo_rel = 1.0 / np.sqrt(1.0 + gamma)
+    block = CHUNK_ROWS if gemm else BLOCK_ROWS
+    xt = np.zeros((n_features, block), dtype=X.dtype)
+    chunk = np.zeros((block, n_features), dtype=X.dtype)
+    dist = np.empty((n_clusters, block), dtype=X.dtype)
+    best_dist = np.empty(block, dtype=X.dtype)
+    best = np.empty(block, dtype=np.int32)
+    m1 = np.empty((n_groups, block), dtype=X.dtype)
+    m2 = np.empty((n_groups, block), dtype=X.dtype)
+    slot_sums = sums[s]
+    slot_weights = weights[s]
+    # Explicit loops, not slice assignment: each slice-assignment signature costs compile time.
+    for j in range(slot_sums.shape[0]):
+        slot_weights[j] = 0.0
+        for f in range(n_features):
+            slot_sums[j, f] = 0.0
+    n_changed = 0
+    for start in range(bounds[s], bounds[s + 1], block):
+        m = min(block, bounds[s + 1] - start)
+        if gemm:
+            for i in range(m):
+                for f in range(n_features):
+                    chunk[i, f] = X[start + i, f] - x_shift[f]
+            np.dot(shifted, chunk.T, dist)
+            for j in range(n_clusters):
+                h = half_norms[j]
                 dj = dist[j]
-                jj = np.int32(j)
                 for b in range(block):
-                    if dj[b] < best_dist[b]:
-                        best_dist[b] = dj[b]
-                        best[b] = jj
-            m1[:] = np.inf
-            m2[:] = np.inf
+                    dj[b] = h - dj[b]
+        else:
+            for b in range(m):
+                for f in range(n_features):
+                    xt[f, b] = X[start + b, f]
             for j in range(n_clusters):
                 dj = dist[j]
-                g1 = m1[group_of[j]]
-                g2 = m2[group_of[j]]
                 for b in range(block):
-                    v = dj[b]
-                    if v < g1[b]:
-                        g2[b] = g1[b]
-                        g1[b] = v
-                    elif v < g2[b]:
-                        g2[b] = v
-            for b in range(m):
-                i = start + b
-                label = best[b]
-                if labels[i] != label:
-                    n_changed += 1
-                    labels[i] = label
-                m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
-                xn2 = x_norm[i] * x_norm[i]
-                v = best_dist[b]
-                d2 = 2.0 * v + xn2 if gemm else np.float64(v)
-                ub[i] = np.sqrt(max(d2 * up_rel * up_rel + m_half, 0.0))
-                low = np.inf
-                own = group_of[label]
-                for g in range(n_groups):
-                    v = m2[g, b] if g == own else m1[g, b]
-                    d2 = 2.0 * v + xn2 if gemm else np.float64(v)
-                    lg = np.sqrt(max(d2 * lo_rel * lo_rel - m_half, 0.0))
-                    lb[i, g] = lg
-                    low = min(low, lg)
-                lb_all[i] = low
-                w = one if unit else sample_weight[i]
-                slot_weights[label] += w
+                    dj[b] = zero
                 for f in range(n_features):
-                    slot_sums[label, f] += w * X[i, f]
-        changed[s] = n_changed
+                    c = centres[j, f]
+                    xf = xt[f]
+                    for b in range(block):
+                        t = xf[b] - c
+                        dj[b] += t * t
+        for b in range(block):
+            best_dist[b] = dist[0, b]
+            best[b] = 0
+        for j in range(1, n_clusters):
+            dj = dist[j]
+            jj = np.int32(j)
+            for b in range(block):
+                if dj[b] < best_dist[b]:
+                    best_dist[b] = dj[b]
+                    best[b] = jj
+        for g in range(n_groups):
+            for b in range(block):
+                m1[g, b] = np.inf
+                m2[g, b] = np.inf
+        for j in range(n_clusters):
+            dj = dist[j]
+            g1 = m1[group_of[j]]
+            g2 = m2[group_of[j]]
+            for b in range(block):
+                v = dj[b]
+                if v < g1[b]:
+                    g2[b] = g1[b]
+                    g1[b] = v
+                elif v < g2[b]:
+                    g2[b] = v
+        for b in range(m):
+            i = start + b
+            label = best[b]
+            if labels[i] != label:
+                n_changed += 1
+                labels[i] = label
+            m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
+            xn2 = x_norm[i] * x_norm[i]
+            v = best_dist[b]
+            d2 = 2.0 * v + xn2 if gemm else np.float64(v)
+            ub[i] = np.sqrt(max(d2 * up_rel * up_rel + m_half, 0.0))
+            low = np.inf
+            own = group_of[label]
+            for g in range(n_groups):
+                v = m2[g, b] if g == own else m1[g, b]
+                d2 = 2.0 * v + xn2 if gemm else np.float64(v)
+                lg = np.sqrt(max(d2 * lo_rel * lo_rel - m_half, 0.0))
+                lb[i, g] = lg
+                low = min(low, lg)
+            lb_all[i] = low
+            w = one if unit else sample_weight[i]
+            slot_weights[label] += w
+            for f in range(n_features):
+                slot_sums[label, f] += w * X[i, f]
+    changed[s] = n_changed
 
 
 @njit(**JIT)
@@ -254,16 +273,17 @@ def assign_yinyang(
     """
     for s in prange(bounds.shape[0] - 1):
         _assign_slot(
-            s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma,
-            m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums,
+            s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm,
+            gamma, m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums,
             weights, changed, work,
         )  # fmt: skip
 
 
 @njit(**JIT)
 def _assign_slot(
-    s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
-    cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
+    s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma,
+    m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights,
+    changed, work,
 ):  # fmt: skip
     """Slot ``s`` of ``assign_yinyang`` (a plain function keeps the parfor pass off its loops)."""
     n_features = X.shape[1]
@@ -281,8 +301,11 @@ def _assign_slot(
     fresh = np.zeros(n_groups, dtype=np.bool_)
     slot_sums = sums[s]
     slot_weights = weights[s]
-    slot_sums[:] = 0.0
-    slot_weights[:] = 0.0
+    # Explicit loops, not slice assignment: each slice-assignment signature costs compile time.
+    for j in range(slot_sums.shape[0]):
+        slot_weights[j] = 0.0
+        for f in range(n_features):
+            slot_sums[j, f] = 0.0
     n_changed = 0
     n_tight = 0
     n_rows = 0
