@@ -206,16 +206,23 @@ def _add(*parts):
     return total
 
 
+class _TreeTop(list):
+    """The top level of a reduction tree: at most ``SPLIT_EVERY`` delayed parts, which
+    ``_Fit.compute`` brings to the client and adds there, in order (one task hop fewer per pass)."""
+
+
 def _tree_sum(parts, split_every=SPLIT_EVERY):
-    """A fixed reduction tree of delayed ``_add`` calls: the order of additions depends only on the
-    number of blocks, never on scheduling."""
+    """A fixed reduction tree of delayed ``_add`` calls; ``_Fit.compute`` turns it into the total.
+
+    The order of additions depends only on the number of blocks, never on scheduling.
+    """
     parts = list(parts)
-    while len(parts) > 1:
+    while len(parts) > split_every:
         parts = [
             dask.delayed(_add, pure=True)(*parts[i : i + split_every])
             for i in range(0, len(parts), split_every)
         ]
-    return parts[0]
+    return _TreeTop(parts)
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -503,13 +510,16 @@ class _Fit:
         return [dask.delayed(fn, pure=True)(xb, wb, *args) for xb, wb in zip(self.x_blocks, self.w_blocks)]
 
     def compute(self, *graphs):
-        """``dask.compute(*graphs)``; the first call also runs the input checks, in the same graph,
-        and raises before returning anything if they fail."""
-        if self.mean_variance is not None:
-            return dask.compute(*graphs)
-        checks, *results = dask.compute(self._map(_block_check), *graphs)
-        self._validate(checks)
-        return tuple(results)
+        """``dask.compute(*graphs)``, with each ``_tree_sum`` tree's total; the first call also runs the
+        input checks, in the same graph, and raises before returning anything if they fail."""
+        tops = [isinstance(g, _TreeTop) for g in graphs]
+        graphs = [list(g) if top else g for g, top in zip(graphs, tops)]
+        if self.mean_variance is None:
+            checks, *results = dask.compute(self._map(_block_check), *graphs)
+            self._validate(checks)
+        else:
+            results = dask.compute(*graphs)
+        return tuple(_add(*r) if top else r for r, top in zip(results, tops))
 
     def tolerance(self, tol):
         """``tol`` times the mean column variance (float64, from the checks' per-block moments)."""

@@ -87,6 +87,7 @@ def _assert_same_fit(dask_model, ref, dtype):
         (2500, 5, 7, (7, 1200, 1293), 1, True, 0.0),
         (1800, 20, 16, (600, 600, 600), 2, False, 1e-4),  # GEMM kernel path
         (900, 2, 1, (450, 450), 3, True, 1e-4),
+        (2000, 3, 5, (100,) * 20, 10, True, 1e-4),  # more blocks than SPLIT_EVERY: a two-level tree
     ],
 )
 def test_same_init_same_result_as_in_memory(client, dtype, n, d, k, chunks, seed, weighted, tol):
