@@ -6,9 +6,10 @@
 
 (a) Late-iteration cost: Lloyd and Yinyang start from the same centres (the registry's k random
 rows, as ``benchmarks.compare``; k-means++ converges in 4 iterations at k=8) and run a fixed
-number of iterations (``tol`` that never triggers); the cost of iterations 10..20 is
-``time(20 iterations) - time(10 iterations)``, both runs in the same round, implementations
-interleaved, median over rounds. Ratio = Lloyd time / Yinyang time.
+number of iterations (``tol`` that never triggers); an iteration's time is the time between two
+consecutive ``update_centres`` calls of the driver (once per iteration in both). Per run the
+median over iterations 10..20, then the median over interleaved rounds.
+Ratio = Lloyd time / Yinyang time.
 (b) Full default fit (k-means++, ``n_init='auto'``, default ``tol``/``max_iter``, same
 ``random_state``) of ``fastseg.KMeans`` with Yinyang against ``sklearn.cluster.KMeans`` with its
 default algorithm and with ``algorithm='elkan'``. Ratio = peer time / fastseg-Yinyang time.
@@ -62,29 +63,44 @@ def compile_seconds():
         return tuple(out)
 
 
-def late_iterations(n, d, k, repeats, first=10, last=20):
-    from fastseg._accel import yinyang
-    from fastseg._lloyd import Rows, lloyd
+@contextlib.contextmanager
+def _iteration_ticks(module, ticks):
+    """Record the time of every ``update_centres`` call made by ``module``'s driver: both drivers
+    call it once per iteration, so consecutive ticks bracket one whole iteration."""
+    saved = module.update_centres
 
-    X, init = make_data(Case("late", "lloyd", n, d, k, "float32"))
-    rows, w = Rows(X), np.ones(n, dtype=X.dtype)
-    algos = {"lloyd": lloyd, "yinyang": yinyang}
-    ran = yinyang(rows, w, init, last, -1.0)[3]
+    def tick(*args):
+        ticks.append(time.perf_counter())
+        return saved(*args)
+
+    module.update_centres = tick
+    try:
+        yield
+    finally:
+        module.update_centres = saved
+
+
+def late_iterations(n, d, k, repeats, first=10, last=20, dtype="float32"):
+    """Median per-iteration time of iterations ``first..last``, Lloyd / Yinyang."""
+    from fastseg import _accel, _lloyd
+
+    X, init = make_data(Case("late", "lloyd", n, d, k, dtype))
+    rows, w = _lloyd.Rows(X), np.ones(n, dtype=X.dtype)
+    algos = {"lloyd": (_lloyd, _lloyd.lloyd), "yinyang": (_accel, _accel.yinyang)}
+    ran = _accel.yinyang(rows, w, init, last, -1.0)[3]
     if ran < last:  # converged early (small --quick sizes): time the second half instead
         first, last = ran // 2, ran
-    lloyd(rows, w, init, 2, -1.0)
+    _lloyd.lloyd(rows, w, init, 2, -1.0)
     times = {name: [] for name in algos}
     for _ in range(repeats):
-        for name, f in algos.items():
-            t = []
-            for m in (first, last):
-                t0 = time.perf_counter()
-                f(rows, w, init, m, -1.0)
-                t.append(time.perf_counter() - t0)
-            times[name].append((t[1] - t[0]) / (last - first))
+        for name, (module, run) in algos.items():
+            ticks = []
+            with _iteration_ticks(module, ticks):
+                run(rows, w, init, last, -1.0)
+            times[name].append(np.median(np.diff(ticks)[first - 1 : last - 1]))
     work = []
-    yinyang(rows, w, init, last, -1.0, work=work)
-    recomputed = float(np.mean([wk[1] for wk in work[first:]]) / n)
+    _accel.yinyang(rows, w, init, last, -1.0, work=work)
+    recomputed = float(np.mean([wk[1] for wk in work[first:last]]) / n)
     med = {name: float(np.median(v)) for name, v in times.items()}
     return med["lloyd"] / med["yinyang"], recomputed, (first, last)
 

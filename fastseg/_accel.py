@@ -10,7 +10,7 @@ import logging
 import numpy as np
 
 from ._kernels import yinyang as _yk
-from ._lloyd import _blas_single_thread, inertia, relocate_empty_clusters, update_centres, use_gemm
+from ._lloyd import _blas_single_thread, inertia, lloyd, relocate_empty_clusters, update_centres, use_gemm
 
 logger = logging.getLogger("fastseg")
 
@@ -18,15 +18,31 @@ logger = logging.getLogger("fastseg")
 _SAFETY = 4.0
 
 
-def choose_algorithm(n, d, k, dtype):
-    """'yinyang' where it measured faster than Lloyd for a whole fit, else 'lloyd'.
+# Above this many features the BLAS behind Lloyd's GEMM kernel splits each dot product into
+# blocks (OpenBLAS, measured: exact sequential order up to d = 300, not at 600), so Yinyang
+# could not reproduce its scores on near ties: ``yinyang`` runs Lloyd there.
+MAX_FEATURES = 256
 
-    Measured with ``python -m benchmarks.accelerated`` (late-iteration cost, same init, same
-    iterations): see the README section "Exact accelerated K-means".
+
+def choose_algorithm(n, d, k, dtype):
+    """'yinyang' where it measured faster than Lloyd, else 'lloyd' (dense input only).
+
+    Rule: k >= 64, 8 <= d <= MAX_FEATURES, float32 or d >= 16, n >= 20 k, and the bounds
+    (8 (k / 10 + 2) bytes per row) within 1 GiB. Measured on 2 shared cores with
+    ``python -m benchmarks.accelerated`` (late-iteration time Lloyd / Yinyang, same init, median
+    of interleaved rounds): float32 2e5 x 32 k=256 2.7x, 1e6 x 8 k=64 3.5x, 2e5 x 32 k=64 2.1x,
+    2e5 x 16 k=128 1.3x; float64 2e5 x 32 k=256 4.4x; but float32 2e5 x 8 k=32 1.08x,
+    2e5 x 8 k=16 1.19x, 1e6 x 8 k=8 1.20x, float64 1e6 x 8 k=64 1.16x (Lloyd's GEMM path is
+    already fast there) and float64 2e5 x 2 k=64 0.92x. Yinyang's first pass and, on strict
+    convergence, one extra assignment pass cost about two Lloyd iterations, so gains near 1.2x
+    do not survive a short fit.
     """
-    if k >= 32 and n >= 4 * k:
-        return "yinyang"
-    return "lloyd"
+    bounds_bytes = 8 * n * (n_groups_for(k) + 2)
+    if k < 64 or not 8 <= d <= MAX_FEATURES or n < 20 * k or bounds_bytes > 2**30:
+        return "lloyd"
+    if np.dtype(dtype) != np.float32 and d < 16:
+        return "lloyd"
+    return "yinyang"
 
 
 def n_groups_for(k):
@@ -169,6 +185,8 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
     """
     if rows.sparse:
         raise TypeError("yinyang needs dense rows; use lloyd for sparse input")
+    if rows.d > MAX_FEATURES and use_gemm(rows.d, len(centres_init), rows.dtype):
+        return lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose)
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     k, d = centres.shape
     state = _Bounds(rows, centres, n_groups_for(k) if n_groups is None else n_groups)

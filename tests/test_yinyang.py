@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastseg._accel import centre_groups, choose_algorithm, yinyang
+from fastseg._accel import MAX_FEATURES, centre_groups, choose_algorithm, yinyang
 from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, threads
 from fastseg._lloyd import Rows, lloyd, use_gemm
 
@@ -127,6 +127,11 @@ def test_bounds_skip_work(rng):
     assert late[:, 2].sum() < 2 * late[:, 1].sum()
 
 
+def test_many_features_runs_lloyd(rng):
+    X = make_data(rng, 600, MAX_FEATURES + 4, k=3, dtype=np.float32)
+    assert_same(X, np.ones(600, dtype=np.float32), init(rng, X, 8))
+
+
 def test_centre_groups():
     rng = np.random.default_rng(0)
     c = rng.normal(size=(50, 3))
@@ -136,8 +141,14 @@ def test_centre_groups():
 
 
 def test_choose_algorithm_and_sparse():
-    assert choose_algorithm(10**5, 8, 4, np.float32) in ("lloyd", "yinyang")
-    assert choose_algorithm(10**5, 32, 256, np.float32) in ("lloyd", "yinyang")
+    assert choose_algorithm(200_000, 32, 256, np.float32) == "yinyang"
+    assert choose_algorithm(1_000_000, 8, 64, np.float32) == "yinyang"
+    assert choose_algorithm(1_000_000, 8, 8, np.float32) == "lloyd"
+    assert choose_algorithm(1_000_000, 8, 64, np.float64) == "lloyd"
+    assert choose_algorithm(200_000, 2, 64, np.float64) == "lloyd"
+    assert choose_algorithm(1000, 32, 256, np.float32) == "lloyd"  # n < 20 k
+    assert choose_algorithm(10**8, 32, 256, np.float32) == "lloyd"  # bounds over 1 GiB
+    assert choose_algorithm(200_000, MAX_FEATURES + 1, 256, np.float32) == "lloyd"
     X = sp.csr_matrix(np.eye(5))
     with pytest.raises(TypeError, match="dense"):
         yinyang(Rows(X), np.ones(5), np.eye(5)[:2], 10, 0.0)
