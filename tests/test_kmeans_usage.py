@@ -9,9 +9,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastseg import KMeans
+from fastseg._accel import yinyang
 from fastseg._kernels._config import CHUNK_ROWS, threads
 
 from .conftest import make_data
+
+ALGORITHMS = ["lloyd", "auto", "elkan", "yinyang"]
 
 
 @pytest.fixture
@@ -201,3 +204,27 @@ def test_is_same_clustering():
     assert _is_same_clustering(a, np.array([2, 2, 0, 0, 1]), 3)
     assert not _is_same_clustering(a, np.array([2, 1, 0, 0, 1]), 3)
     assert _is_same_clustering(a, a, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_algorithm_gives_the_same_fit(dtype, rng, monkeypatch):
+    from fastseg import _accel
+
+    X = make_data(rng, 4000, 16, k=70, dtype=dtype)
+    calls = []
+    monkeypatch.setattr(_accel, "yinyang", lambda *a, **k: calls.append(1) or yinyang(*a, **k))
+    fits = {a: KMeans(70, algorithm=a, random_state=0, n_init=2, init="random").fit(X) for a in ALGORITHMS}
+    assert len(calls) == 3 * 2  # 'auto' (k >= 64, d = 16), 'elkan' and 'yinyang'; two inits each
+    for algorithm, fit in fits.items():
+        np.testing.assert_array_equal(fit.labels_, fits["lloyd"].labels_, err_msg=algorithm)
+        np.testing.assert_array_equal(fit.cluster_centers_, fits["lloyd"].cluster_centers_, err_msg=algorithm)
+        assert fit.n_iter_ == fits["lloyd"].n_iter_
+
+
+def test_auto_uses_lloyd_for_sparse_and_small_k(rng, monkeypatch):
+    from fastseg import _accel
+
+    monkeypatch.setattr(_accel, "yinyang", lambda *a, **k: pytest.fail("Yinyang used"))
+    X = make_data(rng, 3000, 16, k=8)
+    KMeans(8, random_state=0).fit(X)
+    KMeans(70, random_state=0).fit(sp.csr_matrix(X))
