@@ -84,10 +84,12 @@ def row_norms_shifted(X, x_shift, out):
 
 @njit(parallel=True, **JIT)
 def init_bounds(
-    X, sample_weight, centres, x_shift, gemm, group_of, n_groups, gamma, m_coef, cmax, x_norm, bounds,
-    labels, ub, lb_all, lb, sums, weights, changed,
+    X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma, m_coef, cmax, x_norm,
+    bounds, labels, ub, lb_all, lb, sums, weights, changed,
 ):  # fmt: skip
-    """First pass: Lloyd's assignment (same blocks, same arithmetic) plus every bound.
+    """Dense pass: Lloyd's assignment (same blocks, same arithmetic) plus every bound, fresh.
+
+    Used first and whenever most rows would fail the global filter (after large centre moves).
 
     The distance/score block and the argmin repeat ``lloyd.assign_fused`` (``gemm`` False,
     ``BLOCK_ROWS`` rows, lanes over rows) or ``lloyd.assign_gemm`` (``CHUNK_ROWS`` rows, one GEMM;
@@ -96,10 +98,11 @@ def init_bounds(
 
     X : (n, d) float32|float64, IN; sample_weight : (n,) or (0,) X.dtype, IN (0: unit weights)
     centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN (gemm: the data mean)
-    group_of : (k,) int64, IN; n_groups : int
+    group_of : (k,) int64, IN; order, gstart : the group layout (see ``assign_yinyang``), IN
     gamma, m_coef, cmax, x_norm : rounding model, see ``assign_yinyang``
-    bounds : (n_slots + 1,) int64, IN; labels : (n,) int32, OUT
-    ub, lb_all : (n,) float64, OUT; lb : (n, t) float64, OUT (stored with zero drift)
+    bounds : (n_slots + 1,) int64, IN
+    ub, lb_all : (n,) float64, OUT; lb : (n, t) float64, OUT -- stored for zero cumulative drift
+    labels : (n,) int32, INOUT -- the previous labels in (-1 at first), Lloyd's labels out
     sums, weights, changed : as ``lloyd.assign_fused``, OUT
     """
     n_features = X.shape[1]
@@ -113,17 +116,18 @@ def init_bounds(
             half_norms[j] += X.dtype.type(0.5) * c * c
     for s in prange(bounds.shape[0] - 1):
         _init_slot(
-            s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, n_groups, gamma,
+            s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma,
             m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
         )  # fmt: skip
 
 
 @njit(**JIT)
 def _init_slot(
-    s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, n_groups, gamma, m_coef,
-    cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
+    s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma,
+    m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
 ):  # fmt: skip
     """Slot ``s`` of ``init_bounds`` (a plain function keeps the parfor pass off its loops)."""
+    n_groups = gstart.shape[0] - 1
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
     zero = X.dtype.type(0)
@@ -138,7 +142,11 @@ def _init_slot(
     best_dist = np.empty(block, dtype=X.dtype)
     best = np.empty(block, dtype=np.int32)
     m1 = np.empty((n_groups, block), dtype=X.dtype)
-    m2 = np.empty((n_groups, block), dtype=X.dtype)
+    lbt = np.empty((n_groups, block))
+    up = np.empty(block)
+    low = np.empty(block)
+    mh = np.empty(block)
+    xn2 = np.empty(block)
     slot_sums = sums[s]
     slot_weights = weights[s]
     # Explicit loops, not slice assignment: each slice-assignment signature costs compile time.
@@ -186,38 +194,47 @@ def _init_slot(
         for g in range(n_groups):
             for b in range(block):
                 m1[g, b] = np.inf
-                m2[g, b] = np.inf
         for j in range(n_clusters):
             dj = dist[j]
             g1 = m1[group_of[j]]
-            g2 = m2[group_of[j]]
             for b in range(block):
-                v = dj[b]
-                if v < g1[b]:
-                    g2[b] = g1[b]
-                    g1[b] = v
-                elif v < g2[b]:
-                    g2[b] = v
+                g1[b] = min(g1[b], dj[b])
+        for b in range(block):
+            i = start + min(b, m - 1)
+            mh[b] = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
+            xn2[b] = x_norm[i] * x_norm[i] if gemm else 0.0
+            label = best[b]
+            own = group_of[label]
+            # The own group's bound is over its other centres (equal values count).
+            second = X.dtype.type(np.inf)
+            for p in range(gstart[own], gstart[own + 1]):
+                if order[p] != label:
+                    second = min(second, dist[order[p], b])
+            m1[own, b] = second
+        # Bounds with SIMD lanes over rows (a square root per row and group).
+        for b in range(block):
+            v = best_dist[b]
+            d2 = 2.0 * v + xn2[b] if gemm else np.float64(v)
+            up[b] = np.sqrt(max(d2 * up_rel * up_rel + mh[b], 0.0))
+            low[b] = np.inf
+        for g in range(n_groups):
+            mg = m1[g]
+            lg = lbt[g]
+            for b in range(block):
+                v = mg[b]
+                d2 = 2.0 * v + xn2[b] if gemm else np.float64(v)
+                lg[b] = np.sqrt(max(d2 * lo_rel * lo_rel - mh[b], 0.0))
+                low[b] = min(low[b], lg[b])
         for b in range(m):
             i = start + b
             label = best[b]
             if labels[i] != label:
                 n_changed += 1
                 labels[i] = label
-            m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
-            xn2 = x_norm[i] * x_norm[i]
-            v = best_dist[b]
-            d2 = 2.0 * v + xn2 if gemm else np.float64(v)
-            ub[i] = np.sqrt(max(d2 * up_rel * up_rel + m_half, 0.0))
-            low = np.inf
-            own = group_of[label]
+            ub[i] = up[b]
+            lb_all[i] = low[b]
             for g in range(n_groups):
-                v = m2[g, b] if g == own else m1[g, b]
-                d2 = 2.0 * v + xn2 if gemm else np.float64(v)
-                lg = np.sqrt(max(d2 * lo_rel * lo_rel - m_half, 0.0))
-                lb[i, g] = lg
-                low = min(low, lg)
-            lb_all[i] = low
+                lb[i, g] = lbt[g, b]
             w = one if unit else sample_weight[i]
             slot_weights[label] += w
             for f in range(n_features):
@@ -410,3 +427,18 @@ def _assign_slot(
     work[s, 0] = n_tight
     work[s, 1] = n_rows
     work[s, 2] = n_groups_done
+
+
+@njit(parallel=True, **JIT)
+def global_filter_fails(labels, ub, lb_all, cum_c, cum_all, bounds, out):
+    """Rows per slot whose global bounds fail (margins left out): decides a dense pass.
+
+    labels : (n,) int32, IN; ub, lb_all : (n,) float64, IN; cum_c : (k,) float64, IN
+    bounds : (n_slots + 1,) int64, IN; out : (n_slots,) int64, OUT
+    """
+    for s in prange(bounds.shape[0] - 1):
+        count = 0
+        for i in range(bounds[s], bounds[s + 1]):
+            if not (lb_all[i] - cum_all > ub[i] + cum_c[labels[i]]):
+                count += 1
+        out[s] = count
