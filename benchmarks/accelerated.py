@@ -124,6 +124,14 @@ def _fastseg_yinyang():
         _lloyd.lloyd = saved
 
 
+def _lloyd_kwargs():
+    """``algorithm='lloyd'`` where ``fastseg.KMeans`` takes it (its default 'auto' may pick Yinyang)."""
+    import fastseg
+
+    constraint = fastseg.KMeans._parameter_constraints.get("algorithm", [])
+    return {"algorithm": "lloyd"} if any("yinyang" in str(c) for c in constraint) else {}
+
+
 def full_fit(n, d, k, repeats):
     from sklearn.cluster import KMeans as SKMeans
 
@@ -137,7 +145,7 @@ def full_fit(n, d, k, repeats):
 
     impls = {
         "fastseg yinyang": fastseg_yinyang,
-        "fastseg lloyd": lambda: fastseg.KMeans(k, random_state=0).fit(X),
+        "fastseg lloyd": lambda: fastseg.KMeans(k, random_state=0, **_lloyd_kwargs()).fit(X),
         "sklearn lloyd": lambda: SKMeans(k, random_state=0).fit(X),
         "sklearn elkan": lambda: SKMeans(k, random_state=0, algorithm="elkan").fit(X),
     }

@@ -1,8 +1,9 @@
 """Exact accelerated K-means: Yinyang bounds around Lloyd's update, same labels and centres.
 
 Dense rows only. ``yinyang`` returns what ``_lloyd.lloyd`` returns from the same init: the same
-labels and ``n_iter`` and bitwise the same centres (the kernel accumulates the per-slot sums
-exactly as the Lloyd kernels do and the update is Lloyd's own ``update_centres``).
+labels and ``n_iter`` and bitwise the same centres and inertia (the kernel accumulates the
+per-slot sums exactly as the Lloyd kernels do; update, relocation of empty clusters, stopping
+rules and the final inertia are Lloyd's own functions). A memmap is read whole, not streamed.
 """
 
 import logging
@@ -103,8 +104,6 @@ class _Bounds:
         if self.gemm:
             _yk.row_norms_shifted(rows.X, self.x_shift, self.x_norm)
         eps = float(np.finfo(rows.dtype).eps)
-        # Squared distance in the fused kernel: relative error <= (d + 2) eps; a GEMM score:
-        # absolute error <= (d + 2) eps (|c|^2 / 2 + |c| |x|) after the shift.
         # A squared distance computed directly, in any order: relative error <= (d + 2) eps.
         # A GEMM score after the shift: absolute error <= (d + 2) eps (|c|^2 / 2 + |c| |x|).
         self.gamma = _SAFETY * (d + 4) * eps
@@ -195,7 +194,10 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
     ``sample_weight`` may have length 0, meaning unit weights. ``n_groups`` overrides the
     number of centre groups; ``work``, a list, receives per iteration the number of rows past
     the global filter, rows past the tightened filter and (row, group) pairs recomputed (-1 for
-    a dense pass).
+    a dense pass). Above ``MAX_FEATURES`` features on the GEMM path it runs ``lloyd`` itself.
+    On strict convergence it runs one extra assignment pass (``rows.assign``) so that the
+    inertia is bitwise Lloyd's. Bounds take ``8 (t + 2)`` bytes per row (t groups).
+
     Returns (labels int32, inertia float, centres, n_iter).
     """
     if rows.sparse:
