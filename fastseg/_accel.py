@@ -34,13 +34,15 @@ def choose_algorithm(n, d, k, dtype):
 
     Rule: k >= 64, 8 <= d <= MAX_FEATURES, float32 or d >= 16, n >= 20 k, and the bounds
     (8 (k / 10 + 2) bytes per row) within 1 GiB. Measured on 2 shared cores with
-    ``python -m benchmarks.accelerated`` (late-iteration time Lloyd / Yinyang, same init, median
-    of interleaved rounds): float32 2e5 x 32 k=256 2.7x, 1e6 x 8 k=64 3.5x, 2e5 x 32 k=64 2.1x,
-    2e5 x 16 k=128 1.3x; float64 2e5 x 32 k=256 4.4x; but float32 2e5 x 8 k=32 1.08x,
-    2e5 x 8 k=16 1.19x, 1e6 x 8 k=8 1.20x, float64 1e6 x 8 k=64 1.16x (Lloyd's GEMM path is
-    already fast there) and float64 2e5 x 2 k=64 0.92x. Yinyang's first pass and, on strict
-    convergence, one extra assignment pass cost about two Lloyd iterations, so gains near 1.2x
-    do not survive a short fit.
+    ``python -m benchmarks.accelerated`` (time per late iteration, Lloyd / Yinyang, same init,
+    median of 5 interleaved rounds; runs vary by about +-30%): float32 2e5 x 32 k=256 2.7-3.8x,
+    2e5 x 16 k=128 1.2-1.7x, 1e6 x 8 k=64 1.6-3.5x, 2e5 x 32 k=64 2.1x; float64 2e5 x 32
+    k=256 4.4x. Below the rule: float32 1e6 x 8 k=8 1.0-1.6x, 2e5 x 8 k=16 1.19x, 2e5 x 8 k=32
+    1.08x, float64 1e6 x 8 k=64 1.16x (Lloyd's GEMM path is already fast there), float64
+    2e5 x 2 k=64 0.92x. Yinyang's dense passes (the first, and after large moves) cost about
+    1.5-2 Lloyd iterations and strict convergence adds one assignment pass, so gains near 1.2x
+    do not survive a short fit. Full default fit, float32 2e5 x 32 k=256 (k-means++ included):
+    Yinyang 1.45x fastseg's Lloyd, 4.9x scikit-learn's Lloyd, 5.5x its Elkan.
     """
     bounds_bytes = 8 * n * (n_groups_for(k) + 2)
     if k < 64 or not 8 <= d <= MAX_FEATURES or n < 20 * k or bounds_bytes > 2**30:
