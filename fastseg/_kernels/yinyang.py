@@ -93,8 +93,8 @@ def init_bounds(
 
     The distance/score block and the argmin repeat ``lloyd.assign_fused`` (``gemm`` False,
     ``BLOCK_ROWS`` rows, lanes over rows) or ``lloyd.assign_gemm`` (``CHUNK_ROWS`` rows, one GEMM;
-    the caller limits BLAS to one thread). For each row it also keeps the two smallest values of
-    every group, so the group bound excludes the row's own centre.
+    the caller limits BLAS to one thread). The bounds come from each group's smallest value
+    (SIMD lanes over rows), for the row's own group the smallest over its other centres.
 
     X : (n, d) float32|float64, IN; sample_weight : (n,) or (0,) X.dtype, IN (0: unit weights)
     centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN (gemm: the data mean)
