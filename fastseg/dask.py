@@ -845,65 +845,21 @@ class GaussianMixture(_InMemoryMixture):
         if self.covariance_type == "tied":
             (tied_moment,) = fit.compute(_tree_sum(fit._map(_block_tied_moment, shift)))
 
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        if not do_init:
-            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
-        random_state = check_random_state(self.random_state)
-        best, max_lower_bound, self.converged_ = None, -np.inf, False
-        # The same loop as fastseg.GaussianMixture.fit_predict, with the E-step statistics of the blocks.
-        with _verbose_logging(self.verbose), _lloyd._blas_single_thread():
-            for init in range(n_init):
-                if do_init:
-                    self._initialize_from_blocks(fit, random_state, shift, tied_moment, total_weight)
-                lower_bound = -np.inf if do_init else self.lower_bound_
-                bounds, converged, n_iter = [], False, 0
-                for n_iter in range(1, self.max_iter + 1):
-                    previous = lower_bound
-                    (totals,) = fit.compute(
-                        _tree_sum(fit._map(_block_em, self._params(), shift, self.num_threads))
-                    )
-                    stats = _Stats(*totals)
-                    self._m_step(stats, shift, tied_moment)
-                    lower_bound = stats.loglik / total_weight
-                    bounds.append(lower_bound)
-                    if self.verbose and n_iter % self.verbose_interval == 0:
-                        logger.info(
-                            "  Iteration %d\t lower bound change %.5f", n_iter, lower_bound - previous
-                        )
-                    if abs(lower_bound - previous) < self.tol:
-                        converged = True
-                        break
-                if self.verbose:
-                    logger.info(
-                        "Initialization %d: converged %s, lower bound %.5f", init, converged, lower_bound
-                    )
-                if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
-                    max_lower_bound = lower_bound
-                    best = (
-                        self.weights_,
-                        self.means_,
-                        getattr(self, "covariances_", None),
-                        self.precisions_cholesky_,
-                    )
-                    best_n_iter, best_bounds, self.converged_ = n_iter, bounds, converged
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init parameters, or increase "
-                "max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.weights_, self.means_, covariances, self.precisions_cholesky_ = best
-        if covariances is None:
-            covariances = self._covariances_from_precision_cholesky()
-        self.covariances_ = covariances
-        self._set_precisions(X.dtype)
+        def e_stats():
+            (totals,) = fit.compute(_tree_sum(fit._map(_block_em, self._params(), shift, self.num_threads)))
+            return _Stats(*totals)
+
+        self._run_em(
+            lambda random_state: self._initialize_from_blocks(
+                fit, random_state, shift, tied_moment, total_weight
+            ),
+            e_stats,
+            shift,
+            tied_moment,
+            total_weight,
+            X.dtype,
+        )
         self.n_features_in_ = d
-        self.n_iter_ = best_n_iter
-        self.lower_bound_ = max_lower_bound
-        self.lower_bounds_ = best_bounds
         return lazy_X
 
     def _initialize_from_blocks(self, fit, random_state, shift, tied_moment, total_weight):

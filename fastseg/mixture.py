@@ -302,6 +302,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Xs = X - shift
             tied_moment = (Xs * w64[:, None]).T @ Xs
 
+        self._run_em(
+            lambda random_state: self._initialize(X, sample_weight, random_state, shift, tied_moment),
+            lambda: self._e_stats(rows, sample_weight, shift),
+            shift,
+            tied_moment,
+            total_weight,
+            X.dtype,
+        )
+        return self._log_prob_rows(X).argmax(axis=1)  # X is validated already
+
+    def _run_em(self, initialize, e_stats, shift, tied_moment, total_weight, dtype):
+        """The EM runs of ``fit``: ``n_init`` initialisations (``initialize(random_state)``), EM
+        iterations from the statistics ``e_stats()`` returns, the best run's parameters kept.
+
+        Shared by the in-memory fit and ``fastseg.dask.GaussianMixture`` (statistics of blocks).
+        """
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         if not do_init:  # continue from the fitted parameters, in float64
@@ -314,12 +330,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         with _verbose_logging(self.verbose), _lloyd._blas_single_thread():
             for init in range(n_init):
                 if do_init:
-                    self._initialize(X, sample_weight, random_state, shift, tied_moment)
+                    initialize(random_state)
                 lower_bound = -np.inf if do_init else self.lower_bound_
                 bounds, converged, n_iter = [], False, 0
                 for n_iter in range(1, self.max_iter + 1):
                     previous = lower_bound
-                    stats = self._e_stats(rows, sample_weight, shift)
+                    stats = e_stats()
                     self._m_step(stats, shift, tied_moment)
                     lower_bound = stats.loglik / total_weight
                     bounds.append(lower_bound)
@@ -348,17 +364,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Best performing initialization did not converge. Try different init parameters, or increase "
                 "max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         self.weights_, self.means_, covariances, self.precisions_cholesky_ = best
         if covariances is None:  # max_iter=0 with precisions_init: covariances from the precisions
             covariances = self._covariances_from_precision_cholesky()
         self.covariances_ = covariances
-        self._set_precisions(X.dtype)
+        self._set_precisions(dtype)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_bounds
-        return self._log_prob_rows(X).argmax(axis=1)  # X is validated already
 
     def _covariances_from_precision_cholesky(self):
         pc = np.asarray(self.precisions_cholesky_, dtype=np.float64)
