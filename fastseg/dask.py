@@ -5,7 +5,6 @@ Import it as ``import fastseg.dask`` (needs the ``dask`` extra); ``import fastse
 """
 
 import logging
-import warnings
 from numbers import Integral, Real
 
 import dask
@@ -13,7 +12,6 @@ import dask.array as da
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
@@ -21,7 +19,7 @@ from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
 from . import _lloyd
 from ._kernels._config import threads
 from .kmeans import KMeans as _InMemoryKMeans
-from .kmeans import _verbose_logging
+from .kmeans import _verbose_logging, _warn_if_clusters_missing
 from .kmeans import kmeans_plusplus as _kmeans_plusplus
 from .mixture import GaussianMixture as _InMemoryMixture
 from .mixture import _Stats
@@ -256,6 +254,18 @@ def _as_dask_rows(X):
     return X
 
 
+def _fitted_rows(estimator, X):
+    """``X`` as dask rows for a fitted estimator, with its feature count checked."""
+    check_is_fitted(estimator)
+    X = _as_dask_rows(X)
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator.__class__.__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return X
+
+
 def _as_dask_weights(sample_weight, X):
     """``sample_weight`` as a dask array with X's row blocks and dtype; None stays None (unit weights,
     made inside each task)."""
@@ -403,14 +413,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             centres, n_iter = fit.lloyd(centres, self.max_iter, self.tol, self.verbose)
             inertia, counts = fit.final(centres)
 
-        distinct = int(np.count_nonzero(counts))
-        if distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-                f"({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        _warn_if_clusters_missing(counts, stacklevel=3)
         self.n_features_in_ = d
         self.cluster_centers_ = centres
         self._n_features_out = self.n_clusters
@@ -447,14 +450,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # -- prediction ----------------------------------------------------------------------------------
     def _validate_predict_input(self, X):
-        check_is_fitted(self)
-        X = _as_dask_rows(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {self.__class__.__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        return X
+        return _fitted_rows(self, X)
 
     def _labels(self, X):
         centres = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
@@ -895,14 +891,7 @@ class GaussianMixture(_InMemoryMixture):
         return out if isinstance(X, da.Array) else out.compute(scheduler="synchronous")
 
     def _dask_rows(self, X):
-        check_is_fitted(self)
-        Xd = _as_dask_rows(X)
-        if Xd.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {Xd.shape[1]} features, but {self.__class__.__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        return Xd
+        return _fitted_rows(self, X)
 
     def predict(self, X):
         """Most probable component of each row."""

@@ -73,6 +73,18 @@ def _check_weights(sample_weight, X, unit_if_none=False):
     return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
 
 
+def _warn_if_clusters_missing(counts, stacklevel):
+    """scikit-learn's ConvergenceWarning when some of the clusters got no row."""
+    distinct = int(np.count_nonzero(counts))
+    if distinct < counts.shape[0]:
+        warnings.warn(
+            f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+            f"({counts.shape[0]}). Possibly due to duplicate points in X.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+
+
 def _streamable(X):
     """A dense C-ordered float memmap: fitted by streaming batches of rows (see ``_lloyd.Rows``)."""
     return (
@@ -153,14 +165,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         counts = np.zeros(self.n_clusters, dtype=np.int64)
         for start in range(0, labels.shape[0], 1 << 20):  # bincount would copy labels to int64
             counts += np.bincount(labels[start : start + (1 << 20)], minlength=self.n_clusters)
-        distinct = int(np.count_nonzero(counts))
-        if distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-                f"({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        _warn_if_clusters_missing(counts, stacklevel=4)
         self.cluster_centers_ = centres
         self._n_features_out = centres.shape[0]
         self.labels_ = labels
