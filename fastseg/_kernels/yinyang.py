@@ -312,6 +312,7 @@ def _assign_slot(
     lo_rel = 1.0 / np.sqrt(1.0 + gamma)
     # Comparisons: the fused kernel's distances are relatively accurate, the scores absolutely.
     cmp_rel = 1.0 if gemm else np.sqrt((1.0 + gamma) / (1.0 - gamma))
+    cmp2 = cmp_rel * cmp_rel
     xs = np.empty(n_features, dtype=X.dtype)
     fast = np.empty(kp)
     cur = np.empty(n_groups, dtype=np.float64)
@@ -330,19 +331,20 @@ def _assign_slot(
     for i in range(bounds[s], bounds[s + 1]):
         a = labels[i]
         m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
+        # Skip when l > u_eff = sqrt(u^2 cmp_rel^2 + 2 m_half) + slack, tested on squares.
         u = ub[i] + cum_c[a]
-        u_eff = np.sqrt(u * u * cmp_rel * cmp_rel + 2.0 * m_half) + slack
-        if not (lb_all[i] - cum_all > u_eff):
+        l_all = lb_all[i] - cum_all - slack
+        if not (l_all > 0.0 and l_all * l_all > u * u * cmp2 + 2.0 * m_half):
             n_tight += 1
             # Tighten the upper bound with a fast direct distance, then filter again.
             fa = np.float64(_sq_dist(X, i, centres, a))
-            u = np.sqrt(fa) * up_rel
-            u_eff = np.sqrt(u * u * cmp_rel * cmp_rel + 2.0 * m_half) + slack
-            ub[i] = u - cum_c[a]
-            low = lb_all[i] - cum_all
-            if not (low > u_eff):
+            u_eff2 = fa * up_rel * up_rel * cmp2 + 2.0 * m_half
+            ub[i] = np.sqrt(fa) * up_rel - cum_c[a]
+            u_eff = 0.0
+            low = np.inf
+            if not (l_all > 0.0 and l_all * l_all > u_eff2):
+                u_eff = np.sqrt(u_eff2) + slack
                 # The group bounds decay by their own drift only: their minimum is tighter.
-                low = np.inf
                 for g in range(n_groups):
                     cur[g] = lb[i, g] - cum_g[g]
                     low = min(low, cur[g])
