@@ -11,7 +11,15 @@ import logging
 import numpy as np
 
 from ._kernels import yinyang as _yk
-from ._lloyd import _blas_single_thread, inertia, lloyd, relocate_empty_clusters, update_centres, use_gemm
+from ._lloyd import (
+    _blas_single_thread,
+    blas_is_openblas,
+    inertia,
+    lloyd,
+    relocate_empty_clusters,
+    update_centres,
+    use_gemm,
+)
 
 logger = logging.getLogger("fastseg")
 
@@ -204,7 +212,8 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
     """
     if rows.sparse:
         raise TypeError("yinyang needs dense rows; use lloyd for sparse input")
-    if rows.d > MAX_FEATURES and use_gemm(rows.d, len(centres_init), rows.dtype):
+    if use_gemm(rows.d, len(centres_init), rows.dtype) and (rows.d > MAX_FEATURES or not blas_is_openblas()):
+        # Another BLAS (MKL, ...) may split the dot products: Lloyd's scores could not be reproduced.
         return lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose)
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     k, d = centres.shape

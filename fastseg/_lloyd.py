@@ -33,17 +33,19 @@ def use_gemm(n_features, n_clusters, dtype):
 _blas_controller = None
 
 
-def _blas_single_thread():
-    """BLAS limited to one thread (the GEMM kernel calls it from every Numba thread).
-
-    The controller is built once: building one scans the loaded libraries (milliseconds).
-    """
+def _controller():
+    """The threadpool controller, built once: building one scans the loaded libraries."""
     global _blas_controller
     if _blas_controller is None:
         import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba's np.dot calls
 
         _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    return _blas_controller
+
+
+def _blas_single_thread():
+    """BLAS limited to one thread (the GEMM kernel calls it from every Numba thread)."""
+    return _controller().limit(limits=1, user_api="blas")
 
 
 # Slots per batch when a memmap is streamed: at 1e8 rows a slot is 1.6e6 rows, so a batch
@@ -78,6 +80,13 @@ def _drop_pages(X, r0, r1):
     hi = min(len(mm), start + (r1 - r0) * X.strides[0])
     if hi > lo:
         mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+def blas_is_openblas():
+    """True when every BLAS loaded in the process is OpenBLAS, whose dot products add in
+    feature order (what ``fastseg._accel`` relies on to reproduce the GEMM kernel's scores)."""
+    apis = {lib.internal_api for lib in _controller().select(user_api="blas").lib_controllers}
+    return apis == {"openblas"}
 
 
 class Rows:

@@ -228,3 +228,13 @@ def test_auto_uses_lloyd_for_sparse_and_small_k(rng, monkeypatch):
     X = make_data(rng, 3000, 16, k=8)
     KMeans(8, random_state=0).fit(X)
     KMeans(70, random_state=0).fit(sp.csr_matrix(X))
+
+
+def test_yinyang_runs_lloyd_when_blas_may_split_dot_products(rng, monkeypatch):
+    from fastseg import _accel
+
+    X = make_data(rng, 3000, 32, k=70, dtype=np.float32)
+    monkeypatch.setattr(_accel, "blas_is_openblas", lambda: False)
+    monkeypatch.setattr(_accel, "_Bounds", lambda *a, **k: pytest.fail("bounds used"))
+    fit = KMeans(70, algorithm="yinyang", random_state=0).fit(X)
+    np.testing.assert_array_equal(fit.labels_, KMeans(70, algorithm="lloyd", random_state=0).fit(X).labels_)

@@ -84,6 +84,24 @@ def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inert
         changed[s] = n_changed
 
 
+@njit(**JIT)
+def gemm_centres(centres, x_shift):
+    """Centres shifted by ``x_shift`` and their half squared norms, as the GEMM scores use them.
+
+    Every kernel that must reproduce ``assign_gemm``'s scores bit for bit calls this.
+    centres : (k, d), IN; x_shift : (d,), IN -> shifted (k, d), half_norms (k,), centres.dtype
+    """
+    n_clusters, n_features = centres.shape
+    shifted = np.empty((n_clusters, n_features), dtype=centres.dtype)
+    half_norms = np.zeros(n_clusters, dtype=centres.dtype)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            c = centres[j, f] - x_shift[f]
+            shifted[j, f] = c
+            half_norms[j] += centres.dtype.type(0.5) * c * c
+    return shifted, half_norms
+
+
 @njit(parallel=True, **JIT)
 def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, changed, update):
     """Per-chunk GEMM then argmin, for large ``d * k`` (compute-bound).
@@ -104,13 +122,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
     n_slots = bounds.shape[0] - 1
     one = X.dtype.type(1)
     unit = sample_weight.shape[0] == 0
-    shifted = np.empty((n_clusters, n_features), dtype=X.dtype)
-    half_norms = np.zeros(n_clusters, dtype=X.dtype)
-    for j in range(n_clusters):
-        for f in range(n_features):
-            c = centres[j, f] - x_shift[f]
-            shifted[j, f] = c
-            half_norms[j] += X.dtype.type(0.5) * c * c
+    shifted, half_norms = gemm_centres(centres, x_shift)
     for s in prange(n_slots):
         chunk = np.zeros((CHUNK_ROWS, n_features), dtype=X.dtype)
         prod = np.empty((n_clusters, CHUNK_ROWS), dtype=X.dtype)

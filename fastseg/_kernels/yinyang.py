@@ -17,6 +17,7 @@ import numpy as np
 from numba import prange
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
+from .lloyd import gemm_centres
 
 # The distance helpers run without ``reassoc`` so the sum over features is evaluated in
 # feature order with fused multiply-adds, which is what the Lloyd kernels compute per element
@@ -54,13 +55,7 @@ def centre_layout(centres, x_shift, gemm, order, ct, half):
     order : (k,) int32, IN; ct : (d, k) X.dtype, OUT; half : (k,) X.dtype, OUT
     """
     n_clusters, n_features = centres.shape
-    shifted = np.empty((n_clusters, n_features), dtype=centres.dtype)
-    half_norms = np.zeros(n_clusters, dtype=centres.dtype)
-    for j in range(n_clusters):
-        for f in range(n_features):
-            c = centres[j, f] - x_shift[f]
-            shifted[j, f] = c
-            half_norms[j] += centres.dtype.type(0.5) * c * c
+    shifted, half_norms = gemm_centres(centres, x_shift)
     for p in range(order.shape[0]):
         j = order[p]
         half[p] = half_norms[j] if gemm else 0
@@ -105,15 +100,7 @@ def init_bounds(
     labels : (n,) int32, INOUT -- the previous labels in (-1 at first), Lloyd's labels out
     sums, weights, changed : as ``lloyd.assign_fused``, OUT
     """
-    n_features = X.shape[1]
-    n_clusters = centres.shape[0]
-    shifted = np.empty((n_clusters, n_features), dtype=X.dtype)
-    half_norms = np.zeros(n_clusters, dtype=X.dtype)
-    for j in range(n_clusters):
-        for f in range(n_features):
-            c = centres[j, f] - x_shift[f]
-            shifted[j, f] = c
-            half_norms[j] += X.dtype.type(0.5) * c * c
+    shifted, half_norms = gemm_centres(centres, x_shift)
     for s in prange(bounds.shape[0] - 1):
         _init_slot(
             s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma,
