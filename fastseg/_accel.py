@@ -14,10 +14,7 @@ from ._kernels import yinyang as _yk
 from ._lloyd import (
     _blas_single_thread,
     blas_is_openblas,
-    inertia,
     lloyd,
-    relocate_empty_clusters,
-    update_centres,
     use_gemm,
 )
 
@@ -215,40 +212,23 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
     if use_gemm(rows.d, len(centres_init), rows.dtype) and (rows.d > MAX_FEATURES or not blas_is_openblas()):
         # Another BLAS (MKL, ...) may split the dot products: Lloyd's scores could not be reproduced.
         return lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose)
-    centres = np.array(centres_init, dtype=rows.dtype, order="C")
-    k, d = centres.shape
-    state = _Bounds(rows, centres, n_groups_for(k) if n_groups is None else n_groups)
-    labels = np.full(rows.n, -1, dtype=np.int32)
+    k, d = np.shape(centres_init)
+    state = _Bounds(
+        rows,
+        np.ascontiguousarray(centres_init, dtype=rows.dtype),
+        n_groups_for(k) if n_groups is None else n_groups,
+    )
     n_slots = rows.bounds.shape[0] - 1
     slot_sums = np.empty((n_slots, k, d))
     slot_weights = np.empty((n_slots, k))
     changed = np.empty(n_slots, dtype=np.int64)
-    strict = False
-    for it in range(max_iter):
+
+    def assign(sample_weight, centres, labels):
         state.assign(rows, sample_weight, centres, labels, slot_sums, slot_weights, changed)
-        # Slot order, as Lloyd's reduce.
-        sums, weights, n_changed = slot_sums.sum(axis=0), slot_weights.sum(axis=0), int(changed.sum())
-        relocate_empty_clusters(rows, sample_weight, centres, labels, sums, weights)
-        centres_new = update_centres(sums, weights, centres)
-        shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
-        if verbose:
-            logger.info("Iteration %d, %d labels changed.", it, n_changed)
-        state.move(centres, centres_new)
-        centres_prev, centres = centres, centres_new
-        if n_changed == 0:
-            strict = True
-            if verbose:
-                logger.info("Converged at iteration %d: strict convergence.", it)
-            break
-        if shift <= tol:
-            if verbose:
-                logger.info("Converged at iteration %d: center shift %s within tolerance %s.", it, shift, tol)
-            break
-    if not strict or np.array_equal(centres, centres_prev):
-        # Lloyd's last assignment pass (or the one it ran with these centres): same inertia.
-        _, _, final_inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
-    else:
-        final_inertia = inertia(rows, sample_weight, centres, labels)
+        # Slot order, as Lloyd's reduce; no inertia (the bounds skip most distances).
+        return slot_sums.sum(axis=0), slot_weights.sum(axis=0), None, int(changed.sum())
+
+    result = lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose, assign=assign, moved=state.move)
     if work is not None:
         work.extend(state.work_log)
-    return labels, final_inertia, centres, it + 1
+    return result

@@ -278,25 +278,33 @@ def update_centres(sums, weights, centres_old):
     return new
 
 
-def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False):
+def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False, assign=None, moved=None):
     """One run of Lloyd's algorithm with scikit-learn's stopping rules.
 
     Stops when no label changes (strict convergence) or when the squared centre shift is
     ``<= tol`` (already scaled to the data). Without strict convergence a last assignment
     makes ``labels`` agree with the returned centres.
 
+    ``assign(sample_weight, centres, labels)`` replaces the assignment step (``rows.assign``'s
+    results, the inertia may be None) and ``moved(old, new)`` hears of every centre update: the
+    bound-based variants in ``fastseg._accel`` run this same loop.
+
     Returns (labels int32, inertia float, centres, n_iter).
     """
+    if assign is None:
+        assign = rows.assign
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     labels = np.full(rows.n, -1, dtype=np.int32)
     strict = False
     for it in range(max_iter):
-        sums, weights, inertia_old, n_changed = rows.assign(sample_weight, centres, labels)
+        sums, weights, inertia_old, n_changed = assign(sample_weight, centres, labels)
         relocate_empty_clusters(rows, sample_weight, centres, labels, sums, weights)
         centres_new = update_centres(sums, weights, centres)
         shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
         if verbose:
-            logger.info("Iteration %d, inertia %s.", it, inertia_old)
+            logger.info("Iteration %d, inertia %s, %d labels changed.", it, inertia_old, n_changed)
+        if moved is not None:
+            moved(centres, centres_new)
         centres_prev, centres = centres, centres_new
         if n_changed == 0:
             strict = True
@@ -307,9 +315,10 @@ def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False):
             if verbose:
                 logger.info("Converged at iteration %d: center shift %s within tolerance %s.", it, shift, tol)
             break
-    if not strict:
+    same_centres = np.array_equal(centres, centres_prev)
+    if not strict or (same_centres and inertia_old is None):
         _, _, final_inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
-    elif np.array_equal(centres, centres_prev):
+    elif same_centres:
         final_inertia = inertia_old
     else:
         final_inertia = inertia(rows, sample_weight, centres, labels)
