@@ -65,8 +65,8 @@ def compile_seconds():
 
 @contextlib.contextmanager
 def _iteration_ticks(module, ticks):
-    """Record the time of every ``update_centres`` call made by ``module``'s driver: both drivers
-    call it once per iteration, so consecutive ticks bracket one whole iteration."""
+    """Record the time of every ``update_centres`` call made by ``module``'s loop (once per
+    iteration), so consecutive ticks bracket one whole iteration."""
     saved = module.update_centres
 
     def tick(*args):
@@ -86,16 +86,16 @@ def late_iterations(n, d, k, repeats, first=10, last=20, dtype="float32"):
 
     X, init = make_data(Case("late", "lloyd", n, d, k, dtype))
     rows, w = _lloyd.Rows(X), np.ones(n, dtype=X.dtype)
-    algos = {"lloyd": (_lloyd, _lloyd.lloyd), "yinyang": (_accel, _accel.yinyang)}
+    algos = {"lloyd": _lloyd.lloyd, "yinyang": _accel.yinyang}  # both run _lloyd's loop
     ran = _accel.yinyang(rows, w, init, last, -1.0)[3]
     if ran < last:  # converged early (small --quick sizes): time the second half instead
         first, last = ran // 2, ran
     _lloyd.lloyd(rows, w, init, 2, -1.0)
     times = {name: [] for name in algos}
     for _ in range(repeats):
-        for name, (module, run) in algos.items():
+        for name, run in algos.items():
             ticks = []
-            with _iteration_ticks(module, ticks):
+            with _iteration_ticks(_lloyd, ticks):
                 run(rows, w, init, last, -1.0)
             times[name].append(np.median(np.diff(ticks)[first - 1 : last - 1]))
     work = []
