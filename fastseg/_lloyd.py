@@ -89,6 +89,23 @@ def blas_is_openblas():
     return apis == {"openblas"}
 
 
+def block_moments(block):
+    """(rows, column means, column sums of squared deviations) of a float64 block, float64."""
+    mean = block.mean(axis=0)
+    centred = block - mean
+    return block.shape[0], mean, np.einsum("ij,ij->j", centred, centred)
+
+
+def merge_moments(a, b):
+    """Chan et al.'s update: the (rows, means, sums of squared deviations) of two parts together."""
+    (na, mean_a, m2_a), (nb, mean_b, m2_b) = a, b
+    total = na + nb
+    if total == 0:
+        return a
+    delta = mean_b - mean_a
+    return total, mean_a + delta * (nb / total), m2_a + m2_b + delta**2 * (na * nb / total)
+
+
 class Rows:
     """Dense or CSR rows with the kernel calls that depend on the storage.
 
@@ -137,14 +154,7 @@ class Rows:
                     block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
                     if not np.isfinite(block).all():
                         raise ValueError("Input X contains NaN or infinity.")
-                    m = block.shape[0]
-                    block_mean = block.mean(axis=0)
-                    block -= block_mean
-                    delta = block_mean - mean
-                    total = count + m
-                    mean = mean + delta * (m / total)
-                    m2 = m2 + np.einsum("ij,ij->j", block, block) + delta**2 * (count * m / total)
-                    count = total
+                    count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
             var = m2 / max(count, 1)
         self._moments = (mean, var)
         return self._moments
@@ -210,7 +220,10 @@ class Rows:
         return out
 
     def farthest(self, centres, labels, m):
-        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks."""
+        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks.
+
+        Returns (row indices int64, squared distances float64).
+        """
         cand_dist, cand_rows = [], []
         block = np.empty(min(self.n, MOMENT_ROWS * 16))
         for _, _, r0, r1, _ in self.batches():
@@ -222,7 +235,8 @@ class Rows:
                 cand_dist.append(out[top].copy())
                 cand_rows.append(top + start)
         dist, idx = np.concatenate(cand_dist), np.concatenate(cand_rows)
-        return idx[np.lexsort((idx, -dist))[:m]]
+        order = np.lexsort((idx, -dist))[:m]
+        return idx[order], dist[order]
 
     def closer(self, sample_weight, centre, closest, slot_pot):
         """Seeding pass: lower ``closest`` towards ``centre``, refresh the slot potentials."""
@@ -259,11 +273,17 @@ def relocate_empty_clusters(rows, sample_weight, centres_old, labels, sums, weig
         distances = rows.sq_distances_to_assigned(centres_old, labels)
         far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
     else:
-        far = rows.farthest(centres_old, labels, empty.size)
-    for new_id, idx in zip(empty, far):
-        x = rows.row(idx).astype(np.float64)
-        w = float(sample_weight[idx]) if sample_weight.shape[0] else 1.0
-        old_id = labels[idx]
+        far, _ = rows.farthest(centres_old, labels, empty.size)
+    xs = [rows.row(idx) for idx in far]
+    ws = [float(sample_weight[idx]) if sample_weight.shape[0] else 1.0 for idx in far]
+    move_to_empty_clusters(sums, weights, empty, xs, ws, labels[far])
+
+
+def move_to_empty_clusters(sums, weights, empty, xs, ws, old_ids):
+    """Move row ``xs[i]`` (weight ``ws[i]``, in cluster ``old_ids[i]``) to empty cluster
+    ``empty[i]``: ``sums`` and ``weights`` (float64 totals) are updated in place."""
+    for new_id, x, w, old_id in zip(empty, xs, ws, old_ids):
+        x = np.asarray(x, dtype=np.float64)
         sums[old_id] -= x * w
         sums[new_id] = x * w
         weights[new_id] = w

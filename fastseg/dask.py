@@ -4,6 +4,7 @@ per-block statistics tree-reduced, the small update done on the client.
 Import it as ``import fastseg.dask`` (needs the ``dask`` extra); ``import fastseg`` never imports dask.
 """
 
+import functools
 import logging
 from numbers import Integral, Real
 
@@ -65,23 +66,13 @@ def _block_check(block, weights):
     x_ok = bool(np.isfinite(block).all())
     weights = _weights(weights, block)
     w_min = float(weights.min()) if weights.size else np.inf
-    moments = None
-    if x_ok and block.shape[0]:
-        mean = block.mean(axis=0, dtype=np.float64)
-        moments = (block.shape[0], mean, ((block - mean) ** 2).sum(axis=0))
+    moments = _lloyd.block_moments(block.astype(np.float64)) if x_ok and block.shape[0] else None
     return x_ok, bool(np.isfinite(weights).all()), w_min, float(weights.sum()), moments
 
 
 def _column_variances(moments):
-    """Population variances of the columns from per-block (count, mean, M2), merged in block order
-    (Chan et al.'s pairwise update)."""
-    n, mean, m2 = 0, 0.0, 0.0
-    for nb, mean_b, m2_b in moments:
-        delta = mean_b - mean
-        total = n + nb
-        mean = mean + delta * (nb / total)
-        m2 = m2 + m2_b + delta**2 * (n * nb / total)
-        n = total
+    """Population variances of the columns from per-block (count, mean, M2), merged in block order."""
+    n, _, m2 = functools.reduce(_lloyd.merge_moments, moments, (0, 0.0, 0.0))
     return m2 / n
 
 
@@ -104,10 +95,10 @@ def _block_farthest(block, weights, centres, m, offset, num_threads):
     with threads(num_threads):
         rows = _rows(block)
         labels, _ = _nearest(rows, weights, centres)
-        dist = rows.sq_distances_to_assigned(centres, labels)
-    m = min(m, rows.n)
-    idx = np.sort(np.argpartition(dist, rows.n - m)[rows.n - m :]) if m else np.empty(0, np.int64)
-    return dist[idx], idx + offset, rows.X[idx].astype(np.float64), weights[idx], labels[idx]
+        idx, dist = (
+            rows.farthest(centres, labels, min(m, rows.n)) if m and rows.n else (np.empty(0, np.int64),) * 2
+        )
+    return dist, idx + offset, rows.X[idx].astype(np.float64), weights[idx], labels[idx]
 
 
 def _block_final(block, weights, centres, num_threads):
@@ -583,12 +574,7 @@ class _Fit:
         w = np.concatenate([p[3] for p in parts])
         labels = np.concatenate([p[4] for p in parts])
         far = np.lexsort((index, -dist))[:m]
-        for new_id, i in zip(empty, far):
-            x, wi, old_id = rows[i], float(w[i]), labels[i]
-            sums[old_id] -= x * wi
-            sums[new_id] = x * wi
-            weights[new_id] = wi
-            weights[old_id] -= wi
+        _lloyd.move_to_empty_clusters(sums, weights, empty, rows[far], w[far].astype(np.float64), labels[far])
 
     def final(self, centres):
         """(inertia, label counts) against ``centres``."""

@@ -180,7 +180,9 @@ def test_farthest_rows_in_blocks_match_a_full_sort(rng):
     rows = _lloyd.Rows(X)
     distances = rows.sq_distances_to_assigned(centres, labels)
     expected = np.lexsort((np.arange(len(X)), -distances))[:5]
-    np.testing.assert_array_equal(rows.farthest(centres, labels, 5), expected)
+    far, far_distances = rows.farthest(centres, labels, 5)
+    np.testing.assert_array_equal(far, expected)
+    np.testing.assert_array_equal(far_distances, distances[expected])
 
 
 def test_relocation_above_the_block_threshold_gives_the_farthest_rows(rng, monkeypatch):
