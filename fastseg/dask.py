@@ -53,6 +53,11 @@ def _weights(weights, block):
     return np.ones(block.shape[0], dtype=block.dtype) if weights is None else _writeable(weights)
 
 
+def _kernel_weights(weights, block):
+    """Weights for the kernels only: no weights are ``_lloyd.unit_weights`` (nothing allocated)."""
+    return _lloyd.unit_weights(block.dtype) if weights is None else _writeable(weights)
+
+
 def _nearest(rows, weights, centres):
     """Labels (int32) of the nearest centre for every row of ``rows``, and the weighted SSE."""
     labels = np.full(rows.n, -1, dtype=np.int32)
@@ -78,7 +83,7 @@ def _column_variances(moments):
 
 def _block_stats(block, weights, centres, num_threads):
     """Lloyd's map on one block: (sums (k, d) float64, weights (k,) float64, inertia)."""
-    weights, centres = _weights(weights, block), _writeable(centres)
+    weights, centres = _kernel_weights(weights, block), _writeable(centres)
     with threads(num_threads):
         rows = _rows(block)
         labels = np.full(rows.n, -1, dtype=np.int32)
@@ -103,7 +108,7 @@ def _block_farthest(block, weights, centres, m, offset, num_threads):
 
 def _block_final(block, weights, centres, num_threads):
     """(inertia, unweighted label counts (k,) int64) of one block against the final centres."""
-    weights, centres = _weights(weights, block), _writeable(centres)
+    weights, centres = _kernel_weights(weights, block), _writeable(centres)
     with threads(num_threads):
         labels, inertia = _nearest(_rows(block), weights, centres)
     return inertia, np.bincount(labels, minlength=centres.shape[0]).astype(np.int64)
@@ -113,7 +118,7 @@ def _block_labels(block, centres, num_threads):
     centres = _writeable(centres)
     with threads(num_threads):
         rows = _rows(block)
-        labels, _ = _nearest(rows, np.ones(rows.n, dtype=rows.dtype), centres)
+        labels, _ = _nearest(rows, _lloyd.unit_weights(rows.dtype), centres)
     return labels
 
 
@@ -129,10 +134,10 @@ def _block_min_sq_distances(block, weights, candidates, previous, num_threads):
     Only the new candidates are visited, so a k-means|| round costs O(n_b * |new| * d) and keeps
     O(n_b) memory per block whatever the number of candidates.
     """
-    weights, candidates = _weights(weights, block), _writeable(candidates)
+    candidates = _writeable(candidates)
     with threads(num_threads):
         rows = _rows(block)
-        labels, _ = _nearest(rows, weights, candidates)
+        labels, _ = _nearest(rows, _lloyd.unit_weights(rows.dtype), candidates)  # labels only
         dist = rows.sq_distances_to_assigned(candidates, labels)
     return dist if previous is None else np.minimum(previous, dist)
 
