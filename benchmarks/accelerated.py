@@ -18,15 +18,11 @@ Data: ``benchmarks.registry.make_data`` (blobs with unequal spreads, away from t
 
 import argparse
 import contextlib
-import os
-import subprocess
-import sys
-import tempfile
 import time
 
 import numpy as np
 
-from .compare import update_readme
+from .compare import cold_and_warm_seconds, update_readme
 from .registry import Case, make_data
 
 LATE = [(200_000, 32, 256), (200_000, 16, 128), (1_000_000, 8, 64), (1_000_000, 8, 8)]
@@ -52,15 +48,7 @@ print(sum(out))
 def compile_seconds():
     """(cold, warm) seconds of the first Yinyang calls (both dtypes, fused and GEMM scoring) in a
     fresh interpreter after Lloyd's kernels are loaded: empty kernel cache, then the filled one."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = []
-        for _ in range(2):
-            res = subprocess.run(
-                [sys.executable, "-c", _COMPILE], env=env, capture_output=True, text=True, check=True
-            )
-            out.append(float(res.stdout.strip().splitlines()[-1]))
-        return tuple(out)
+    return cold_and_warm_seconds(_COMPILE)
 
 
 @contextlib.contextmanager

@@ -41,18 +41,23 @@ print(time.perf_counter() - t0)
 """
 
 
-def first_fit_seconds():
-    """(cold, warm): import + first k-means++ fit and predict, float32 and float64, in a fresh
-    interpreter, with an empty kernel cache (compilation) and then with the cache it filled."""
+def cold_and_warm_seconds(script):
+    """(cold, warm): the seconds ``script`` prints last, run in a fresh interpreter with an empty
+    kernel cache (compilation) and then again with the cache that run filled."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         out = []
         for _ in range(2):
             res = subprocess.run(
-                [sys.executable, "-c", _FIRST_FIT], env=env, capture_output=True, text=True, check=True
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
             )
             out.append(float(res.stdout.strip().splitlines()[-1]))
         return tuple(out)
+
+
+def first_fit_seconds():
+    """(cold, warm): import + first k-means++ fit and predict, float32 and float64."""
+    return cold_and_warm_seconds(_FIRST_FIT)
 
 
 def time_case(case, repeats):
