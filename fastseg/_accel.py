@@ -13,7 +13,6 @@ import numpy as np
 from ._kernels import yinyang as _yk
 from ._lloyd import (
     _blas_single_thread,
-    blas_is_openblas,
     lloyd,
     use_gemm,
 )
@@ -28,9 +27,7 @@ _SAFETY = 4.0
 DENSE_ABOVE = 0.95
 
 
-# Above this many features the BLAS behind Lloyd's GEMM kernel splits each dot product into
-# blocks (OpenBLAS, measured: exact sequential order up to d = 300, not at 600), so Yinyang
-# could not reproduce its scores on near ties: ``yinyang`` runs Lloyd there.
+# 'auto' picks Yinyang up to this many features (its measured range).
 MAX_FEATURES = 256
 
 
@@ -104,9 +101,6 @@ class _Bounds:
         self.group_of = centre_groups(centres, n_groups)
         t = self.n_groups = int(self.group_of.max()) + 1
         self.order, self.position, self.gstart = _layout(self.group_of)
-        kp = self.order.size
-        self.ct = np.empty((d, kp), dtype=rows.dtype)
-        self.half = np.empty(kp, dtype=rows.dtype)
         self.x_norm = np.zeros(n)
         if self.gemm:
             _yk.row_norms_shifted(rows.X, self.x_shift, self.x_norm)
@@ -150,40 +144,39 @@ class _Bounds:
             self.work[:] = -1  # a dense pass: no filter ran
             self.first = False
         else:
-            _yk.centre_layout(centres, self.x_shift, self.gemm, self.order, self.ct, self.half)
             eps64 = float(np.finfo(np.float64).eps)
             slack = 64 * eps64 * (self.cum_all + self.scale + cmax)
-            _yk.assign_yinyang(
-                rows.X,
-                sample_weight,
-                centres,
-                centres[self.order],
-                self.x_shift,
-                self.ct,
-                self.half,
-                self.order,
-                self.position,
-                self.gstart,
-                self.group_of,
-                self.gemm,
-                self.gamma,
-                self.m_coef,
-                cmax,
-                slack,
-                self.x_norm,
-                self.cum_c,
-                self.cum_g,
-                self.cum_all,
-                rows.bounds,
-                labels,
-                self.ub,
-                self.lb_all,
-                self.lb,
-                sums,
-                weights,
-                changed,
-                self.work,
-            )
+            # Near ties on the GEMM path recompute their chunk's GEMM: BLAS on one thread.
+            with _blas_single_thread():
+                _yk.assign_yinyang(
+                    rows.X,
+                    sample_weight,
+                    centres,
+                    centres[self.order],
+                    self.x_shift,
+                    self.order,
+                    self.position,
+                    self.gstart,
+                    self.group_of,
+                    self.gemm,
+                    self.gamma,
+                    self.m_coef,
+                    cmax,
+                    slack,
+                    self.x_norm,
+                    self.cum_c,
+                    self.cum_g,
+                    self.cum_all,
+                    rows.bounds,
+                    labels,
+                    self.ub,
+                    self.lb_all,
+                    self.lb,
+                    sums,
+                    weights,
+                    changed,
+                    self.work,
+                )
         self.work_log.append(self.work.sum(axis=0))
 
     def move(self, centres_old, centres_new):
@@ -201,7 +194,7 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
     ``sample_weight`` may have length 0, meaning unit weights. ``n_groups`` overrides the
     number of centre groups; ``work``, a list, receives per iteration the number of rows past
     the global filter, rows past the tightened filter and (row, group) pairs recomputed (-1 for
-    a dense pass). Above ``MAX_FEATURES`` features on the GEMM path it runs ``lloyd`` itself.
+    a dense pass).
     On strict convergence it runs one extra assignment pass (``rows.assign``) so that the
     inertia is bitwise Lloyd's. Bounds take ``8 (t + 2)`` bytes per row (t groups).
 
@@ -209,9 +202,6 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
     """
     if rows.sparse:
         raise TypeError("yinyang needs dense rows; use lloyd for sparse input")
-    if use_gemm(rows.d, len(centres_init), rows.dtype) and (rows.d > MAX_FEATURES or not blas_is_openblas()):
-        # Another BLAS (MKL, ...) may split the dot products: Lloyd's scores could not be reproduced.
-        return lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose)
     k, d = np.shape(centres_init)
     state = _Bounds(
         rows,

@@ -139,7 +139,8 @@ def test_dense_pass_after_a_large_move(rng):
     assert sum(wk[0] < 0 for wk in work[1:]) >= 1
 
 
-def test_many_features_runs_lloyd(rng):
+def test_many_features(rng):
+    # Past OpenBLAS's K block (d > 256) each dot product is added in blocks: still Lloyd's numbers.
     X = make_data(rng, 600, MAX_FEATURES + 4, k=3, dtype=np.float32)
     assert_same(X, np.ones(600, dtype=np.float32), init(rng, X, 8))
 

@@ -102,6 +102,25 @@ def gemm_centres(centres, x_shift):
     return shifted, half_norms
 
 
+@njit(**JIT)
+def gemm_chunk(X, x_shift, shifted, start, stop, chunk, prod):
+    """The GEMM scores' product for rows ``[start, stop)``, one chunk: ``prod = shifted @ chunk.T``.
+
+    Every kernel that needs ``assign_gemm``'s numbers calls this with the same chunk edges: a BLAS
+    adds each dot product in an order of its own (it differs between CPUs and BLAS kernels), so
+    only the same call on the same buffer gives the same numbers. The caller limits BLAS to one
+    thread.
+
+    X : (n, d), IN; x_shift : (d,) X.dtype, IN; shifted : (k, d) X.dtype, IN (``gemm_centres``)
+    chunk : (CHUNK_ROWS, d) X.dtype, scratch (rows past ``stop - start`` are left as they were)
+    prod : (k, CHUNK_ROWS) X.dtype, OUT
+    """
+    for i in range(stop - start):
+        for f in range(X.shape[1]):
+            chunk[i, f] = X[start + i, f] - x_shift[f]
+    np.dot(shifted, chunk.T, prod)
+
+
 @njit(parallel=True, **JIT)
 def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, changed, update):
     """Per-chunk GEMM then argmin, for large ``d * k`` (compute-bound).
@@ -137,10 +156,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
         n_changed = 0
         for start in range(bounds[s], bounds[s + 1], CHUNK_ROWS):
             m = min(CHUNK_ROWS, bounds[s + 1] - start)
-            for i in range(m):
-                for f in range(n_features):
-                    chunk[i, f] = X[start + i, f] - x_shift[f]
-            np.dot(shifted, chunk.T, prod)
+            gemm_chunk(X, x_shift, shifted, start, start + m, chunk, prod)
             for b in range(CHUNK_ROWS):
                 best_score[b] = half_norms[0] - prod[0, b]
                 best[b] = 0

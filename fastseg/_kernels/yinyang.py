@@ -5,62 +5,39 @@ a global lower bound to every other centre and one lower bound per group. All bo
 *lazily*, relative to the cumulative drift of the centres, so rows that pass the global filter
 only read three numbers. Rows that fail it get fast distances (any summation order, bounded
 error) to the groups whose bound fails; when two centres are within rounding of each other, the
-exact numbers of the Lloyd kernel that ``use_gemm`` would pick decide, so every argmin (first
-index on ties) agrees with Lloyd. Per-slot sums are accumulated row by row, in the
+exact numbers of the Lloyd kernel that ``use_gemm`` would pick decide (for the GEMM kernel: its
+chunk's GEMM, recomputed, since BLAS kernels add the products in an order of their own that
+differs between CPUs), so every argmin (first index on ties) agrees with Lloyd. Per-slot sums are accumulated row by row, in the
 same order and with the same expression as Lloyd's kernels, so the centres agree bitwise.
 
-Layout: centres are permuted so each group is contiguous; ``ct`` is that permutation transposed,
-``(d, k)``, and ``order[p]`` is the original index of permuted position ``p``.
+Layout: centres are permuted so each group is contiguous (``cr``), and ``order[p]`` is the
+original index of permuted position ``p``.
 """
 
 import numpy as np
 from numba import prange
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
-from .lloyd import gemm_centres
+from .lloyd import gemm_centres, gemm_chunk
 
-# The distance helpers run without ``reassoc`` so the sum over features is evaluated in
-# feature order with fused multiply-adds, which is what the Lloyd kernels compute per element
-# (the fused kernel's SIMD lanes run over rows; BLAS accumulates each dot product in order).
+# The exact distance helper runs without ``reassoc`` so the sum over features is evaluated in
+# feature order with fused multiply-adds, which is what the fused Lloyd kernel computes per
+# element (its SIMD lanes run over rows).
 _EXACT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 
 
 @njit(**_EXACT)
-def _score_one(xs, ct, half, gemm, p):
-    """Lloyd's number for one row and the centre at position ``p``: its distance (fused) or its
-    score ``|c|^2/2 - c.x`` (gemm), summed in feature order with fused multiply-adds.
+def _score_one(xs, cr, p):
+    """The fused Lloyd kernel's distance of one row to the centre at position ``p``, summed in
+    feature order with fused multiply-adds.
 
-    xs : (d,) X.dtype, IN -- the row, shifted by the data mean when ``gemm``
-    ct : (d, k) X.dtype, IN; half : (k,) X.dtype, IN (gemm only)
+    xs : (d,) X.dtype, IN; cr : (k, d) X.dtype, IN -- centres in permuted order
     """
     acc = xs.dtype.type(0)
-    if gemm:
-        for f in range(xs.shape[0]):
-            acc += ct[f, p] * xs[f]
-        return half[p] - acc
     for f in range(xs.shape[0]):
-        t = xs[f] - ct[f, p]
+        t = xs[f] - cr[p, f]
         acc += t * t
     return acc
-
-
-@njit(**JIT)
-def centre_layout(centres, x_shift, gemm, order, ct, half):
-    """Permuted, transposed (and for gemm shifted) centres and half squared norms.
-
-    The shift and half norms repeat ``lloyd.assign_gemm`` statement for statement so the
-    scores are the same numbers.
-
-    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN; gemm : bool
-    order : (k,) int32, IN; ct : (d, k) X.dtype, OUT; half : (k,) X.dtype, OUT
-    """
-    n_clusters, n_features = centres.shape
-    shifted, half_norms = gemm_centres(centres, x_shift)
-    for p in range(order.shape[0]):
-        j = order[p]
-        half[p] = half_norms[j] if gemm else 0
-        for f in range(n_features):
-            ct[f, p] = shifted[j, f] if gemm else centres[j, f]
 
 
 @njit(parallel=True, **JIT)
@@ -145,10 +122,7 @@ def _init_slot(
     for start in range(bounds[s], bounds[s + 1], block):
         m = min(block, bounds[s + 1] - start)
         if gemm:
-            for i in range(m):
-                for f in range(n_features):
-                    chunk[i, f] = X[start + i, f] - x_shift[f]
-            np.dot(shifted, chunk.T, dist)
+            gemm_chunk(X, x_shift, shifted, start, start + m, chunk, dist)
             for j in range(n_clusters):
                 h = half_norms[j]
                 dj = dist[j]
@@ -241,7 +215,7 @@ def _sq_dist(X, i, centres, j):
 
 @njit(parallel=True, **JIT)
 def assign_yinyang(
-    X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma, m_coef,
+    X, sample_weight, centres, cr, x_shift, order, position, gstart, group_of, gemm, gamma, m_coef,
     cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
 ):  # fmt: skip
     """Filtered assignment of every row, then Lloyd's per-slot accumulation.
@@ -256,7 +230,7 @@ def assign_yinyang(
     sample_weight : (n,) or (0,) X.dtype, IN -- length 0 means unit weights
     centres : (k, d) X.dtype, IN; cr : (k, d) X.dtype, IN -- centres in permuted order
     x_shift : (d,) X.dtype, IN -- data mean (gemm) or zeros
-    ct, half, order : from ``centre_layout``, IN
+    order : (k,) int32, IN -- original index of each permuted position
     position : (k,) int64, IN -- permuted position of each centre
     gstart : (t + 1,) int64, IN -- group g holds positions ``[gstart[g], gstart[g + 1])``
     group_of : (k,) int64, IN
@@ -275,9 +249,11 @@ def assign_yinyang(
     work : (n_slots, 3) int64, OUT -- rows past the global filter, rows past the tightened
         filter, groups recomputed (for benchmarks and tests)
     """
+    shifted, half_norms = gemm_centres(centres, x_shift)
     for s in prange(bounds.shape[0] - 1):
         _assign_slot(
-            s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm,
+            s, shifted, half_norms, X, sample_weight, centres, cr, x_shift, order, position, gstart,
+            group_of, gemm,
             gamma, m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums,
             weights, changed, work,
         )  # fmt: skip
@@ -285,7 +261,8 @@ def assign_yinyang(
 
 @njit(**JIT)
 def _assign_slot(
-    s, X, sample_weight, centres, cr, x_shift, ct, half, order, position, gstart, group_of, gemm, gamma,
+    s, shifted, half_norms, X, sample_weight, centres, cr, x_shift, order, position, gstart,
+    group_of, gemm, gamma,
     m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights,
     changed, work,
 ):  # fmt: skip
@@ -301,6 +278,10 @@ def _assign_slot(
     cmp_rel = 1.0 if gemm else np.sqrt((1.0 + gamma) / (1.0 - gamma))
     cmp2 = cmp_rel * cmp_rel
     xs = np.empty(n_features, dtype=X.dtype)
+    # Lloyd's GEMM scores of the chunk of the last near tie (chunk edges as in ``assign_gemm``).
+    chunk = np.zeros((CHUNK_ROWS if gemm else 0, n_features), dtype=X.dtype)
+    prod = np.empty((kp, CHUNK_ROWS if gemm else 0), dtype=X.dtype)
+    chunk_start = np.int64(-1)
     fast = np.empty(kp)
     cur = np.empty(n_groups, dtype=np.float64)
     fresh = np.zeros(n_groups, dtype=np.bool_)
@@ -365,19 +346,28 @@ def _assign_slot(
                                 best = order[p]
                 if n_cand > 1:
                     # Near tie: Lloyd's own numbers decide, first index on equal values.
-                    for f in range(n_features):
-                        xs[f] = X[i, f] - x_shift[f]
+                    b = 0
+                    if gemm:
+                        start = bounds[s] + (i - bounds[s]) // CHUNK_ROWS * CHUNK_ROWS
+                        b = i - start
+                        if start != chunk_start:
+                            stop = min(start + CHUNK_ROWS, bounds[s + 1])
+                            gemm_chunk(X, x_shift, shifted, start, stop, chunk, prod)
+                            chunk_start = start
+                    else:
+                        for f in range(n_features):
+                            xs[f] = X[i, f]
                     best = -1
                     best_v = X.dtype.type(np.inf)
                     if not fresh[own] and fa <= limit:
                         best = a
-                        best_v = _score_one(xs, ct, half, gemm, position[a])
+                        best_v = half_norms[a] - prod[a, b] if gemm else _score_one(xs, cr, position[a])
                     for g in range(n_groups):
                         if fresh[g]:
                             for p in range(gstart[g], gstart[g + 1]):
                                 if fast[p] <= limit:
-                                    v = _score_one(xs, ct, half, gemm, p)
                                     j = order[p]
+                                    v = half_norms[j] - prod[j, b] if gemm else _score_one(xs, cr, p)
                                     if v < best_v or (v == best_v and j < best):
                                         best_v = v
                                         best = j
