@@ -31,8 +31,9 @@ FULL = (200_000, 32, 256)
 _COMPILE = """
 import time
 import numpy as np
-from fastseg._lloyd import Rows, lloyd
-from fastseg._accel import yinyang
+from fastseg._lloyd import lloyd
+from fastseg._rows import Rows
+from fastseg._yinyang import yinyang
 out = []
 for dtype, d, k in (("float32", 8, 16), ("float32", 32, 64), ("float64", 8, 16), ("float64", 2, 16)):
     X = np.random.default_rng(0).normal(size=(2000, d)).astype(dtype)
@@ -70,12 +71,12 @@ def _iteration_ticks(module, ticks):
 
 def late_iterations(n, d, k, repeats, first=10, last=20, dtype="float32"):
     """Median per-iteration time of iterations ``first..last``, Lloyd / Yinyang."""
-    from fastseg import _accel, _lloyd
+    from fastseg import _lloyd, _rows, _yinyang
 
     X, init = make_data(Case("late", "lloyd", n, d, k, dtype))
-    rows, w = _lloyd.Rows(X), np.ones(n, dtype=X.dtype)
-    algos = {"lloyd": _lloyd.lloyd, "yinyang": _accel.yinyang}  # both run _lloyd's loop
-    ran = _accel.yinyang(rows, w, init, last, -1.0)[3]
+    rows, w = _rows.Rows(X), np.ones(n, dtype=X.dtype)
+    algos = {"lloyd": _lloyd.lloyd, "yinyang": _yinyang.yinyang}  # both run _lloyd's loop
+    ran = _yinyang.yinyang(rows, w, init, last, -1.0)[3]
     if ran < last:  # converged early (small --quick sizes): time the second half instead
         first, last = ran // 2, ran
     _lloyd.lloyd(rows, w, init, 2, -1.0)
@@ -87,7 +88,7 @@ def late_iterations(n, d, k, repeats, first=10, last=20, dtype="float32"):
                 run(rows, w, init, last, -1.0)
             times[name].append(np.median(np.diff(ticks)[first - 1 : last - 1]))
     work = []
-    _accel.yinyang(rows, w, init, last, -1.0, work=work)
+    _yinyang.yinyang(rows, w, init, last, -1.0, work=work)
     recomputed = float(np.mean([wk[1] for wk in work[first:last]]) / n)
     med = {name: float(np.median(v)) for name, v in times.items()}
     return med["lloyd"] / med["yinyang"], recomputed, (first, last)
@@ -98,14 +99,14 @@ def _fastseg_yinyang():
     """``fastseg.KMeans`` running Yinyang: ``algorithm='yinyang'`` once the estimator takes it,
     until then by routing its Lloyd call to the Yinyang driver (same signature and result)."""
     import fastseg
-    from fastseg import _accel, _lloyd
+    from fastseg import _lloyd, _yinyang
 
     constraint = fastseg.KMeans._parameter_constraints.get("algorithm", [])
     if any("yinyang" in str(c) for c in constraint):
         yield {"algorithm": "yinyang"}
         return
     saved = _lloyd.lloyd
-    _lloyd.lloyd = _accel.yinyang
+    _lloyd.lloyd = _yinyang.yinyang
     try:
         yield {}
     finally:

@@ -15,12 +15,14 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from . import _lloyd
+from ._centres import explicit_init, warn_if_clusters_missing
 from ._kernels._config import threads
+from ._rows import Rows, block_moments, merge_moments, unit_weights
+from ._validation import verbose_logging
 from .kmeans import KMeans as _InMemoryKMeans
-from .kmeans import _verbose_logging, _warn_if_clusters_missing
 from .kmeans import kmeans_plusplus as _kmeans_plusplus
 from .mixture import GaussianMixture as _InMemoryMixture
 from .mixture import _Stats
@@ -39,7 +41,7 @@ NUMPY_BLOCK_BYTES = 64 * 2**20
 def _rows(block):
     # Blocks that arrived over the network are often read-only: that is a distinct Numba signature
     # (compiled once per process, then cached); copying every block would cost a pass over memory.
-    return _lloyd.Rows(np.ascontiguousarray(block))
+    return Rows(np.ascontiguousarray(block))
 
 
 def _writeable(a):
@@ -54,8 +56,8 @@ def _weights(weights, block):
 
 
 def _kernel_weights(weights, block):
-    """Weights for the kernels only: no weights are ``_lloyd.unit_weights`` (nothing allocated)."""
-    return _lloyd.unit_weights(block.dtype) if weights is None else _writeable(weights)
+    """Weights for the kernels only: no weights are ``_rows.unit_weights`` (nothing allocated)."""
+    return unit_weights(block.dtype) if weights is None else _writeable(weights)
 
 
 def _nearest(rows, weights, centres):
@@ -71,13 +73,13 @@ def _block_check(block, weights):
     x_ok = bool(np.isfinite(block).all())
     weights = _weights(weights, block)
     w_min = float(weights.min()) if weights.size else np.inf
-    moments = _lloyd.block_moments(block.astype(np.float64)) if x_ok and block.shape[0] else None
+    moments = block_moments(block.astype(np.float64)) if x_ok and block.shape[0] else None
     return x_ok, bool(np.isfinite(weights).all()), w_min, float(weights.sum()), moments
 
 
 def _column_variances(moments):
     """Population variances of the columns from per-block (count, mean, M2), merged in block order."""
-    n, _, m2 = functools.reduce(_lloyd.merge_moments, moments, (0, 0.0, 0.0))
+    n, _, m2 = functools.reduce(merge_moments, moments, (0, 0.0, 0.0))
     return m2 / n
 
 
@@ -118,7 +120,7 @@ def _block_labels(block, centres, num_threads):
     centres = _writeable(centres)
     with threads(num_threads):
         rows = _rows(block)
-        labels, _ = _nearest(rows, _lloyd.unit_weights(rows.dtype), centres)
+        labels, _ = _nearest(rows, unit_weights(rows.dtype), centres)
     return labels
 
 
@@ -137,7 +139,7 @@ def _block_min_sq_distances(block, weights, candidates, previous, num_threads):
     candidates = _writeable(candidates)
     with threads(num_threads):
         rows = _rows(block)
-        labels, _ = _nearest(rows, _lloyd.unit_weights(rows.dtype), candidates)  # labels only
+        labels, _ = _nearest(rows, unit_weights(rows.dtype), candidates)  # labels only
         dist = rows.sq_distances_to_assigned(candidates, labels)
     return dist if previous is None else np.minimum(previous, dist)
 
@@ -393,7 +395,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape
         if n < self.n_clusters:
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
-        init_array = self._check_init(X)
+        init_array = explicit_init(self.init, self.n_clusters, d, X.dtype)
         W = _as_dask_weights(sample_weight, X)
         lazy_X = X
         if self.persist:
@@ -402,14 +404,14 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         fit = _Fit(X, W, self.num_threads)
         random_state = check_random_state(self.random_state)
 
-        with _verbose_logging(self.verbose):
+        with verbose_logging(self.verbose):
             centres = init_array if init_array is not None else self._init_centres(fit, random_state)
             if self.verbose:
                 logger.info("Initialization complete")
             centres, n_iter = fit.lloyd(centres, self.max_iter, self.tol, self.verbose)
             inertia, counts = fit.final(centres)
 
-        _warn_if_clusters_missing(counts, stacklevel=3)
+        warn_if_clusters_missing(counts, stacklevel=3)
         self.n_features_in_ = d
         self.cluster_centers_ = centres
         self._n_features_out = self.n_clusters
@@ -418,21 +420,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         # Built on the input before it was persisted: the model does not pin the persisted copy.
         self.labels_ = self._labels(lazy_X)
         return self
-
-    def _check_init(self, X):
-        if not _is_arraylike_not_scalar(self.init):
-            return None
-        init = np.array(self.init, dtype=X.dtype, order="C", copy=True)
-        if init.ndim != 2:
-            raise ValueError(f"init must be a 2-D array of centers, got {init.ndim} dimension(s).")
-        if init.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"The shape of the initial centers {init.shape} does not match "
-                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
-            )
-        if not np.all(np.isfinite(init)):
-            raise ValueError("The initial centers contain NaN or infinity.")
-        return init
 
     def _init_centres(self, fit, random_state):
         entropy = int(random_state.randint(np.iinfo(np.int32).max))

@@ -15,10 +15,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _lloyd
+from . import _blas, _rows, _seeding
 from ._kernels import em as _em
-from .kmeans import KMeans, _verbose_logging
-from .kmeans import _check_weights as _check_sample_weights
+from ._validation import check_weights as _check_sample_weights
+from ._validation import verbose_logging
+from .kmeans import KMeans
 
 logger = logging.getLogger("fastseg")
 
@@ -240,8 +241,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             elif self.init_params == "random_from_data":
                 resp[random_state.choice(n, size=k, replace=False), np.arange(k)] = 1
             else:  # k-means++
-                rows = _lloyd.Rows(X)
-                _, indices = _lloyd.kmeans_plusplus(rows, sample_weight, k, random_state)
+                rows = _rows.Rows(X)
+                _, indices = _seeding.kmeans_plusplus(rows, sample_weight, k, random_state)
                 resp[indices, np.arange(k)] = 1
             w = sample_weight.astype(np.float64)
             Xs = X - shift
@@ -296,7 +297,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         w64 = sample_weight.astype(np.float64)
         total_weight = float(w64.sum())
         shift = (w64 @ X) / total_weight
-        rows = _lloyd.Rows(X)
+        rows = _rows.Rows(X)
         tied_moment = None
         if self.covariance_type == "tied":
             Xs = X - shift
@@ -327,7 +328,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         best, max_lower_bound, self.converged_ = None, -np.inf, False
         # The M-step's small LAPACK calls would leave BLAS threads spinning on the cores the EM
         # kernel needs next: one BLAS thread is plenty for k matrices of d x d.
-        with _verbose_logging(self.verbose), _lloyd._blas_single_thread():
+        with verbose_logging(self.verbose), _blas.blas_single_thread():
             for init in range(n_init):
                 if do_init:
                     initialize(random_state)

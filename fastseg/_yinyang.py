@@ -10,13 +10,9 @@ import logging
 
 import numpy as np
 
+from ._blas import blas_is_openblas, blas_single_thread, use_gemm
 from ._kernels import yinyang as _yk
-from ._lloyd import (
-    _blas_single_thread,
-    blas_is_openblas,
-    lloyd,
-    use_gemm,
-)
+from ._lloyd import lloyd
 
 logger = logging.getLogger("fastseg")
 
@@ -141,7 +137,7 @@ class _Bounds:
             self.cum_c[:] = 0
             self.cum_g[:] = 0
             self.cum_all = 0.0
-            with _blas_single_thread():
+            with blas_single_thread():
                 _yk.init_bounds(
                     rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.order,
                     self.gstart, self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds, labels, self.ub,
