@@ -60,7 +60,17 @@ def update_centres(sums, weights, centres_old):
     return new
 
 
-def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False, assign=None, moved=None):
+def lloyd(
+    rows,
+    sample_weight,
+    centres_init,
+    max_iter,
+    tol,
+    verbose=False,
+    assign=None,
+    moved=None,
+    on_iteration=None,
+):
     """One run of Lloyd's algorithm with scikit-learn's stopping rules.
 
     Stops when no label changes (strict convergence) or when the squared centre shift is
@@ -69,7 +79,8 @@ def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False, assig
 
     ``assign(sample_weight, centres, labels)`` replaces the assignment step (``rows.assign``'s
     results, the inertia may be None) and ``moved(old, new)`` hears of every centre update: the
-    bound-based variants in ``fastseg._yinyang`` run this same loop.
+    bound-based variants in ``fastseg._yinyang`` run this same loop. ``on_iteration(it, centres)``
+    is called once per iteration, after the centre update (benchmarks time iterations with it).
 
     Returns (labels int32, inertia float, centres, n_iter).
     """
@@ -88,6 +99,8 @@ def lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose=False, assig
         if moved is not None:
             moved(centres, centres_new)
         centres_prev, centres = centres, centres_new
+        if on_iteration is not None:
+            on_iteration(it, centres)
         if n_changed == 0:
             strict = True
             if verbose:

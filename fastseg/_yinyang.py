@@ -20,7 +20,7 @@ logger = logging.getLogger("fastseg")
 _SAFETY = 4.0
 # A pass recomputes every row with Lloyd's dense kernel arithmetic (plus fresh bounds) when more
 # than this fraction of the rows fail the global filter: after large centre moves the filtered
-# pass costs up to 5x a Lloyd iteration (measured, 2e5 x 32, k=256, iteration 2).
+# pass costs several Lloyd iterations.
 DENSE_ABOVE = 0.95
 
 
@@ -34,16 +34,11 @@ def choose_algorithm(n, d, k, dtype):
     """'yinyang' where it measured faster than Lloyd, else 'lloyd' (dense input only).
 
     Rule: k >= 64, 8 <= d <= MAX_FEATURES, float32 or d >= 16, n >= 20 k, and the bounds
-    (8 (k / 10 + 2) bytes per row) within 1 GiB. Measured on 2 shared cores with
-    ``python -m benchmarks.accelerated`` (time per late iteration, Lloyd / Yinyang, same init,
-    median of 5 interleaved rounds; runs vary by about +-30%): float32 2e5 x 32 k=256 2.7-3.8x,
-    2e5 x 16 k=128 1.2-1.7x, 1e6 x 8 k=64 1.6-3.5x, 2e5 x 32 k=64 2.1x; float64 2e5 x 32
-    k=256 4.4x. Below the rule: float32 1e6 x 8 k=8 1.0-1.6x, 2e5 x 8 k=16 1.19x, 2e5 x 8 k=32
-    1.08x, float64 1e6 x 8 k=64 1.16x (Lloyd's GEMM path is already fast there), float64
-    2e5 x 2 k=64 0.92x. Yinyang's dense passes (the first, and after large moves) cost about
-    1.5-2 Lloyd iterations and strict convergence adds one assignment pass, so gains near 1.2x
-    do not survive a short fit. Full default fit, float32 2e5 x 32 k=256 (k-means++ included):
-    Yinyang 1.45-1.52x fastseg's Lloyd, 4.9-5.4x scikit-learn's Lloyd, 5.5-5.6x its Elkan.
+    (8 (k / 10 + 2) bytes per row) within 1 GiB. The measurements behind it come from
+    ``python -m benchmarks.accelerated``, which writes the README's accelerated table. Below the
+    rule Lloyd's kernels (the GEMM path in float64) are already fast, and Yinyang's dense passes
+    (the first, and after large moves) plus the extra assignment pass on strict convergence eat
+    small per-iteration gains in a short fit.
     """
     bounds_bytes = 8 * n * (n_groups_for(k) + 2)
     if k < 64 or not 8 <= d <= MAX_FEATURES or n < 20 * k or bounds_bytes > 2**30:
@@ -191,13 +186,23 @@ class _Bounds:
         self.cum_all += float(drift.max())
 
 
-def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_groups=None, work=None):
+def yinyang(
+    rows,
+    sample_weight,
+    centres_init,
+    max_iter,
+    tol,
+    verbose=False,
+    n_groups=None,
+    work=None,
+    on_iteration=None,
+):
     """Yinyang K-means with Lloyd's stopping rules; the result equals ``_lloyd.lloyd``'s.
 
     ``sample_weight`` may have length 0, meaning unit weights. ``n_groups`` overrides the
     number of centre groups; ``work``, a list, receives per iteration the number of rows past
     the global filter, rows past the tightened filter and (row, group) pairs recomputed (-1 for
-    a dense pass). Above ``MAX_FEATURES`` features on the GEMM path it runs ``lloyd`` itself.
+    a dense pass). ``on_iteration`` is ``lloyd``'s. Above ``MAX_FEATURES`` features on the GEMM path it runs ``lloyd`` itself.
     On strict convergence it runs one extra assignment pass (``rows.assign``) so that the
     inertia is bitwise Lloyd's. Bounds take ``8 (t + 2)`` bytes per row (t groups).
 
@@ -207,7 +212,7 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
         raise TypeError("yinyang needs dense rows; use lloyd for sparse input")
     if use_gemm(rows.d, len(centres_init), rows.dtype) and (rows.d > MAX_FEATURES or not blas_is_openblas()):
         # Another BLAS (MKL, ...) may split the dot products: Lloyd's scores could not be reproduced.
-        return lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose)
+        return lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose, on_iteration=on_iteration)
     k, d = np.shape(centres_init)
     state = _Bounds(
         rows,
@@ -224,7 +229,17 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
         # Slot order, as Lloyd's reduce; no inertia (the bounds skip most distances).
         return slot_sums.sum(axis=0), slot_weights.sum(axis=0), None, int(changed.sum())
 
-    result = lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose, assign=assign, moved=state.move)
+    result = lloyd(
+        rows,
+        sample_weight,
+        centres_init,
+        max_iter,
+        tol,
+        verbose,
+        assign=assign,
+        moved=state.move,
+        on_iteration=on_iteration,
+    )
     if work is not None:
         work.extend(state.work_log)
     return result
