@@ -7,9 +7,9 @@ import dask
 import numpy as np
 from scipy.special import logsumexp
 
+from .. import _em
 from .._kernels._config import threads
 from .._rows import Rows, block_moments, merge_moments, unit_weights
-from ..mixture import GaussianMixture as _InMemoryMixture
 
 # Statistics of this many blocks are added by one task of the reduction tree.
 SPLIT_EVERY = 8
@@ -199,20 +199,16 @@ def tree_sum(parts, split_every=SPLIT_EVERY):
 
 
 # -- Gaussian mixture ------------------------------------------------------------------------------
-def mixture_on_worker(params):
-    """A bare ``fastseg.GaussianMixture`` holding the parameters the EM kernels read."""
-    n_components, covariance_type, weights, means, precisions_cholesky = params
-    model = _InMemoryMixture(n_components, covariance_type=covariance_type)
-    model.weights_, model.means_, model.precisions_cholesky_ = weights, means, precisions_cholesky
-    return model
-
-
+# ``params`` below is (n_components, covariance_type, weights, means, precisions_cholesky), float64.
 def block_em(block, weights, params, shift, num_threads):
     """The EM map on one block: (N_k, sum r w x, sum r w x x^T, weighted log-likelihood), float64,
-    in the frame shifted by ``shift``; ``GaussianMixture._e_stats`` on the block's rows."""
+    in the frame shifted by ``shift``; ``_em.e_stats`` on the block's rows."""
+    _, covariance_type, mix_weights, means, precisions_cholesky = params
     weights = block_weights(weights, block)
     with threads(num_threads):
-        stats = mixture_on_worker(params)._e_stats(block_rows(block), weights, shift)
+        stats = _em.e_stats(
+            block_rows(block), weights, shift, covariance_type, mix_weights, means, precisions_cholesky
+        )
     return stats.nk, stats.sx, stats.sxx, stats.loglik
 
 
@@ -229,27 +225,22 @@ def block_tied_moment(block, weights, shift):
 
 
 def block_hard_stats(block, weights, centres, shift, covariance_type, num_threads):
-    """Statistics of hard (nearest-centre) responsibilities, as ``GaussianMixture._initialize``
-    builds them from k-means labels: (N_k, sum w x, sum w x x^T or its diagonal, 0)."""
+    """Statistics of hard (nearest-centre) responsibilities, as the in-memory mixture builds them
+    from k-means labels (``_em.hard_stats``): (N_k, sum w x, sum w x x^T or its diagonal, 0)."""
     weights = block_weights(weights, block)
     with threads(num_threads):
         labels, _ = nearest(block_rows(block), weights, writeable(centres))
-    k, d = centres.shape
-    rw = np.zeros((block.shape[0], k))
+    rw = np.zeros((block.shape[0], centres.shape[0]))
     rw[np.arange(block.shape[0]), labels] = weights
-    xs = block - shift
-    sxx = None
-    if covariance_type == "full":
-        sxx = np.einsum("nk,nf,ng->kfg", rw, xs, xs)
-    elif covariance_type in ("diag", "spherical"):
-        sxx = np.zeros((k, d, d))
-        idx = np.arange(d)
-        sxx[:, idx, idx] = rw.T @ (xs * xs)
-    return rw.sum(0), rw.T @ xs, sxx, 0.0
+    stats = _em.hard_stats(rw, block - shift, covariance_type)
+    return stats.nk, stats.sx, stats.sxx, stats.loglik
 
 
 def block_log_prob(block, params):
-    return mixture_on_worker(params)._log_prob_rows(np.ascontiguousarray(block))
+    _, covariance_type, weights, means, precisions_cholesky = params
+    return _em.log_prob_rows(
+        np.ascontiguousarray(block), covariance_type, weights, means, precisions_cholesky
+    )
 
 
 def block_predict(block, params):

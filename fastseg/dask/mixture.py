@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .. import _em
 from ..mixture import GaussianMixture as _InMemoryMixture
-from ..mixture import _Stats
 from .blocks import (
     block_em,
     block_hard_stats,
@@ -28,7 +28,7 @@ from .kmeans import Fit, KMeans
 class GaussianMixture(_InMemoryMixture):
     """``fastseg.GaussianMixture`` on a ``dask.array``: the fused EM kernel mapped over row blocks.
 
-    Each EM iteration maps ``GaussianMixture._e_stats`` (N_k, sum r w x, sum r w x x^T and the
+    Each EM iteration maps ``_em.e_stats`` (N_k, sum r w x, sum r w x x^T and the
     log-likelihood, float64) over the blocks, tree-reduces those statistics and runs the in-memory
     M-step on the totals. Given ``weights_init``, ``means_init`` and ``precisions_init`` the fit
     follows the in-memory EM path (same ``n_iter_`` and ``converged_``; parameters equal up to the
@@ -86,14 +86,19 @@ class GaussianMixture(_InMemoryMixture):
         self.num_threads = num_threads
         self.persist = persist
 
-    def _params(self):
+    def _params(self, params=None):
+        """What the block functions read: (n_components, covariance_type, weights, means, precision
+        Cholesky factors), float64; of ``params`` (``_em.Params``) or of the fitted model."""
+        if params is None:
+            params = (self.weights_, self.means_, None, self.precisions_cholesky_)
+        weights, means, _, precisions_cholesky = params
         f64 = np.float64
         return (
             self.n_components,
             self.covariance_type,
-            np.asarray(self.weights_, dtype=f64),
-            np.asarray(self.means_, dtype=f64),
-            np.asarray(self.precisions_cholesky_, dtype=f64),
+            np.asarray(weights, dtype=f64),
+            np.asarray(means, dtype=f64),
+            np.asarray(precisions_cholesky, dtype=f64),
         )
 
     def fit(self, X, y=None, sample_weight=None):
@@ -126,15 +131,15 @@ class GaussianMixture(_InMemoryMixture):
         if self.covariance_type == "tied":
             (tied_moment,) = fit.compute(tree_sum(fit._map(block_tied_moment, shift)))
 
-        def e_stats():
-            (totals,) = fit.compute(tree_sum(fit._map(block_em, self._params(), shift, self.num_threads)))
-            return _Stats(*totals)
+        def e_step(p):
+            (totals,) = fit.compute(tree_sum(fit._map(block_em, self._params(p), shift, self.num_threads)))
+            return _em.Stats(*totals)
 
         self._run_em(
-            lambda random_state: self._initialize_from_blocks(
+            lambda random_state: self._initial_params_from_blocks(
                 fit, random_state, shift, tied_moment, total_weight
             ),
-            e_stats,
+            e_step,
             shift,
             tied_moment,
             total_weight,
@@ -143,10 +148,11 @@ class GaussianMixture(_InMemoryMixture):
         self.n_features_in_ = d
         return lazy_X
 
-    def _initialize_from_blocks(self, fit, random_state, shift, tied_moment, total_weight):
-        """``GaussianMixture._initialize`` for init_params='kmeans': hard responsibilities from
+    def _initial_params_from_blocks(self, fit, random_state, shift, tied_moment, total_weight):
+        """The initial ``_em.Params`` for init_params='kmeans': hard responsibilities from
         ``fastseg.dask.KMeans``; explicit ``*_init`` parameters override, as in memory."""
-        if self._weights_init is None or self._means_init is None or self._precisions_init is None:
+        params = None
+        if _em.needs_responsibilities(self._weights_init, self._means_init, self._precisions_init):
             km = KMeans(
                 self.n_components, random_state=random_state, num_threads=self.num_threads, persist=False
             )
@@ -154,16 +160,18 @@ class GaussianMixture(_InMemoryMixture):
             (totals,) = fit.compute(
                 tree_sum(fit._map(block_hard_stats, centres, shift, self.covariance_type, self.num_threads))
             )
-            stats = _Stats(*totals)
-            self._m_step(stats, shift, tied_moment)
-            if self._weights_init is None:
-                self.weights_ = (stats.nk + 10 * np.finfo(np.float64).eps) / total_weight
-        if self._weights_init is not None:
-            self.weights_ = np.asarray(self._weights_init, dtype=np.float64)
-        if self._means_init is not None:
-            self.means_ = np.asarray(self._means_init, dtype=np.float64)
-        if self._precisions_init is not None:
-            self.precisions_cholesky_ = self._precision_cholesky_from_precisions(self._precisions_init)
+            params = _em.start_from_stats(
+                _em.Stats(*totals),
+                shift,
+                tied_moment,
+                self.covariance_type,
+                self.reg_covar,
+                self._weights_init,
+                total_weight,
+            )
+        return _em.init_overrides(
+            params, self._weights_init, self._means_init, self._precisions_init, self.covariance_type
+        )
 
     # -- using a fitted model ------------------------------------------------------------------------
     def _rowwise(self, X, Xd, fn, dtype, per_component=False):
