@@ -7,7 +7,7 @@
 (a) Late-iteration cost: Lloyd and Yinyang start from the same centres (the registry's k random
 rows, as ``benchmarks.compare``; k-means++ converges in 4 iterations at k=8) and run a fixed
 number of iterations (``tol`` that never triggers); an iteration's time is the time between two
-consecutive ``update_centres`` calls of the driver (once per iteration in both). Per run the
+consecutive calls of the driver's ``on_iteration`` hook (once per iteration in both). Per run the
 median over iterations 10..20, then the median over interleaved rounds.
 Ratio = Lloyd time / Yinyang time.
 (b) Full default fit (k-means++, ``n_init='auto'``, default ``tol``/``max_iter``, same
@@ -17,7 +17,6 @@ Data: ``benchmarks.registry.make_data`` (blobs with unequal spreads, away from t
 """
 
 import argparse
-import contextlib
 import time
 
 import numpy as np
@@ -31,8 +30,9 @@ FULL = (200_000, 32, 256)
 _COMPILE = """
 import time
 import numpy as np
-from fastseg._lloyd import Rows, lloyd
-from fastseg._accel import yinyang
+from fastseg._lloyd import lloyd
+from fastseg._rows import Rows
+from fastseg._yinyang import yinyang
 out = []
 for dtype, d, k in (("float32", 8, 16), ("float32", 32, 64), ("float64", 8, 16), ("float64", 2, 16)):
     X = np.random.default_rng(0).normal(size=(2000, d)).astype(dtype)
@@ -51,31 +51,24 @@ def compile_seconds():
     return cold_and_warm_seconds(_COMPILE)
 
 
-@contextlib.contextmanager
-def _iteration_ticks(module, ticks):
-    """Record the time of every ``update_centres`` call made by ``module``'s loop (once per
-    iteration), so consecutive ticks bracket one whole iteration."""
-    saved = module.update_centres
+def _iteration_ticks(ticks):
+    """An ``on_iteration`` hook recording the time of every call (once per iteration), so
+    consecutive ticks bracket one whole iteration."""
 
-    def tick(*args):
+    def tick(it, centres):
         ticks.append(time.perf_counter())
-        return saved(*args)
 
-    module.update_centres = tick
-    try:
-        yield
-    finally:
-        module.update_centres = saved
+    return tick
 
 
 def late_iterations(n, d, k, repeats, first=10, last=20, dtype="float32"):
     """Median per-iteration time of iterations ``first..last``, Lloyd / Yinyang."""
-    from fastseg import _accel, _lloyd
+    from fastseg import _lloyd, _rows, _yinyang
 
     X, init = make_data(Case("late", "lloyd", n, d, k, dtype))
-    rows, w = _lloyd.Rows(X), np.ones(n, dtype=X.dtype)
-    algos = {"lloyd": _lloyd.lloyd, "yinyang": _accel.yinyang}  # both run _lloyd's loop
-    ran = _accel.yinyang(rows, w, init, last, -1.0)[3]
+    rows, w = _rows.Rows(X), np.ones(n, dtype=X.dtype)
+    algos = {"lloyd": _lloyd.lloyd, "yinyang": _yinyang.yinyang}  # both run _lloyd's loop
+    ran = _yinyang.yinyang(rows, w, init, last, -1.0)[3]
     if ran < last:  # converged early (small --quick sizes): time the second half instead
         first, last = ran // 2, ran
     _lloyd.lloyd(rows, w, init, 2, -1.0)
@@ -83,41 +76,13 @@ def late_iterations(n, d, k, repeats, first=10, last=20, dtype="float32"):
     for _ in range(repeats):
         for name, run in algos.items():
             ticks = []
-            with _iteration_ticks(_lloyd, ticks):
-                run(rows, w, init, last, -1.0)
+            run(rows, w, init, last, -1.0, on_iteration=_iteration_ticks(ticks))
             times[name].append(np.median(np.diff(ticks)[first - 1 : last - 1]))
     work = []
-    _accel.yinyang(rows, w, init, last, -1.0, work=work)
+    _yinyang.yinyang(rows, w, init, last, -1.0, work=work)
     recomputed = float(np.mean([wk[1] for wk in work[first:last]]) / n)
     med = {name: float(np.median(v)) for name, v in times.items()}
     return med["lloyd"] / med["yinyang"], recomputed, (first, last)
-
-
-@contextlib.contextmanager
-def _fastseg_yinyang():
-    """``fastseg.KMeans`` running Yinyang: ``algorithm='yinyang'`` once the estimator takes it,
-    until then by routing its Lloyd call to the Yinyang driver (same signature and result)."""
-    import fastseg
-    from fastseg import _accel, _lloyd
-
-    constraint = fastseg.KMeans._parameter_constraints.get("algorithm", [])
-    if any("yinyang" in str(c) for c in constraint):
-        yield {"algorithm": "yinyang"}
-        return
-    saved = _lloyd.lloyd
-    _lloyd.lloyd = _accel.yinyang
-    try:
-        yield {}
-    finally:
-        _lloyd.lloyd = saved
-
-
-def _lloyd_kwargs():
-    """``algorithm='lloyd'`` where ``fastseg.KMeans`` takes it (its default 'auto' may pick Yinyang)."""
-    import fastseg
-
-    constraint = fastseg.KMeans._parameter_constraints.get("algorithm", [])
-    return {"algorithm": "lloyd"} if any("yinyang" in str(c) for c in constraint) else {}
 
 
 def full_fit(n, d, k, repeats):
@@ -128,12 +93,11 @@ def full_fit(n, d, k, repeats):
     X, _ = make_data(Case("full", "lloyd", n, d, k, "float32"))
 
     def fastseg_yinyang():
-        with _fastseg_yinyang() as kw:
-            return fastseg.KMeans(k, random_state=0, **kw).fit(X)
+        return fastseg.KMeans(k, random_state=0, algorithm="yinyang").fit(X)
 
     impls = {
         "fastseg yinyang": fastseg_yinyang,
-        "fastseg lloyd": lambda: fastseg.KMeans(k, random_state=0, **_lloyd_kwargs()).fit(X),
+        "fastseg lloyd": lambda: fastseg.KMeans(k, random_state=0, algorithm="lloyd").fit(X),
         "sklearn lloyd": lambda: SKMeans(k, random_state=0).fit(X),
         "sklearn elkan": lambda: SKMeans(k, random_state=0, algorithm="elkan").fit(X),
     }

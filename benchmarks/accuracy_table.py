@@ -1,6 +1,6 @@
 """Write the output of ``fastseg reproduce accuracy`` into README.md: ``python -m benchmarks.accuracy_table``."""
 
-from fastseg.reproduce import render_accuracy_report
+from fastseg.segment.reproduce import render_accuracy_report
 
 from .compare import update_readme
 

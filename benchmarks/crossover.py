@@ -1,16 +1,16 @@
 """Where the per-chunk GEMM kernel beats the fused one: ``python -m benchmarks.crossover``.
 
 Prints fused time / GEMM time for one assignment pass over 2e5 rows (above 1: GEMM is faster),
-interleaved, median of 5. ``fastseg._lloyd.use_gemm`` encodes the result.
+interleaved, median of 5. ``fastseg._blas.use_gemm`` encodes the result.
 """
 
 import time
 
 import numpy as np
 
+from fastseg._blas import blas_single_thread, use_gemm
 from fastseg._kernels import lloyd
 from fastseg._kernels._config import slot_bounds
-from fastseg._lloyd import _blas_single_thread, use_gemm
 
 SHAPES = [
     (2, 64),
@@ -53,7 +53,7 @@ def fused_over_gemm(X, k, repeats):
         lloyd.assign_fused(X, w, C, bounds, *stats)
 
     def gemm():
-        with _blas_single_thread():
+        with blas_single_thread():
             lloyd.assign_gemm(X, w, C, mean, bounds, *stats)
 
     fused(), gemm()

@@ -49,7 +49,7 @@ def _fastseg_init(Xd, k, seed):
 
     # The k-means|| pass of fit on its own (private API: fit always goes on to Lloyd); it includes
     # the input checks, which fit runs with its first pass.
-    fit = fastseg.dask._Fit(Xd, None, 1)
+    fit = fastseg.dask.kmeans.Fit(Xd, None, 1)
     return fit.kmeans_parallel(k, 2, 5, seed, np.random.RandomState(seed))
 
 
@@ -76,7 +76,8 @@ _FIRST_TASK = """
 import time
 t0 = time.perf_counter()
 import numpy as np
-from fastseg.dask import _block_final, _block_stats
+from fastseg.dask.blocks import block_final as _block_final
+from fastseg.dask.blocks import block_stats as _block_stats
 t1 = time.perf_counter()
 X = np.random.default_rng(0).normal(size=(5000, 8)).astype(np.float32)
 X.flags.writeable = False  # as blocks that arrived from another process are

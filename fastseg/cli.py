@@ -6,7 +6,7 @@ import time
 
 
 def _cmd_reproduce(args):
-    from fastseg.reproduce import render_accuracy_report
+    from fastseg.segment.reproduce import render_accuracy_report
 
     print(
         "GA-K-means paper, Tables 1-2: clustering accuracy on Iris and Wine (scikit-learn's copies), "
@@ -49,11 +49,21 @@ def _parse_k_range(text):
 
 
 def _cmd_segment(args):
-    from fastseg import segment_files as io
+    from fastseg.segment import files as io
 
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
-    frame, id_column, features, truth, transactions = io.load_customers(args)
+    frame, id_column, features, truth, transactions = io.load_customers(
+        demo=args.demo,
+        path=args.input,
+        id_column=args.id_column,
+        features=[c.strip() for c in args.features.split(",")] if args.features else None,
+        transactions=args.transactions,
+        date_column=args.date_column,
+        amount_column=args.amount_column,
+        order_column=args.order_column,
+        seed=args.seed,
+    )
     progress = _Progress(not args.quiet)
     from fastseg.segment import segment_customers
 

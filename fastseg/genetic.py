@@ -14,9 +14,10 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _lloyd
+from . import _lloyd, _rows, _seeding
+from ._centres import _CentresModel, tolerance
 from ._kernels import genetic as _gk
-from .kmeans import _CentresModel, _tolerance, _verbose_logging
+from ._validation import verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -159,10 +160,10 @@ class GeneticKMeans(_CentresModel):
         if self.init_population == "uniform":
             lo, hi = X.min(axis=0), X.max(axis=0)
             return rng.uniform(lo, hi, size=(P, k, X.shape[1])).astype(X.dtype)
-        data = _lloyd.Rows(X)
+        data = _rows.Rows(X)
         return np.stack(
             [
-                _lloyd.kmeans_plusplus(
+                _seeding.kmeans_plusplus(
                     data, sample_weight, k, np.random.RandomState(rng.integers(2**31 - 1))
                 )[0]
                 for _ in range(P)
@@ -237,13 +238,13 @@ class GeneticKMeans(_CentresModel):
         """
         X, sample_weight = self._validate_fit_input(X, sample_weight)
         rng = _generator(self.random_state)
-        rows = _lloyd.Rows(X)
+        rows = _rows.Rows(X)
         scale = self.mutation_scale * np.std(X, axis=0, dtype=np.float64)
 
         population = self._initial_population(X, sample_weight, rng)
         history = []
         best_sse, best_centres, stall = np.inf, None, 0
-        with _verbose_logging(self.verbose):
+        with verbose_logging(self.verbose):
             for generation in range(self.n_generations):
                 sse = self._evaluate(rows, sample_weight, population)
                 history.append((sse.min(), sse.mean(), sse.max()))
@@ -271,7 +272,7 @@ class GeneticKMeans(_CentresModel):
                     population = self._next_generation(population, sse, scale, rng)
 
             labels, inertia, centres, n_iter = _lloyd.lloyd(
-                rows, sample_weight, best_centres, self.max_iter, _tolerance(rows, self.tol), self.verbose
+                rows, sample_weight, best_centres, self.max_iter, tolerance(rows, self.tol), self.verbose
             )
         self.fitness_history_ = np.array(history, dtype=HISTORY_DTYPE)
         self.n_generations_ = len(history)

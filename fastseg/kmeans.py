@@ -2,97 +2,20 @@
 
 import logging
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _is_arraylike_not_scalar,
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
-from . import _accel, _lloyd
+from . import _lloyd, _rows, _seeding, _yinyang
+from ._centres import _CentresModel, check_centres, explicit_init, is_same_clustering, tolerance
+from ._validation import check_weights, verbose_logging
 
 logger = logging.getLogger("fastseg")
-
-
-@contextmanager
-def _verbose_logging(verbose):
-    """Show the ``fastseg`` logger's INFO records on stderr while ``verbose`` is set."""
-    if not verbose or logger.handlers:
-        yield
-        return
-    handler = logging.StreamHandler()
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-
-
-def _tolerance(rows, tol):
-    """``tol`` scaled by the mean feature variance, as scikit-learn does.
-
-    The variances come from a blocked float64 pass (no temporary the size of X).
-    """
-    if tol == 0:
-        return 0.0
-    return float(np.mean(rows.moments()[1]) * tol)
-
-
-def _is_same_clustering(labels1, labels2, n_clusters):
-    """True when every cluster of ``labels1`` is one cluster of ``labels2`` (scikit-learn's test)."""
-    mapping = np.full(n_clusters, -1, dtype=np.int64)
-    mapping[labels1] = labels2  # any member's label; the check below fails if members disagree
-    return bool(np.array_equal(mapping[labels1], labels2))
-
-
-def _check_weights(sample_weight, X, unit_if_none=False):
-    """Validated weights of X's dtype; with ``unit_if_none``, None gives ``_lloyd.unit_weights``
-    (a length-0 array the kernels read as weight 1 everywhere: no (n,) array allocated)."""
-    if sample_weight is None and unit_if_none:
-        return _lloyd.unit_weights(X.dtype)
-    # Also refuses negative weights and all-zero weights, with messages that say so.
-    return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-
-
-def _warn_if_clusters_missing(counts, stacklevel):
-    """scikit-learn's ConvergenceWarning when some of the clusters got no row."""
-    distinct = int(np.count_nonzero(counts))
-    if distinct < counts.shape[0]:
-        warnings.warn(
-            f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-            f"({counts.shape[0]}). Possibly due to duplicate points in X.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
-
-
-def _streamable(X):
-    """A dense C-ordered float memmap: fitted by streaming batches of rows (see ``_lloyd.Rows``)."""
-    return (
-        isinstance(X, np.memmap)
-        and X.ndim == 2
-        and X.dtype in (np.float32, np.float64)
-        and X.flags.c_contiguous
-    )
 
 
 def kmeans_plusplus(
@@ -124,94 +47,11 @@ def kmeans_plusplus(
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
     if n_local_trials is not None and not (isinstance(n_local_trials, Integral) and n_local_trials >= 1):
         raise ValueError(f"n_local_trials must be a positive integer or None, got {n_local_trials!r}.")
-    sample_weight = _check_weights(sample_weight, X, unit_if_none=True)
-    rows = _lloyd.Rows(X)
-    return _lloyd.kmeans_plusplus(
+    sample_weight = check_weights(sample_weight, X, unit_if_none=True)
+    rows = _rows.Rows(X)
+    return _seeding.kmeans_plusplus(
         rows, sample_weight, n_clusters, check_random_state(random_state), n_local_trials
     )
-
-
-class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
-    """What every centre-based model shares: validation, predict/transform/score, fitted attributes."""
-
-    _accept_sparse = "csr"
-
-    def _validate_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=self._accept_sparse,
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=False,
-        )
-
-    def _validate_fit_input(self, X, sample_weight, unit_if_none=False):
-        """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.
-
-        With ``unit_if_none`` a dense C-ordered float memmap is passed through as it is, to be
-        streamed: only its first row is checked here, its values in the first streamed pass.
-        """
-        if unit_if_none and _streamable(X) and X.shape[0] > 0:
-            self._validate_X(X[:1], reset=True)
-        else:
-            X = self._validate_X(X, reset=True)
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
-        return X, _check_weights(sample_weight, X, unit_if_none)
-
-    def _set_fitted(self, labels, inertia, centres, n_iter):
-        counts = np.zeros(self.n_clusters, dtype=np.int64)
-        for start in range(0, labels.shape[0], 1 << 20):  # bincount would copy labels to int64
-            counts += np.bincount(labels[start : start + (1 << 20)], minlength=self.n_clusters)
-        _warn_if_clusters_missing(counts, stacklevel=4)
-        self.cluster_centers_ = centres
-        self._n_features_out = centres.shape[0]
-        self.labels_ = labels
-        self.inertia_ = inertia
-        self.n_iter_ = n_iter
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit and return ``labels_``."""
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit and return the distances of ``X`` to the centres."""
-        return self.fit(X, sample_weight=sample_weight)._transform(X)
-
-    def _rows_and_centres(self, X):
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return _lloyd.Rows(X), np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-
-    def predict(self, X):
-        """Index of the nearest centre for each row of ``X`` (int32)."""
-        rows, centres = self._rows_and_centres(X)
-        labels = np.full(rows.n, -1, dtype=np.int32)
-        rows.assign(_lloyd.unit_weights(rows.dtype), centres, labels, update=False)
-        return labels
-
-    def transform(self, X):
-        """Euclidean distances of ``X`` to every centre, shape (n_samples, n_clusters)."""
-        return self._transform(X)
-
-    def _transform(self, X):
-        rows, centres = self._rows_and_centres(X)
-        return np.sqrt(rows.sq_distances(centres))
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
-        rows, centres = self._rows_and_centres(X)
-        sample_weight = _check_weights(sample_weight, rows.X, unit_if_none=True)
-        labels = np.full(rows.n, -1, dtype=np.int32)
-        _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
-        return -inertia
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = self._accept_sparse is not False
-        return tags
 
 
 class KMeans(_CentresModel):
@@ -251,7 +91,7 @@ class KMeans(_CentresModel):
         every distance each iteration; 'yinyang' (and 'elkan', scikit-learn's name for a
         bound-based exact method) keeps per-row bounds and skips the distances they rule out
         (dense input; memory 8 * (k/10 + 2) bytes per row). 'auto' picks Yinyang where it was
-        measured faster (k >= 64, 8 <= d <= 256, enough rows; see ``fastseg._accel``) and Lloyd
+        measured faster (k >= 64, 8 <= d <= 256, enough rows; see ``fastseg._yinyang``) and Lloyd
         elsewhere, for sparse input and for streamed memmaps.
 
     Attributes
@@ -342,19 +182,10 @@ class KMeans(_CentresModel):
             n_init = 1
         return n_init
 
-    def _check_centres(self, centres, X, what):
-        if centres.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"The shape of the {what} centers {centres.shape} does not match "
-                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
-            )
-        if not np.all(np.isfinite(centres)):
-            raise ValueError(f"The {what} centers contain NaN or infinity.")
-
     def _init_centres(self, rows, sample_weight, random_state, init_array):
         init = self.init
         if isinstance(init, str) and init == "k-means++":
-            centres, _ = _lloyd.kmeans_plusplus(rows, sample_weight, self.n_clusters, random_state)
+            centres, _ = _seeding.kmeans_plusplus(rows, sample_weight, self.n_clusters, random_state)
             return centres
         if isinstance(init, str) and init == "random":
             if sample_weight.shape[0] == 0:  # scikit-learn draws with p even for unit weights
@@ -368,7 +199,7 @@ class KMeans(_CentresModel):
             if sp.issparse(centres):
                 centres = centres.toarray()
             centres = np.array(centres, dtype=rows.dtype, order="C")
-            self._check_centres(centres, rows.X, "initial")
+            check_centres(centres, self.n_clusters, rows.d, "initial")
             return centres
         return init_array
 
@@ -377,9 +208,9 @@ class KMeans(_CentresModel):
         if rows.sparse or rows.stream or self.algorithm == "lloyd":
             return _lloyd.lloyd
         if self.algorithm == "auto":
-            if _accel.choose_algorithm(rows.n, rows.d, self.n_clusters, rows.dtype) == "lloyd":
+            if _yinyang.choose_algorithm(rows.n, rows.d, self.n_clusters, rows.dtype) == "lloyd":
                 return _lloyd.lloyd
-        return _accel.yinyang
+        return _yinyang.yinyang
 
     # -- fitting ----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -400,22 +231,17 @@ class KMeans(_CentresModel):
         """
         X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
-        init_array = None
-        if _is_arraylike_not_scalar(self.init):
-            init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)
-            if init_array.ndim != 2:
-                raise ValueError(f"init must be a 2-D array of centers, got {init_array.ndim} dimension(s).")
-            self._check_centres(init_array, X, "initial")
+        init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
         n_init = self._n_init_for_fit()
         random_state = check_random_state(self.random_state)
-        rows = _lloyd.Rows(X)
+        rows = _rows.Rows(X)
         if rows.stream:
             rows.moments()  # the streamed rows' finiteness check
-        tol = _tolerance(rows, self.tol)
+        tol = tolerance(rows, self.tol)
         run = self._iterations(rows)
 
         best = None
-        with _verbose_logging(self.verbose):
+        with verbose_logging(self.verbose):
             for _ in range(n_init):
                 centres_init = self._init_centres(rows, sample_weight, random_state, init_array)
                 if self.verbose:
@@ -424,7 +250,7 @@ class KMeans(_CentresModel):
                     rows, sample_weight, centres_init, self.max_iter, tol, self.verbose
                 )
                 if best is None or (
-                    inertia < best[1] and not _is_same_clustering(labels, best[0], self.n_clusters)
+                    inertia < best[1] and not is_same_clustering(labels, best[0], self.n_clusters)
                 ):
                     best = (labels, inertia, centres, n_iter)
 
@@ -449,24 +275,21 @@ class KMeans(_CentresModel):
         if not hasattr(self, "_pass_centres") and hasattr(self, "cluster_centers_"):
             # Fitted by ``fit``: the passes start from its centres.
             X = self._validate_X(X, reset=False)
-            sample_weight = _check_weights(sample_weight, X, unit_if_none=True)
+            sample_weight = check_weights(sample_weight, X, unit_if_none=True)
             self.n_iter_ = 0
             self._start_pass(self.cluster_centers_)
         elif not hasattr(self, "_pass_centres"):
             X, sample_weight = self._validate_fit_input(X, sample_weight)
-            init_array = None
-            if _is_arraylike_not_scalar(self.init):
-                init_array = np.array(self.init, dtype=X.dtype, order="C", copy=True)
-                self._check_centres(init_array, X, "initial")
+            init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
             self._random_state = check_random_state(self.random_state)
-            with _verbose_logging(self.verbose):
-                centres = self._init_centres(_lloyd.Rows(X), sample_weight, self._random_state, init_array)
+            with verbose_logging(self.verbose):
+                centres = self._init_centres(_rows.Rows(X), sample_weight, self._random_state, init_array)
             self.n_iter_ = 0
             self._start_pass(centres)
         else:
             X = self._validate_X(X, reset=False)
-            sample_weight = _check_weights(sample_weight, X, unit_if_none=True)
-        rows = _lloyd.Rows(X)
+            sample_weight = check_weights(sample_weight, X, unit_if_none=True)
+        rows = _rows.Rows(X)
         centres = self._pass_centres.astype(X.dtype, copy=False)
         labels = np.full(rows.n, -1, dtype=np.int32)
         sums, weights, inertia, _ = rows.assign(sample_weight, centres, labels)

@@ -8,6 +8,7 @@ pd = pytest.importorskip("pandas")
 
 from fastseg import basket  # noqa: E402
 from fastseg._kernels._config import threads  # noqa: E402
+from fastseg.basket import paper  # noqa: E402
 
 from . import reference  # noqa: E402
 
@@ -73,17 +74,17 @@ def test_rules_agree_with_mlxtend(rng):
 
 
 def test_paper_table3_follows_from_table2_exactly():
-    conf = basket.confidence_table(basket.PAPER_TABLE2)
-    np.testing.assert_array_equal(np.round(conf, 3), basket.PAPER_TABLE3)
+    conf = basket.confidence_table(paper.PAPER_TABLE2)
+    np.testing.assert_array_equal(np.round(conf, 3), paper.PAPER_TABLE3)
 
 
 def test_paper_table2_from_table1():
-    as_printed = basket.cooccurrence_table(basket.PAPER_TABLE1)
+    as_printed = basket.cooccurrence_table(paper.PAPER_TABLE1)
     # As printed, Table I names six products, Table II five: they cannot be the same table.
-    assert len(as_printed) == 6 and set(as_printed.index) != set(basket.PAPER_ITEMS)
-    mapped = {c: [basket.PAPER_NAME_MAP[i] for i in its] for c, its in basket.PAPER_TABLE1.items()}
-    table = basket.cooccurrence_table(mapped).loc[basket.PAPER_ITEMS, basket.PAPER_ITEMS]
-    np.testing.assert_array_equal(table.to_numpy(), basket.PAPER_TABLE2)
+    assert len(as_printed) == 6 and set(as_printed.index) != set(paper.PAPER_ITEMS)
+    mapped = {c: [paper.PAPER_NAME_MAP[i] for i in its] for c, its in paper.PAPER_TABLE1.items()}
+    table = basket.cooccurrence_table(mapped).loc[paper.PAPER_ITEMS, paper.PAPER_ITEMS]
+    np.testing.assert_array_equal(table.to_numpy(), paper.PAPER_TABLE2)
 
 
 def test_user_based_topn_matches_reference(rng):
@@ -100,7 +101,7 @@ def test_user_based_topn_matches_reference(rng):
 
 
 def test_recommend_and_hit_rate_on_demo():
-    from fastseg.datasets import make_customers, make_transactions
+    from fastseg.segment.datasets import make_customers, make_transactions
 
     customers, seg = make_customers(600, random_state=1)
     tx = make_transactions(customers, seg, random_state=1)

@@ -18,6 +18,8 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 import fastseg  # noqa: E402
 import fastseg.dask as fdask  # noqa: E402
+from fastseg.dask import blocks  # noqa: E402
+from fastseg.dask import kmeans as dask_kmeans  # noqa: E402
 
 from .conftest import make_data  # noqa: E402
 
@@ -36,12 +38,12 @@ def _warm_kernels():
             centres, weights = X[:k].copy(), np.ones(600, dtype=dtype)
             for writeable in (True, False):
                 X.flags.writeable = writeable
-                fdask._block_stats(X, weights, centres, 1)
-                fdask._block_final(X, weights, centres, 1)
-                fdask._block_farthest(X, weights, centres, 1, 0, 1)
-                fdask._block_min_sq_distances(X, weights, centres, None, 1)
-                fdask._block_labels(X, centres, 1)
-                fdask._block_distances(X, centres, 1)
+                blocks.block_stats(X, weights, centres, 1)
+                blocks.block_final(X, weights, centres, 1)
+                blocks.block_farthest(X, weights, centres, 1, 0, 1)
+                blocks.block_min_sq_distances(X, weights, centres, None, 1)
+                blocks.block_labels(X, centres, 1)
+                blocks.block_distances(X, centres, 1)
                 params = (
                     k,
                     "full",
@@ -49,8 +51,8 @@ def _warm_kernels():
                     centres.astype(np.float64),
                     np.tile(np.eye(d), (k, 1, 1)),
                 )
-                fdask._block_em(X, weights, params, X.mean(axis=0, dtype=np.float64), 1)
-                fdask._block_log_prob(X, params)
+                blocks.block_em(X, weights, params, X.mean(axis=0, dtype=np.float64), 1)
+                blocks.block_log_prob(X, params)
 
 
 @pytest.fixture(scope="module")
@@ -170,13 +172,13 @@ def test_empty_cluster_is_relocated_like_in_memory(client, monkeypatch):
     X = make_data(rng, 2000, 3, k=4)
     init = np.vstack([X[:3], np.full((1, 3), 1e4)])  # the last centre attracts no row
     calls = []
-    original = fdask._Fit._relocate_empty_clusters
+    original = dask_kmeans.Fit._relocate_empty_clusters
 
     def spy(self, centres, sums, weights):
         calls.append(int(np.count_nonzero(weights == 0)))
         return original(self, centres, sums, weights)
 
-    monkeypatch.setattr(fdask._Fit, "_relocate_empty_clusters", spy)
+    monkeypatch.setattr(dask_kmeans.Fit, "_relocate_empty_clusters", spy)
     ref = fastseg.KMeans(4, init=init, n_init=1).fit(X)
     model = fdask.KMeans(4, init=init).fit(da.from_array(X, chunks=((700, 600, 700), 3)))
     assert calls and calls[0] == 1
@@ -210,7 +212,7 @@ def test_non_finite_values_name_the_block(threaded, bad):
 
 def test_tolerance_is_scaled_by_the_mean_column_variance(threaded):
     X = np.random.default_rng(1).normal(size=(1000, 3)) * [1.0, 2.0, 3.0] + 50.0
-    fit = fdask._Fit(da.from_array(X, chunks=333), None, 1)
+    fit = dask_kmeans.Fit(da.from_array(X, chunks=333), None, 1)
     np.testing.assert_allclose(fit.tolerance(1e-4), np.var(X, axis=0).mean() * 1e-4, rtol=1e-12)
 
 
@@ -268,7 +270,7 @@ def test_fit_survives_a_killed_worker(client, monkeypatch):
             time.sleep(0.05)
         killed.append(victim)
 
-    monkeypatch.setattr(fdask, "_after_iteration", kill_a_worker_holding_data)
+    monkeypatch.setattr(dask_kmeans, "after_iteration", kill_a_worker_holding_data)
     with ThreadPoolExecutor(1) as pool:
         disturbed = pool.submit(fdask.KMeans(6, **kwargs).fit, Xd).result(timeout=180)
     assert len(killed) == 1

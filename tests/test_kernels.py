@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fastseg import _lloyd
+from fastseg import _rows, _seeding
 from fastseg._kernels import lloyd
 from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
 
@@ -135,7 +135,7 @@ def test_kmeans_plusplus_matches_reference(dtype, n, k, rng):
     trials = 2 + int(np.log(k))
     uniforms = rng.random((k - 1, trials))
     first = int(rng.integers(n))
-    out = _lloyd.seed_indices(_lloyd.Rows(X), w, first, uniforms)
+    out = _seeding.seed_indices(_rows.Rows(X), w, first, uniforms)
     expected = reference.kmeans_plusplus(X, w, first, uniforms)
     if dtype == np.float64:
         np.testing.assert_array_equal(out, expected)
@@ -149,7 +149,7 @@ def test_kmeans_plusplus_never_picks_a_zero_weight_row(rng):
     X = make_data(rng, 400, 3)
     w = np.ones(400)
     w[::2] = 0.0
-    out = _lloyd.seed_indices(_lloyd.Rows(X), w, 1, rng.random((9, 4)))
+    out = _seeding.seed_indices(_rows.Rows(X), w, 1, rng.random((9, 4)))
     assert np.all(out % 2 == 1)
 
 

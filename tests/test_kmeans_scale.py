@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
 
-from fastseg import KMeans, _lloyd, kmeans_plusplus
+from fastseg import KMeans, _lloyd, _rows, _seeding, kmeans_plusplus
 from fastseg._kernels._config import CHUNK_ROWS
 
 from .conftest import make_data
@@ -22,7 +22,7 @@ def _same_fit(a, b):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 129, 1000, 12_345, 2**20 + 5, 2**24 + 13])
 def test_pairwise_sum_of_ones_is_numpys(dtype, n):
-    assert _lloyd._pairwise_ones(n, np.dtype(dtype)) == np.ones(n, dtype=dtype).sum()
+    assert _seeding._pairwise_ones(n, np.dtype(dtype)) == np.ones(n, dtype=dtype).sum()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -31,7 +31,7 @@ def test_first_draw_without_weights_is_choice_with_unit_p(dtype, n):
     w = np.ones(n, dtype=dtype)
     for seed in range(5):
         expected = int(np.random.RandomState(seed).choice(n, p=w / w.sum()))
-        assert _lloyd._first_draw_unit_weights(n, dtype, np.random.RandomState(seed)) == expected
+        assert _seeding._first_draw_unit_weights(n, dtype, np.random.RandomState(seed)) == expected
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -54,7 +54,7 @@ def test_no_weights_equals_unit_weights_exactly(dtype, d, k, rng):
 
 def test_column_moments_match_numpy(rng):
     X = make_data(rng, 200_003, 3, dtype=np.float32) * 1000 + 1e4
-    mean, var = _lloyd.Rows(X).moments()
+    mean, var = _rows.Rows(X).moments()
     np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(var, X.astype(np.float64).var(axis=0), rtol=1e-10)
 
@@ -71,7 +71,7 @@ def test_streamed_memmap_fit_is_identical_to_in_memory(tmp_path, dtype, d, k, in
     # 23 slots: six batches of slots, the last one short.
     X = make_data(rng, CHUNK_ROWS * 23 - 5, d, k=k, dtype=dtype)
     mm, path = _memmap(tmp_path, X)
-    rows = _lloyd.Rows(mm)
+    rows = _rows.Rows(mm)
     assert rows.stream and len(list(rows.batches())) == 6
     before = path.read_bytes()
     streamed = KMeans(k, init=init, random_state=0).fit(mm)
@@ -177,7 +177,7 @@ def test_farthest_rows_in_blocks_match_a_full_sort(rng):
     X = make_data(rng, 3 * 2**20 + 11, 2, k=3)
     labels = rng.integers(0, 3, len(X)).astype(np.int32)
     centres = X[:3].copy()
-    rows = _lloyd.Rows(X)
+    rows = _rows.Rows(X)
     distances = rows.sq_distances_to_assigned(centres, labels)
     expected = np.lexsort((np.arange(len(X)), -distances))[:5]
     far, far_distances = rows.farthest(centres, labels, 5)

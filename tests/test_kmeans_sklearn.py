@@ -64,18 +64,18 @@ def test_kmeans_plusplus_seeding_distribution_matches_sklearn():
     # standard error about 1%, so 4% is a 3-sigma bound).
     from sklearn.cluster import kmeans_plusplus
 
-    from fastseg import _lloyd
+    from fastseg import _rows, _seeding
 
     rng = np.random.default_rng(7)
     X = make_data(rng, 3000, 5, k=12)
-    rows = _lloyd.Rows(X)
+    rows = _rows.Rows(X)
     w = np.ones(len(X))
 
     def potential(C):
         return ((X[:, None] - C[None]) ** 2).sum(-1).min(1).sum()
 
     ours = [
-        potential(_lloyd.kmeans_plusplus(rows, w, 10, np.random.RandomState(10_000 + s))[0])
+        potential(_seeding.kmeans_plusplus(rows, w, 10, np.random.RandomState(10_000 + s))[0])
         for s in range(200)
     ]
     theirs = [potential(kmeans_plusplus(X, 10, random_state=s)[0]) for s in range(200)]

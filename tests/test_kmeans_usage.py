@@ -9,8 +9,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastseg import KMeans
-from fastseg._accel import yinyang
 from fastseg._kernels._config import CHUNK_ROWS, threads
+from fastseg._yinyang import yinyang
 
 from .conftest import make_data
 
@@ -198,7 +198,7 @@ def test_same_result_on_one_and_two_threads_and_every_run(rng, kind):
 
 
 def test_is_same_clustering():
-    from fastseg.kmeans import _is_same_clustering
+    from fastseg._centres import is_same_clustering as _is_same_clustering
 
     a = np.array([0, 0, 1, 1, 2], dtype=np.int32)
     assert _is_same_clustering(a, np.array([2, 2, 0, 0, 1]), 3)
@@ -208,11 +208,11 @@ def test_is_same_clustering():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_algorithm_gives_the_same_fit(dtype, rng, monkeypatch):
-    from fastseg import _accel
+    from fastseg import _yinyang
 
     X = make_data(rng, 4000, 16, k=70, dtype=dtype)
     calls = []
-    monkeypatch.setattr(_accel, "yinyang", lambda *a, **k: calls.append(1) or yinyang(*a, **k))
+    monkeypatch.setattr(_yinyang, "yinyang", lambda *a, **k: calls.append(1) or yinyang(*a, **k))
     fits = {a: KMeans(70, algorithm=a, random_state=0, n_init=2, init="random").fit(X) for a in ALGORITHMS}
     assert len(calls) == 3 * 2  # 'auto' (k >= 64, d = 16), 'elkan' and 'yinyang'; two inits each
     for algorithm, fit in fits.items():
@@ -222,9 +222,9 @@ def test_every_algorithm_gives_the_same_fit(dtype, rng, monkeypatch):
 
 
 def test_auto_uses_lloyd_for_sparse_and_small_k(rng, monkeypatch):
-    from fastseg import _accel
+    from fastseg import _yinyang
 
-    monkeypatch.setattr(_accel, "yinyang", lambda *a, **k: pytest.fail("Yinyang used"))
+    monkeypatch.setattr(_yinyang, "yinyang", lambda *a, **k: pytest.fail("Yinyang used"))
     X = make_data(rng, 3000, 16, k=8)
     KMeans(8, random_state=0).fit(X)
     KMeans(70, random_state=0).fit(sp.csr_matrix(X))
@@ -232,12 +232,12 @@ def test_auto_uses_lloyd_for_sparse_and_small_k(rng, monkeypatch):
 
 def test_yinyang_on_the_gemm_path_keeps_lloyds_labels(rng, monkeypatch):
     # Near ties recompute their chunk's GEMM, so any BLAS summation order gives Lloyd's labels.
-    from fastseg import _accel
+    from fastseg import _yinyang
 
     X = make_data(rng, 3000, 32, k=70, dtype=np.float32)
     used = []
-    bounds = _accel._Bounds
-    monkeypatch.setattr(_accel, "_Bounds", lambda *a, **k: used.append(1) or bounds(*a, **k))
+    bounds = _yinyang._Bounds
+    monkeypatch.setattr(_yinyang, "_Bounds", lambda *a, **k: used.append(1) or bounds(*a, **k))
     fit = KMeans(70, algorithm="yinyang", random_state=0).fit(X)
     assert used
     ref = KMeans(70, algorithm="lloyd", random_state=0).fit(X)

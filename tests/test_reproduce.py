@@ -5,7 +5,7 @@ import numpy as np
 from fastseg import KMeans
 from fastseg.cli import main
 from fastseg.metrics import clustering_accuracy
-from fastseg.reproduce import PAPER_RUNS, per_run_table, render_accuracy_report
+from fastseg.segment.reproduce import PAPER_RUNS, per_run_table, render_accuracy_report
 
 
 def test_per_run_table_is_kmeans_from_the_paper_rows():

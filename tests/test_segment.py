@@ -12,9 +12,9 @@ pytest.importorskip("matplotlib")
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from fastseg.cli import main  # noqa: E402
-from fastseg.datasets import FEATURES, TABLE5, make_customers, make_transactions  # noqa: E402
-from fastseg.features import rfm  # noqa: E402
 from fastseg.segment import profile_table, segment_customers, select_k  # noqa: E402
+from fastseg.segment.datasets import FEATURES, TABLE5, make_customers, make_transactions  # noqa: E402
+from fastseg.segment.features import rfm  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,9 +6,11 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastseg._accel import MAX_FEATURES, centre_groups, choose_algorithm, yinyang
+from fastseg._blas import use_gemm
 from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, threads
-from fastseg._lloyd import Rows, lloyd, use_gemm
+from fastseg._lloyd import lloyd
+from fastseg._rows import Rows
+from fastseg._yinyang import MAX_FEATURES, centre_groups, choose_algorithm, yinyang
 
 from .conftest import make_data
 

@@ -10,12 +10,9 @@ import logging
 
 import numpy as np
 
+from ._blas import blas_single_thread, use_gemm
 from ._kernels import yinyang as _yk
-from ._lloyd import (
-    _blas_single_thread,
-    lloyd,
-    use_gemm,
-)
+from ._lloyd import lloyd
 
 logger = logging.getLogger("fastseg")
 
@@ -23,7 +20,7 @@ logger = logging.getLogger("fastseg")
 _SAFETY = 4.0
 # A pass recomputes every row with Lloyd's dense kernel arithmetic (plus fresh bounds) when more
 # than this fraction of the rows fail the global filter: after large centre moves the filtered
-# pass costs up to 5x a Lloyd iteration (measured, 2e5 x 32, k=256, iteration 2).
+# pass costs several Lloyd iterations.
 DENSE_ABOVE = 0.95
 
 
@@ -35,16 +32,11 @@ def choose_algorithm(n, d, k, dtype):
     """'yinyang' where it measured faster than Lloyd, else 'lloyd' (dense input only).
 
     Rule: k >= 64, 8 <= d <= MAX_FEATURES, float32 or d >= 16, n >= 20 k, and the bounds
-    (8 (k / 10 + 2) bytes per row) within 1 GiB. Measured on 2 shared cores with
-    ``python -m benchmarks.accelerated`` (time per late iteration, Lloyd / Yinyang, same init,
-    median of 5 interleaved rounds; runs vary by about +-30%): float32 2e5 x 32 k=256 2.7-3.8x,
-    2e5 x 16 k=128 1.2-1.7x, 1e6 x 8 k=64 1.6-3.5x, 2e5 x 32 k=64 2.1x; float64 2e5 x 32
-    k=256 4.4x. Below the rule: float32 1e6 x 8 k=8 1.0-1.6x, 2e5 x 8 k=16 1.19x, 2e5 x 8 k=32
-    1.08x, float64 1e6 x 8 k=64 1.16x (Lloyd's GEMM path is already fast there), float64
-    2e5 x 2 k=64 0.92x. Yinyang's dense passes (the first, and after large moves) cost about
-    1.5-2 Lloyd iterations and strict convergence adds one assignment pass, so gains near 1.2x
-    do not survive a short fit. Full default fit, float32 2e5 x 32 k=256 (k-means++ included):
-    Yinyang 1.45-1.52x fastseg's Lloyd, 4.9-5.4x scikit-learn's Lloyd, 5.5-5.6x its Elkan.
+    (8 (k / 10 + 2) bytes per row) within 1 GiB. The measurements behind it come from
+    ``python -m benchmarks.accelerated``, which writes the README's accelerated table. Below the
+    rule Lloyd's kernels (the GEMM path in float64) are already fast, and Yinyang's dense passes
+    (the first, and after large moves) plus the extra assignment pass on strict convergence eat
+    small per-iteration gains in a short fit.
     """
     bounds_bytes = 8 * n * (n_groups_for(k) + 2)
     if k < 64 or not 8 <= d <= MAX_FEATURES or n < 20 * k or bounds_bytes > 2**30:
@@ -135,7 +127,7 @@ class _Bounds:
             self.cum_c[:] = 0
             self.cum_g[:] = 0
             self.cum_all = 0.0
-            with _blas_single_thread():
+            with blas_single_thread():
                 _yk.init_bounds(
                     rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.order,
                     self.gstart, self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds, labels, self.ub,
@@ -147,7 +139,7 @@ class _Bounds:
             eps64 = float(np.finfo(np.float64).eps)
             slack = 64 * eps64 * (self.cum_all + self.scale + cmax)
             # Near ties on the GEMM path recompute their chunk's GEMM: BLAS on one thread.
-            with _blas_single_thread():
+            with blas_single_thread():
                 _yk.assign_yinyang(
                     rows.X,
                     sample_weight,
@@ -188,13 +180,23 @@ class _Bounds:
         self.cum_all += float(drift.max())
 
 
-def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_groups=None, work=None):
+def yinyang(
+    rows,
+    sample_weight,
+    centres_init,
+    max_iter,
+    tol,
+    verbose=False,
+    n_groups=None,
+    work=None,
+    on_iteration=None,
+):
     """Yinyang K-means with Lloyd's stopping rules; the result equals ``_lloyd.lloyd``'s.
 
     ``sample_weight`` may have length 0, meaning unit weights. ``n_groups`` overrides the
     number of centre groups; ``work``, a list, receives per iteration the number of rows past
     the global filter, rows past the tightened filter and (row, group) pairs recomputed (-1 for
-    a dense pass).
+    a dense pass). ``on_iteration`` is ``lloyd``'s.
     On strict convergence it runs one extra assignment pass (``rows.assign``) so that the
     inertia is bitwise Lloyd's. Bounds take ``8 (t + 2)`` bytes per row (t groups).
 
@@ -218,7 +220,17 @@ def yinyang(rows, sample_weight, centres_init, max_iter, tol, verbose=False, n_g
         # Slot order, as Lloyd's reduce; no inertia (the bounds skip most distances).
         return slot_sums.sum(axis=0), slot_weights.sum(axis=0), None, int(changed.sum())
 
-    result = lloyd(rows, sample_weight, centres_init, max_iter, tol, verbose, assign=assign, moved=state.move)
+    result = lloyd(
+        rows,
+        sample_weight,
+        centres_init,
+        max_iter,
+        tol,
+        verbose,
+        assign=assign,
+        moved=state.move,
+        on_iteration=on_iteration,
+    )
     if work is not None:
         work.extend(state.work_log)
     return result

@@ -1,0 +1,153 @@
+"""What the centre-based estimators (``KMeans``, ``GeneticKMeans``) share: the base class with
+validation, predict/transform/score and fitted attributes; ``tol`` scaled to the data; the
+missing-clusters warning; the one check of explicit initial centres (also used by ``fastseg.dask``).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted, validate_data
+
+from ._rows import Rows, unit_weights
+from ._validation import check_weights, streamable
+
+
+def tolerance(rows, tol):
+    """``tol`` scaled by the mean feature variance, as scikit-learn does.
+
+    The variances come from a blocked float64 pass (no temporary the size of X).
+    """
+    if tol == 0:
+        return 0.0
+    return float(np.mean(rows.moments()[1]) * tol)
+
+
+def is_same_clustering(labels1, labels2, n_clusters):
+    """True when every cluster of ``labels1`` is one cluster of ``labels2`` (scikit-learn's test)."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    mapping[labels1] = labels2  # any member's label; the check below fails if members disagree
+    return bool(np.array_equal(mapping[labels1], labels2))
+
+
+def warn_if_clusters_missing(counts, stacklevel):
+    """scikit-learn's ConvergenceWarning when some of the clusters got no row."""
+    distinct = int(np.count_nonzero(counts))
+    if distinct < counts.shape[0]:
+        warnings.warn(
+            f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+            f"({counts.shape[0]}). Possibly due to duplicate points in X.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def check_centres(centres, n_clusters, n_features, what):
+    """Refuse centres of the wrong shape or with non-finite values (``what``: "initial", ...)."""
+    if centres.shape != (n_clusters, n_features):
+        raise ValueError(
+            f"The shape of the {what} centers {centres.shape} does not match "
+            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+        )
+    if not np.all(np.isfinite(centres)):
+        raise ValueError(f"The {what} centers contain NaN or infinity.")
+
+
+def explicit_init(init, n_clusters, n_features, dtype):
+    """``init`` as a checked C-ordered copy of ``dtype`` when it is an array of centres, else None."""
+    if not _is_arraylike_not_scalar(init):
+        return None
+    centres = np.array(init, dtype=dtype, order="C", copy=True)
+    if centres.ndim != 2:
+        raise ValueError(f"init must be a 2-D array of centers, got {centres.ndim} dimension(s).")
+    check_centres(centres, n_clusters, n_features, "initial")
+    return centres
+
+
+class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """What every centre-based model shares: validation, predict/transform/score, fitted attributes."""
+
+    _accept_sparse = "csr"
+
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=self._accept_sparse,
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+
+    def _validate_fit_input(self, X, sample_weight, unit_if_none=False):
+        """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.
+
+        With ``unit_if_none`` a dense C-ordered float memmap is passed through as it is, to be
+        streamed: only its first row is checked here, its values in the first streamed pass.
+        """
+        if unit_if_none and streamable(X) and X.shape[0] > 0:
+            self._validate_X(X[:1], reset=True)
+        else:
+            X = self._validate_X(X, reset=True)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        return X, check_weights(sample_weight, X, unit_if_none)
+
+    def _set_fitted(self, labels, inertia, centres, n_iter):
+        counts = np.zeros(self.n_clusters, dtype=np.int64)
+        for start in range(0, labels.shape[0], 1 << 20):  # bincount would copy labels to int64
+            counts += np.bincount(labels[start : start + (1 << 20)], minlength=self.n_clusters)
+        warn_if_clusters_missing(counts, stacklevel=4)
+        self.cluster_centers_ = centres
+        self._n_features_out = centres.shape[0]
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit and return the distances of ``X`` to the centres."""
+        return self.fit(X, sample_weight=sample_weight)._transform(X)
+
+    def _rows_and_centres(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return Rows(X), np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+
+    def predict(self, X):
+        """Index of the nearest centre for each row of ``X`` (int32)."""
+        rows, centres = self._rows_and_centres(X)
+        labels = np.full(rows.n, -1, dtype=np.int32)
+        rows.assign(unit_weights(rows.dtype), centres, labels, update=False)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distances of ``X`` to every centre, shape (n_samples, n_clusters)."""
+        return self._transform(X)
+
+    def _transform(self, X):
+        rows, centres = self._rows_and_centres(X)
+        return np.sqrt(rows.sq_distances(centres))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
+        rows, centres = self._rows_and_centres(X)
+        sample_weight = check_weights(sample_weight, rows.X, unit_if_none=True)
+        labels = np.full(rows.n, -1, dtype=np.int32)
+        _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
+        return -inertia
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accept_sparse is not False
+        return tags

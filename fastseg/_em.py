@@ -1,0 +1,271 @@
+"""EM for Gaussian mixtures as module functions (as scikit-learn's ``_gaussian_mixture.py``): the E
+statistics over the fused kernel, the M-step on their totals, precision Cholesky factors, the
+statistics of hard responsibilities, the ``*_init`` overrides and the EM loop.
+
+The in-memory ``GaussianMixture`` and ``fastseg.dask.GaussianMixture`` both run these; a model's
+parameters travel as plain arrays (``covariance_type``, weights, means, precision Cholesky factors).
+"""
+
+import logging
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import linalg
+
+from ._blas import blas_single_thread
+from ._kernels import em as _ek
+
+logger = logging.getLogger("fastseg")
+
+SINGULAR = (
+    "Fitting the mixture model failed because some components have ill-defined empirical covariance "
+    "(for instance caused by singleton or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)
+# Added to N_k before dividing by it, as scikit-learn does.
+EPS = 10 * np.finfo(np.float64).eps
+
+
+class Stats:
+    """Sufficient statistics of one E-step, reduced over slots (shifted frame, float64)."""
+
+    def __init__(self, nk, sx, sxx, loglik):
+        self.nk, self.sx, self.sxx, self.loglik = nk, sx, sxx, loglik
+
+
+class Params(NamedTuple):
+    """A mixture's parameters, float64; ``covariances`` may be None (known by precisions only)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray | None
+    precisions_cholesky: np.ndarray
+
+
+def _flip(a):
+    return a[::-1, ::-1]
+
+
+# -- parameters <-> kernel arguments ------------------------------------------------------------
+def full_prec_chol(covariance_type, means, precisions_cholesky):
+    """Precision Cholesky factors as (k, d, d) upper-triangular, for the kernel."""
+    k, d = np.shape(means)
+    pc = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type == "full":
+        return np.ascontiguousarray(pc)
+    if covariance_type == "tied":
+        return np.ascontiguousarray(np.broadcast_to(pc, (k, d, d)))
+    diag = pc if covariance_type == "diag" else np.repeat(pc[:, None], d, axis=1)
+    out = np.zeros((k, d, d))
+    idx = np.arange(d)
+    out[:, idx, idx] = diag
+    return out
+
+
+def log_const(covariance_type, weights, means, precisions_cholesky):
+    """log w_k + log det(precision Cholesky) - d/2 log(2 pi) per component."""
+    k, d = np.shape(means)
+    pc = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type == "full":
+        log_det = np.log(np.diagonal(pc, axis1=1, axis2=2)).sum(axis=1)
+    elif covariance_type == "tied":
+        log_det = np.full(k, np.log(np.diag(pc)).sum())
+    elif covariance_type == "diag":
+        log_det = np.log(pc).sum(axis=1)
+    else:
+        log_det = d * np.log(pc)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(np.asarray(weights, dtype=np.float64))
+    return log_w + log_det - 0.5 * d * math.log(2 * math.pi)
+
+
+def kernel_args(covariance_type, weights, means, precisions_cholesky, shift):
+    """(shifted means, (k, d, d) precision Cholesky, diagonal?, log constants) for the EM kernels."""
+    shifted = np.asarray(means, dtype=np.float64) - shift
+    diag = covariance_type in ("diag", "spherical")
+    return (
+        np.ascontiguousarray(shifted),
+        full_prec_chol(covariance_type, means, precisions_cholesky),
+        diag,
+        log_const(covariance_type, weights, means, precisions_cholesky),
+    )
+
+
+# -- E and M steps --------------------------------------------------------------------------------
+def e_stats(rows, sample_weight, shift, covariance_type, weights, means, precisions_cholesky):
+    """The EM map and reduce over ``rows`` (``fastseg._rows.Rows``): ``Stats`` in the frame shifted
+    by ``shift``, slots added in slot order."""
+    k, d = np.shape(means)[0], rows.d
+    n_slots = rows.bounds.size - 1
+    moments = {"full": 2, "tied": 0, "diag": 1, "spherical": 1}[covariance_type]
+    nk = np.empty((n_slots, k))
+    sx = np.empty((n_slots, k, d))
+    sxx = np.empty((n_slots, k, d, d) if moments else (n_slots, k, 0, 0))
+    loglik = np.empty(n_slots)
+    args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift)
+    _ek.em_stats(rows.X, sample_weight, shift, *args, moments, rows.bounds, nk, sx, sxx, loglik)
+    return Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum())
+
+
+def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky):
+    """(n, k) weighted log-probabilities of validated C-ordered rows."""
+    shift = np.asarray(X.mean(axis=0), dtype=np.float64)
+    out = np.empty((X.shape[0], np.shape(means)[0]))
+    _ek.weighted_log_prob(
+        X, shift, *kernel_args(covariance_type, weights, means, precisions_cholesky, shift), out
+    )
+    return out
+
+
+def hard_stats(rw, xs, covariance_type):
+    """``Stats`` of given (weighted) responsibilities ``rw`` (n, k) of shifted rows ``xs`` (n, d)."""
+    k, d = rw.shape[1], xs.shape[1]
+    sxx = None
+    if covariance_type == "full":
+        sxx = np.einsum("nk,nf,ng->kfg", rw, xs, xs)
+    elif covariance_type in ("diag", "spherical"):
+        sxx = np.zeros((k, d, d))
+        idx = np.arange(d)
+        sxx[:, idx, idx] = rw.T @ (xs * xs)
+    return Stats(rw.sum(0), rw.T @ xs, sxx, 0.0)
+
+
+def m_step(stats, shift, tied_moment, covariance_type, reg_covar):
+    """New ``Params`` (weights, means, covariances, precision Cholesky factors) from the statistics."""
+    nk_raw = stats.nk
+    nk = nk_raw + EPS
+    mu = stats.sx / nk[:, None]  # shifted frame
+    d = mu.shape[1]
+    reg = reg_covar
+    if covariance_type == "full":
+        sxx = np.triu(stats.sxx) + np.triu(stats.sxx, 1).transpose(0, 2, 1)
+        outer = mu[:, :, None] * mu[:, None, :]
+        cov = (sxx - (2 * nk - nk_raw)[:, None, None] * outer) / nk[:, None, None]
+        cov[:, np.arange(d), np.arange(d)] += reg
+    elif covariance_type == "tied":
+        cov = (tied_moment - (nk[:, None, None] * mu[:, :, None] * mu[:, None, :]).sum(0)) / nk.sum()
+        cov[np.arange(d), np.arange(d)] += reg
+    else:
+        second = np.diagonal(stats.sxx, axis1=1, axis2=2)
+        cov = (second - (2 * nk - nk_raw)[:, None] * mu**2) / nk[:, None] + reg
+        if covariance_type == "spherical":
+            cov = cov.mean(axis=1)
+    return Params(nk / nk.sum(), mu + shift, cov, precision_cholesky(cov, covariance_type))
+
+
+def precision_cholesky(cov, covariance_type):
+    """Cholesky factors of the precisions from covariances; a singular one is a ValueError."""
+    if covariance_type in ("full", "tied"):
+        covs = cov if covariance_type == "full" else cov[None]
+        out = np.empty_like(covs)
+        eye = np.eye(covs.shape[-1])
+        for k, c in enumerate(covs):
+            try:
+                chol = linalg.cholesky(c, lower=True)
+            except linalg.LinAlgError:
+                raise ValueError(SINGULAR) from None
+            out[k] = linalg.solve_triangular(chol, eye, lower=True).T
+        return out if covariance_type == "full" else out[0]
+    if np.any(cov <= 0.0):
+        raise ValueError(SINGULAR)
+    return 1.0 / np.sqrt(cov)
+
+
+def precision_cholesky_from_precisions(precisions, covariance_type):
+    p = np.asarray(precisions, dtype=np.float64)
+    if covariance_type == "full":
+        return np.stack([_flip(linalg.cholesky(_flip(pk), lower=True)) for pk in p])
+    if covariance_type == "tied":
+        return _flip(linalg.cholesky(_flip(p), lower=True))
+    return np.sqrt(p)
+
+
+def covariances_from_precision_cholesky(precisions_cholesky, covariance_type):
+    pc = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type == "full":
+        return np.stack([np.linalg.inv(u @ u.T) for u in pc])
+    if covariance_type == "tied":
+        return np.linalg.inv(pc @ pc.T)
+    return 1.0 / pc**2
+
+
+def precisions_from_cholesky(precisions_cholesky, covariance_type):
+    pc = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", pc, pc)
+    if covariance_type == "tied":
+        return pc @ pc.T
+    return pc**2
+
+
+# -- initialisation ---------------------------------------------------------------------------------
+def needs_responsibilities(weights_init, means_init, precisions_init):
+    """True unless every parameter is given explicitly."""
+    return weights_init is None or means_init is None or precisions_init is None
+
+
+def start_from_stats(stats, shift, tied_moment, covariance_type, reg_covar, weights_init, total_weight):
+    """The initial ``Params``: an M-step on the initial responsibilities' statistics; without
+    ``weights_init`` the weights are ``(N_k + eps) / total_weight``, as scikit-learn's."""
+    params = m_step(stats, shift, tied_moment, covariance_type, reg_covar)
+    if weights_init is None:
+        weights = stats.nk + EPS
+        params = params._replace(weights=weights / total_weight)
+    return params
+
+
+def init_overrides(params, weights_init, means_init, precisions_init, covariance_type):
+    """``params`` with the explicit ``*_init`` parameters (checked already) put in."""
+    weights, means, covariances, pc = params if params is not None else (None, None, None, None)
+    if weights_init is not None:
+        weights = np.asarray(weights_init, dtype=np.float64)
+    if means_init is not None:
+        means = np.asarray(means_init, dtype=np.float64)
+    if precisions_init is not None:
+        pc = precision_cholesky_from_precisions(precisions_init, covariance_type)
+    return Params(weights, means, covariances, pc)
+
+
+# -- the EM loop -------------------------------------------------------------------------------------
+def run_em(initialize, e_step, m_step, total_weight, *, n_init, max_iter, tol, random_state, verbose=0,
+           verbose_interval=10, start=None):  # fmt: skip
+    """``n_init`` EM runs, the one with the best lower bound kept.
+
+    ``initialize(random_state)`` returns a run's initial ``Params``, ``e_step(params)`` the ``Stats``
+    of the data under ``params`` (in memory or over dask blocks) and ``m_step(stats)`` new
+    ``Params``. ``start=(params, lower_bound)`` continues a fit instead (warm start: one run, no
+    initialisation). A run stops when the lower bound changes by less than ``tol``.
+
+    Returns (best params, n_iter, lower bound, lower bounds per iteration, converged).
+    """
+    best, max_lower_bound, best_converged = None, -np.inf, False
+    best_n_iter, best_bounds = 0, []
+    # The M-step's small LAPACK calls would leave BLAS threads spinning on the cores the EM
+    # kernel needs next: one BLAS thread is plenty for k matrices of d x d.
+    with blas_single_thread():
+        for init in range(n_init):
+            if start is None:
+                params = initialize(random_state)
+                lower_bound = -np.inf
+            else:
+                params, lower_bound = start
+            bounds, converged, n_iter = [], False, 0
+            for n_iter in range(1, max_iter + 1):
+                previous = lower_bound
+                stats = e_step(params)
+                params = m_step(stats)
+                lower_bound = stats.loglik / total_weight
+                bounds.append(lower_bound)
+                if verbose and n_iter % verbose_interval == 0:
+                    logger.info("  Iteration %d\t lower bound change %.5f", n_iter, lower_bound - previous)
+                if abs(lower_bound - previous) < tol:
+                    converged = True
+                    break
+            if verbose:
+                logger.info("Initialization %d: converged %s, lower bound %.5f", init, converged, lower_bound)
+            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                max_lower_bound = lower_bound
+                best = params
+                best_n_iter, best_bounds, best_converged = n_iter, bounds, converged
+    return best, best_n_iter, max_lower_bound, best_bounds, best_converged

@@ -1,0 +1,210 @@
+"""Row storage and streaming: dense, CSR or memmapped rows, their batches, column moments and
+the storage-dependent kernel calls the Lloyd and seeding drivers make.
+
+Inputs here are already validated: ``X`` is a C-ordered float32/float64 array or a CSR
+matrix with int32 indices, ``sample_weight`` has X's dtype, centres are ``(k, d)`` of X's dtype.
+"""
+
+import mmap
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._blas import blas_single_thread, use_gemm
+from ._kernels import lloyd as _lk
+from ._kernels import seeding as _sk
+from ._kernels._config import slot_bounds
+
+# Slots per batch when a memmap is streamed: at 1e8 rows a slot is 1.6e6 rows, so a batch
+# keeps a few hundred MB resident while two threads still share its slots.
+STREAM_SLOTS = 4
+# Rows per block of the column-moment pass (bounded float64 temporaries).
+MOMENT_ROWS = 1 << 16
+
+
+def unit_weights(dtype):
+    """The length-0 weight array that tells the kernels "every row has weight 1"."""
+    return np.empty(0, dtype=dtype)
+
+
+def _drop_pages(X, r0, r1):
+    """Unmap the pages of rows ``r0:r1`` of a memmap once a pass is done with them.
+
+    The file keeps its contents (shared mappings only; a copy-on-write memmap is left
+    alone), the process's resident memory stays at about one batch.
+    """
+    mm = getattr(X, "_mmap", None)
+    if mm is None or getattr(X, "mode", "c") not in ("r", "r+") or not hasattr(mm, "madvise"):
+        return
+    base = np.frombuffer(mm, dtype=np.uint8)
+    start = X[r0:r1].ctypes.data - base.ctypes.data
+    del base
+    page = mmap.PAGESIZE
+    lo = (start // page) * page
+    hi = min(len(mm), start + (r1 - r0) * X.strides[0])
+    if hi > lo:
+        mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+def block_moments(block):
+    """(rows, column means, column sums of squared deviations) of a float64 block, float64."""
+    mean = block.mean(axis=0)
+    centred = block - mean
+    return block.shape[0], mean, np.einsum("ij,ij->j", centred, centred)
+
+
+def merge_moments(a, b):
+    """Chan et al.'s update: the (rows, means, sums of squared deviations) of two parts together."""
+    (na, mean_a, m2_a), (nb, mean_b, m2_b) = a, b
+    total = na + nb
+    if total == 0:
+        return a
+    delta = mean_b - mean_a
+    return total, mean_a + delta * (nb / total), m2_a + m2_b + delta**2 * (na * nb / total)
+
+
+class Rows:
+    """Dense or CSR rows with the kernel calls that depend on the storage.
+
+    Keeps the Lloyd and seeding loops free of ``if sparse`` branches. A dense C-ordered
+    ``numpy.memmap`` is streamed: every pass walks it in batches of ``STREAM_SLOTS`` slots and
+    unmaps each batch after use. Batches are whole slots of the same partition, so the
+    statistics, and the fit, are identical to those of the same rows in memory.
+    """
+
+    def __init__(self, X):
+        self.sparse = sp.issparse(X)
+        self.X = X
+        self.n, self.d = X.shape
+        self.dtype = X.dtype
+        self.bounds = slot_bounds(self.n)
+        self.stream = isinstance(X, np.memmap)
+        self._moments = None
+
+    def batches(self):
+        """``(first slot, end slot, first row, end row, slot edges within the batch)`` per batch."""
+        n_slots = self.bounds.shape[0] - 1
+        step = STREAM_SLOTS if self.stream else n_slots
+        for a in range(0, n_slots, step):
+            b = min(a + step, n_slots)
+            r0, r1 = int(self.bounds[a]), int(self.bounds[b])
+            yield a, b, r0, r1, self.bounds[a : b + 1] - r0
+            if self.stream:
+                _drop_pages(self.X, r0, r1)
+
+    def moments(self):
+        """Column means and variances, float64, in one blocked pass (Chan's update).
+
+        Raises ValueError if a value is NaN or infinite (the only finiteness check a streamed
+        memmap gets).
+        """
+        if self._moments is not None:
+            return self._moments
+        if self.sparse:
+            X = self.X
+            mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+            var = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel() - mean**2
+        else:
+            count, mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
+            for _, _, r0, r1, _ in self.batches():
+                for start in range(r0, r1, MOMENT_ROWS):
+                    block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
+                    if not np.isfinite(block).all():
+                        raise ValueError("Input X contains NaN or infinity.")
+                    count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
+            var = m2 / max(count, 1)
+        self._moments = (mean, var)
+        return self._moments
+
+    @property
+    def mean(self):
+        return self.moments()[0].astype(self.dtype)
+
+    def csr(self):
+        return self.X.data, self.X.indices, self.X.indptr
+
+    def row(self, i):
+        if self.sparse:
+            return self.X[[i]].toarray()[0]
+        return np.array(self.X[i])
+
+    def _weights(self, sample_weight, r0, r1):
+        return sample_weight[r0:r1] if sample_weight.shape[0] else sample_weight
+
+    def assign(self, sample_weight, centres, labels, update=True):
+        """Map and reduce: new labels in place. ``sample_weight`` may be ``unit_weights``.
+
+        Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
+        """
+        k, d = centres.shape
+        n_slots = self.bounds.shape[0] - 1
+        sums = np.empty((n_slots, k, d) if update else (n_slots, 0, 0))
+        weights = np.empty((n_slots, k) if update else (n_slots, 0))
+        inertia = np.empty(n_slots)
+        changed = np.empty(n_slots, dtype=np.int64)
+        if self.sparse:
+            stats = (labels, sums, weights, inertia, changed, update)
+            _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *stats)
+        elif use_gemm(d, k, self.dtype):
+            shift = self.mean
+            with blas_single_thread():
+                for a, b, r0, r1, local in self.batches():
+                    stats = (labels[r0:r1], sums[a:b], weights[a:b], inertia[a:b], changed[a:b], update)
+                    w = self._weights(sample_weight, r0, r1)
+                    _lk.assign_gemm(self.X[r0:r1], w, centres, shift, local, *stats)
+        else:
+            for a, b, r0, r1, local in self.batches():
+                stats = (labels[r0:r1], sums[a:b], weights[a:b], inertia[a:b], changed[a:b], update)
+                _lk.assign_fused(self.X[r0:r1], self._weights(sample_weight, r0, r1), centres, local, *stats)
+        # Slot statistics are added in slot order: the result does not depend on threads.
+        return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
+
+    def sq_distances(self, centres):
+        out = np.empty((self.n, centres.shape[0]), dtype=self.dtype)
+        if self.sparse:
+            _lk.sq_distances_sparse(*self.csr(), centres, out)
+        else:
+            _lk.sq_distances(self.X, centres, out)
+        return out
+
+    def sq_distances_to_assigned(self, centres, labels):
+        out = np.empty(self.n)
+        if self.sparse:
+            _lk.sq_distances_to_assigned_sparse(*self.csr(), centres, labels, out)
+        else:
+            for _, _, r0, r1, _ in self.batches():
+                _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
+        return out
+
+    def farthest(self, centres, labels, m):
+        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks.
+
+        Returns (row indices int64, squared distances float64).
+        """
+        cand_dist, cand_rows = [], []
+        block = np.empty(min(self.n, MOMENT_ROWS * 16))
+        for _, _, r0, r1, _ in self.batches():
+            for start in range(r0, r1, block.shape[0]):
+                stop = min(start + block.shape[0], r1)
+                out = block[: stop - start]
+                _lk.sq_distances_to_assigned(self.X[start:stop], centres, labels[start:stop], out)
+                top = np.argpartition(out, -min(m, out.size))[-min(m, out.size) :]
+                cand_dist.append(out[top].copy())
+                cand_rows.append(top + start)
+        dist, idx = np.concatenate(cand_dist), np.concatenate(cand_rows)
+        order = np.lexsort((idx, -dist))[:m]
+        return idx[order], dist[order]
+
+    def closer(self, sample_weight, centre, closest, slot_pot):
+        """Seeding pass: lower ``closest`` towards ``centre``, refresh the slot potentials."""
+        for a, b, r0, r1, local in self.batches():
+            w = self._weights(sample_weight, r0, r1)
+            _sk.closer(self.X[r0:r1], w, centre, local, closest[r0:r1], slot_pot[a:b])
+
+    def candidate_potentials(self, sample_weight, closest, cand_rows):
+        """Seeding pass: potential of each candidate, per slot ``(n_slots, L)``."""
+        cand_pot = np.empty((self.bounds.shape[0] - 1, cand_rows.shape[0]))
+        for a, b, r0, r1, local in self.batches():
+            w = self._weights(sample_weight, r0, r1)
+            _sk.candidate_potentials(self.X[r0:r1], w, closest[r0:r1], cand_rows, local, cand_pot[a:b])
+        return cand_pot

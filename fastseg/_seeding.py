@@ -1,0 +1,135 @@
+"""k-means++ seeding: the greedy driver over the seeding kernels, with scikit-learn's draws
+(including an emulation of NumPy's pairwise sum, so unit weights need no (n,) array).
+"""
+
+import numpy as np
+
+from ._kernels import seeding as _sk
+
+
+def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials=None):
+    """Greedy k-means++ with scikit-learn's draws: the same ``RandomState`` picks the same rows.
+
+    Returns (centres (k, d) of rows.dtype, indices (k,) int64).
+    """
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    if sample_weight.shape[0] == 0:
+        first = _first_draw_unit_weights(rows.n, rows.dtype, random_state)
+    else:
+        first = int(random_state.choice(rows.n, p=sample_weight / sample_weight.sum()))
+    uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
+    if rows.sparse:
+        if sample_weight.shape[0] == 0:
+            sample_weight = np.ones(rows.n, dtype=rows.dtype)
+        indices = _kmeans_plusplus_sparse(rows, sample_weight, first, uniforms)
+    else:
+        indices = seed_indices(rows, sample_weight, first, uniforms)
+    centres = np.vstack([rows.row(i) for i in indices]).astype(rows.dtype, copy=False)
+    return np.ascontiguousarray(centres), indices
+
+
+def seed_indices(rows, sample_weight, first, uniforms):
+    """Rows chosen by greedy k-means++ from the given draws (dense rows).
+
+    ``first`` is the first centre's row; row ``c - 1`` of ``uniforms`` (k - 1, L) holds the
+    draws of centre ``c``'s L candidates. Memory: one ``(n,)`` array of X's dtype.
+    """
+    n_slots = rows.bounds.shape[0] - 1
+    indices = np.empty(uniforms.shape[0] + 1, dtype=np.int64)
+    indices[0] = first
+    closest = np.full(rows.n, np.inf, dtype=rows.dtype)
+    slot_pot = np.empty(n_slots)
+    rows.closer(sample_weight, rows.row(first), closest, slot_pot)
+    for c in range(1, indices.size):
+        current_pot = 0.0
+        for pot in slot_pot.tolist():  # in slot order, as every reduction here
+            current_pot += pot
+        cand = np.array(
+            [
+                _sk.sample_row(closest, sample_weight, slot_pot, rows.bounds, u * current_pot)
+                for u in uniforms[c - 1]
+            ]
+        )
+        cand_rows = np.ascontiguousarray(np.vstack([rows.row(i) for i in cand]))
+        # Adding the slots of each column in slot order (numpy reduces axis 0 row by row).
+        best = int(np.argmin(rows.candidate_potentials(sample_weight, closest, cand_rows).sum(axis=0)))
+        indices[c] = cand[best]
+        rows.closer(sample_weight, cand_rows[best], closest, slot_pot)
+    return indices
+
+
+def _pairwise_ones(n, dtype):
+    """``np.ones(n, dtype).sum()`` without the array: numpy's pairwise summation of ones.
+
+    Pairwise sums depend on n only (blocks of up to 128 summed in 8 lanes, halves at a
+    multiple of 8 above that); tests check this against numpy.
+    """
+    one = dtype.type(1)
+    memo = {}
+
+    def pairwise(m):
+        if m in memo:
+            return memo[m]
+        if m < 8:
+            res = dtype.type(0)
+            for _ in range(m):
+                res = dtype.type(res + one)
+        elif m <= 128:
+            lane = dtype.type(m // 8)  # each lane adds m // 8 ones: exact below 2**24
+            res = dtype.type(dtype.type(lane + lane) + dtype.type(lane + lane))
+            res = dtype.type(res + res)
+            for _ in range(m % 8):
+                res = dtype.type(res + one)
+        else:
+            half = m // 2
+            half -= half % 8
+            res = dtype.type(pairwise(half) + pairwise(m - half))
+        memo[m] = res
+        return res
+
+    return pairwise(n)
+
+
+def _first_draw_unit_weights(n, dtype, random_state):
+    """``random_state.choice(n, p=w / w.sum())`` for unit weights ``w`` of ``dtype``, without
+    the three (n,) arrays ``choice`` builds: the same draw, the same row."""
+    dtype = np.dtype(dtype)
+    p = np.float64(dtype.type(1) / _pairwise_ones(n, dtype))
+    u = random_state.random_sample()
+    block = 1 << 20
+    total = 0.0
+    for start in range(0, n, block):  # cdf[-1]: numpy's cumsum adds in order
+        m = min(block, n - start)
+        ramp = np.full(m, p)
+        ramp[0] += total
+        total = float(np.cumsum(ramp)[-1])
+    running = 0.0
+    for start in range(0, n, block):
+        m = min(block, n - start)
+        ramp = np.full(m, p)
+        ramp[0] += running
+        cdf = np.cumsum(ramp)
+        above = np.flatnonzero(cdf / total > u)
+        if above.size:
+            return start + int(above[0])
+        running = float(cdf[-1])
+    return n - 1
+
+
+def _kmeans_plusplus_sparse(rows, sample_weight, first, uniforms):
+    """k-means++ on CSR rows: candidate distances from the sparse distance kernel."""
+    w = sample_weight.astype(np.float64)
+    indices = np.empty(uniforms.shape[0] + 1, dtype=np.int64)
+    indices[0] = first
+    closest = rows.sq_distances(rows.row(first)[None, :]).astype(np.float64)[:, 0]
+    for c in range(1, indices.size):
+        cumulative = np.cumsum(w * closest)
+        cand = np.searchsorted(cumulative, uniforms[c - 1] * cumulative[-1])
+        np.clip(cand, None, rows.n - 1, out=cand)
+        cand_rows = np.vstack([rows.row(i) for i in cand])
+        dist = np.minimum(closest[:, None], rows.sq_distances(cand_rows).astype(np.float64))
+        best = int(np.argmin(w @ dist))
+        indices[c] = cand[best]
+        closest = dist[:, best]
+    return indices

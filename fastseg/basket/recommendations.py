@@ -1,0 +1,151 @@
+"""Collaborative-filtering recommendations (cosine similarity, user- or item-based, optionally
+within each segment) and their leave-one-out hit rate."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import basket as _bk
+from .._pandas import require_pandas as _pandas
+from .rules import basket_matrix, item_counts, pair_counts
+
+
+def user_item_matrix(transactions, *, customer="customer_id", item="item"):
+    """Binary sparse customers x items matrix (bought at least once). Returns (U, customers, items)."""
+    return basket_matrix(transactions, basket=customer, item=item)
+
+
+def _exclude_owned_top_n(scores_csr, U, n):
+    """Top-n columns of each row of a sparse score matrix, skipping items the user owns."""
+    S = sp.csr_matrix(scores_csr, dtype=np.float64)
+    S.sort_indices()
+    out_items = np.empty((U.shape[0], n), dtype=np.int64)
+    out_scores = np.empty((U.shape[0], n))
+    _bk.top_n_unowned(
+        S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data,
+        U.indptr.astype(np.int64), U.indices.astype(np.int64), int(n), out_items, out_scores,
+    )  # fmt: skip
+    return out_items, out_scores
+
+
+def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
+    """Top-n unbought items per user of a binary users x items matrix.
+
+    method : 'user' (user-based CF, cosine similarity, ``n_neighbours`` nearest users, within the
+        user's group when ``groups`` is given), 'item' (item-based CF: score = sum of the cosine
+        similarities of an item to the user's items) or 'popularity' (most-bought items).
+    Returns (items (n_users, n) int64 with -1 padding, scores (n_users, n)).
+    """
+    U = sp.csr_matrix(U, dtype=np.float64)
+    U.data[:] = 1.0
+    U.sort_indices()
+    if n < 1 or n_neighbours < 1:
+        raise ValueError("n and n_neighbours must be positive.")
+    if method == "user":
+        norms = np.sqrt(np.asarray(U.sum(axis=1)).ravel())
+        Un = sp.diags(1.0 / np.maximum(norms, 1e-300)) @ U
+        Un = Un.tocsr()
+        Un.sort_indices()
+        C = Un.tocsc()
+        C.sort_indices()
+        g = np.zeros(U.shape[0], dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+        items = np.empty((U.shape[0], n), dtype=np.int64)
+        scores = np.empty((U.shape[0], n))
+        _bk.user_based_topn(
+            Un.indptr.astype(np.int64), Un.indices.astype(np.int64), Un.data,
+            C.indptr.astype(np.int64), C.indices.astype(np.int64), C.data,
+            groups is not None, g, int(n_neighbours), int(n), items, scores,
+        )  # fmt: skip
+        return items, scores
+    if method == "item":
+        i, j, c = pair_counts(U, 1)
+        counts = item_counts(U)
+        sim = c / np.sqrt(counts[i] * counts[j])
+        S = sp.coo_matrix(
+            (np.concatenate([sim, sim]), (np.concatenate([i, j]), np.concatenate([j, i]))),
+            shape=(U.shape[1],) * 2,
+        )
+        return _exclude_owned_top_n(U @ S.tocsr(), U, n)
+    if method == "popularity":
+        popularity = item_counts(U)
+        scores = sp.csr_matrix(np.ones((U.shape[0], 1))) @ sp.csr_matrix(popularity[None, :])
+        return _exclude_owned_top_n(scores, U, n)
+    raise ValueError(f"method must be 'user', 'item' or 'popularity', got {method!r}.")
+
+
+def recommend(
+    transactions,
+    *,
+    customer="customer_id",
+    item="item",
+    n=10,
+    method="user",
+    n_neighbours=50,
+    segment_of=None,
+):
+    """Top-n recommendations per customer as a DataFrame (customer, rank, item, score).
+
+    ``segment_of`` (customer -> segment) restricts user-based neighbours to the customer's segment.
+    """
+    pd = _pandas()
+    U, customers, items = user_item_matrix(transactions, customer=customer, item=item)
+    groups = None
+    if segment_of is not None:
+        groups = pd.Series(customers).map(segment_of)
+        if groups.isna().any():
+            raise ValueError("some customers have no segment.")
+        groups = pd.factorize(groups)[0]
+    rec, score = top_n(U, n=n, method=method, n_neighbours=n_neighbours, groups=groups)
+    users, ranks = np.nonzero(rec >= 0)
+    return pd.DataFrame(
+        {
+            customer: customers[users],
+            "rank": ranks + 1,
+            item: items[rec[users, ranks]],
+            "score": score[users, ranks],
+        }
+    )
+
+
+def hit_rate(
+    transactions,
+    *,
+    customer="customer_id",
+    item="item",
+    segment_of=None,
+    n=10,
+    n_neighbours=50,
+    random_state=0,
+):
+    """Leave-one-out hit rate@n: one bought item per customer (with 2+ items) is hidden, the
+    models are fitted on the rest, and a hit is the hidden item among the customer's top n.
+
+    Returns a pandas DataFrame with one row per method: popularity, item-based CF, user-based CF,
+    and (with ``segment_of``) user-based CF within each segment.
+    """
+    pd = _pandas()
+    U, customers, items = user_item_matrix(transactions, customer=customer, item=item)
+    U = U.tocsr()
+    rng = np.random.default_rng(random_state)
+    counts = np.diff(U.indptr)
+    eligible = np.flatnonzero(counts >= 2)
+    if eligible.size == 0:
+        raise ValueError("no customer bought two or more items: nothing to hold out.")
+    held = np.array([U.indices[U.indptr[u] + rng.integers(counts[u])] for u in eligible])
+    train = U.tolil()
+    train[eligible, held] = 0
+    train = train.tocsr()
+    train.eliminate_zeros()
+    methods = [
+        ("popularity", "popularity", None),
+        ("item-based CF", "item", None),
+        ("user-based CF", "user", None),
+    ]
+    if segment_of is not None:
+        groups = pd.factorize(pd.Series(customers).map(segment_of))[0]
+        methods.append(("user-based CF within segment", "user", groups))
+    rows = []
+    for label, method, groups in methods:
+        rec, _ = top_n(train, n=n, method=method, n_neighbours=n_neighbours, groups=groups)
+        hits = (rec[eligible] == held[:, None]).any(axis=1)
+        rows.append({"method": label, f"hit_rate@{n}": hits.mean(), "customers": eligible.size})
+    return pd.DataFrame(rows)

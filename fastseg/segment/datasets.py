@@ -1,0 +1,172 @@
+"""Synthetic customer data shaped like the GA-K-means paper's e-commerce study (Tables 3 and 5).
+
+Everything here is generated: no real customer is in it. The four latent segments take their
+sizes and feature means from Table 5 of the paper; the spread, skew and noise are ours.
+"""
+
+import numpy as np
+
+# Table 5 of the GA-K-means paper: sizes and feature means of its four segments.
+TABLE5 = {
+    "size": (443, 979, 1024, 1554),
+    "purchase_interval_days": (4.8, 3.1, 8.7, 11.4),
+    "purchase_frequency": (10.2, 25.6, 13.5, 7.3),
+    "monthly_spend": (3500.0, 1985.2, 560.87, 200.5),
+    "purchase_count": (13.4, 40.2, 16.1, 7.2),
+    "user_level": (3, 2, 1, 0),
+    "hesitation_time": (4.6, 6.8, 12.3, 13.9),
+}
+FEATURES = [
+    "gender",
+    "age",
+    "monthly_spend",
+    "purchase_frequency",
+    "purchase_interval_days",
+    "purchase_count",
+    "user_level",
+    "hesitation_time",
+]
+# Age bands 18-25, 26-45, 46-65 per segment: overall mostly 18-25, then 26-45, few older (the
+# paper gives only that overall shape; premium customers are made a little older).
+_AGE_BANDS = np.array([[18, 26], [26, 46], [46, 66]])
+_AGE_BAND_P = np.array([[0.35, 0.45, 0.20], [0.50, 0.38, 0.12], [0.55, 0.35, 0.10], [0.65, 0.28, 0.07]])
+_CATEGORIES = ["fashion", "beauty", "electronics", "home", "food", "sports", "books", "luxury"]
+# Relative category preferences of each segment (for the transactions table).
+_PREFERENCES = np.array(
+    [
+        [3, 2, 3, 1, 0.5, 1, 0.5, 4],  # premium
+        [3, 3, 2, 2, 2, 1, 1, 1],  # frequent mid-price
+        [2, 2, 1, 3, 3, 2, 2, 0.3],  # occasional
+        [1, 1, 0.5, 2, 4, 1, 2, 0.1],  # low spend
+    ]
+)
+
+
+# Three product pairs per segment, as (category, product) of both items.
+_BUNDLES = np.array(
+    [
+        [[[7, 1], [0, 1]], [[2, 3], [2, 4]], [[7, 5], [1, 2]]],
+        [[[0, 7], [1, 7]], [[4, 2], [3, 9]], [[1, 3], [1, 4]]],
+        [[[3, 11], [4, 12]], [[6, 1], [6, 2]], [[5, 8], [0, 9]]],
+        [[[4, 20], [4, 21]], [[4, 5], [3, 6]], [[6, 10], [4, 22]]],
+    ]
+)
+
+
+def _lognormal(rng, mean, cv, size):
+    """Right-skewed positive values with the given mean and coefficient of variation."""
+    sigma2 = np.log1p(cv**2)
+    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), size)
+
+
+def make_customers(n=4000, *, random_state=None, return_segments=True):
+    """A synthetic customer table with the paper's 8-feature user portrait.
+
+    Parameters
+    ----------
+    n : int, default=4000
+        Number of customers; split over 4 latent segments in the proportions of Table 5
+        (443 / 979 / 1024 / 1554 of 4000).
+    random_state : int or None
+    return_segments : bool, default=True
+        Also return the generating segment of every customer (0-3, in Table 5's order).
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+        ``customer_id`` and the features ``gender`` ('F'/'M', about 7:3), ``age`` (years, mostly
+        18-25, then 25-45, few older), ``monthly_spend``, ``purchase_frequency`` (purchases per
+        month), ``purchase_interval_days``, ``purchase_count``, ``user_level`` (0-3) and
+        ``hesitation_time`` (the paper's units). Segment means follow Table 5; values are skewed
+        (log-normal) and noisy, so the segments overlap.
+    segments : ndarray of shape (n,), only if ``return_segments``
+    """
+    import pandas as pd
+
+    if not isinstance(n, int | np.integer) or n < 4:
+        raise ValueError(f"n must be an integer >= 4, got {n!r}.")
+    rng = np.random.default_rng(random_state)
+    shares = np.array(TABLE5["size"], dtype=float) / sum(TABLE5["size"])
+    segments = np.sort(rng.choice(4, size=n, p=shares))
+    segments[:4] = np.arange(4)  # every segment present, even for tiny n
+    seg = segments
+
+    def table5(name):
+        return np.array(TABLE5[name], dtype=float)[seg]
+
+    band = (rng.random(n)[:, None] > np.cumsum(_AGE_BAND_P, axis=1)[seg]).sum(axis=1)
+    age = rng.integers(_AGE_BANDS[band, 0], _AGE_BANDS[band, 1])
+    level = np.clip(table5("user_level") + rng.choice([-1, 0, 0, 0, 0, 0, 0, 1], size=n), 0, 3)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(1, n + 1)],
+            "gender": np.where(rng.random(n) < 0.3, "M", "F"),
+            "age": age.astype(int),
+            "monthly_spend": np.round(_lognormal(rng, table5("monthly_spend"), 0.35, n), 2),
+            "purchase_frequency": np.round(_lognormal(rng, table5("purchase_frequency"), 0.3, n), 1),
+            "purchase_interval_days": np.round(_lognormal(rng, table5("purchase_interval_days"), 0.3, n), 1),
+            "purchase_count": np.maximum(1, rng.poisson(_lognormal(rng, table5("purchase_count"), 0.25, n))),
+            "user_level": level.astype(int),
+            "hesitation_time": np.round(_lognormal(rng, table5("hesitation_time"), 0.3, n), 1),
+        }
+    )
+    order = rng.permutation(n)  # customers are not listed by segment
+    customers = customers.iloc[order].reset_index(drop=True)
+    customers["customer_id"] = [f"C{i:05d}" for i in range(1, n + 1)]
+    return (customers, seg[order]) if return_segments else customers
+
+
+def make_transactions(customers, segments, *, months=3, start="2024-01-01", random_state=None):
+    """Purchases consistent with a customer table from ``make_customers``.
+
+    Each customer buys about ``purchase_frequency * months`` times, spread over the period,
+    spending about ``monthly_spend * months`` in total; each purchase is an order of 1-4 items
+    drawn from 8 categories x 25 products, with category preferences that differ by segment.
+    A third of the orders also hold one of three product pairs typical of the customer's segment
+    (bundles), so that pair analysis has something to find.
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``order_id``, ``customer_id``, ``date``, ``item``, ``amount``.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(random_state)
+    segments = np.asarray(segments)
+    freq = customers["purchase_frequency"].to_numpy(dtype=float)
+    spend = customers["monthly_spend"].to_numpy(dtype=float)
+    # Orders (each of 1-4 items) per customer, spread uniformly over the period.
+    n_orders = np.maximum(1, rng.poisson(freq * months / 3))
+    order_customer = np.repeat(np.arange(len(customers)), n_orders)
+    order_day = rng.integers(0, int(months * 30), order_customer.size)
+    order = np.lexsort((order_day, order_customer))
+    order_customer, order_day = order_customer[order], order_day[order]
+    order_budget = (spend * months / n_orders)[order_customer]
+    n_items = rng.integers(1, 5, order_customer.size)
+    item_order = np.repeat(np.arange(order_customer.size), n_items)
+    item_customer = order_customer[item_order]
+    # Category from the segment's preferences, then one of 25 products in it.
+    cumulative = np.cumsum(_PREFERENCES / _PREFERENCES.sum(axis=1, keepdims=True), axis=1)
+    u = rng.random(item_order.size)
+    category = (u[:, None] > cumulative[segments[item_customer]]).sum(axis=1)
+    product = rng.integers(1, 26, item_order.size)
+    # Bundles: one of 3 segment-specific pairs in a third of the orders, as 2 extra items.
+    bundle_orders = np.flatnonzero(rng.random(order_customer.size) < 1 / 3)
+    bundle = _BUNDLES[segments[order_customer[bundle_orders]], rng.integers(0, 3, bundle_orders.size)]
+    item_order = np.concatenate([item_order, np.repeat(bundle_orders, 2)])
+    category = np.concatenate([category, bundle[:, :, 0].ravel()])
+    product = np.concatenate([product, bundle[:, :, 1].ravel()])
+    keep = np.argsort(item_order, kind="stable")
+    item_order, category, product = item_order[keep], category[keep], product[keep]
+    item_customer = order_customer[item_order]
+    share = rng.exponential(size=item_order.size)  # Dirichlet(1, ..., 1) split of the order budget
+    share /= np.bincount(item_order, weights=share)[item_order]
+    return pd.DataFrame(
+        {
+            "order_id": item_order + 1,
+            "customer_id": customers["customer_id"].to_numpy()[item_customer],
+            "date": pd.Timestamp(start) + pd.to_timedelta(order_day[item_order], unit="D"),
+            "item": [f"{_CATEGORIES[c]}-{p:02d}" for c, p in zip(category, product)],
+            "amount": np.round(order_budget[item_order] * share, 2),
+        }
+    )

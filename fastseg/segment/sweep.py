@@ -1,0 +1,175 @@
+"""Preprocessing customer tables and choosing K: the model per method, the K sweep with its
+criteria (inertia elbow, silhouette, Calinski-Harabasz, Davies-Bouldin)."""
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from .._pandas import require_pandas as _pandas
+from ..genetic import GeneticKMeans
+from ..kmeans import KMeans
+from ..mixture import GaussianMixture
+
+METHODS = ("kmeans", "ga", "gmm")
+SILHOUETTE_SAMPLE = 1000
+
+
+# -- preprocessing ------------------------------------------------------------------------------
+def split_columns(frame, features):
+    """(numeric, categorical) feature names; text, boolean and category columns are categorical."""
+    pd = _pandas()
+    numeric, categorical = [], []
+    for col in features:
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            categorical.append(col)
+        else:
+            numeric.append(col)
+    return numeric, categorical
+
+
+def skewed_columns(frame, numeric, threshold=1.0):
+    """Non-negative numeric columns whose skewness exceeds ``threshold`` (money, counts)."""
+    out = []
+    for col in numeric:
+        s = frame[col].astype(float)
+        if s.min() >= 0 and s.nunique() > 2 and s.skew() > threshold:
+            out.append(col)
+    return out
+
+
+def make_preprocessor(frame, features, log_columns="auto"):
+    """A scikit-learn transformer: log1p on skewed columns, standard scaling of numeric columns,
+    one-hot (binary: one 0/1 column) for categorical columns, left unscaled so that a two-valued
+    column does not outweigh the behavioural features."""
+    numeric, categorical = split_columns(frame, features)
+    logged = (
+        skewed_columns(frame, numeric)
+        if log_columns == "auto"
+        else [c for c in (log_columns or []) if c in numeric]
+    )
+    plain = [c for c in numeric if c not in logged]
+    parts = []
+    if logged:
+        parts.append(("log_scaled", make_pipeline(FunctionTransformer(np.log1p), StandardScaler()), logged))
+    if plain:
+        parts.append(("scaled", StandardScaler(), plain))
+    if categorical:
+        parts.append(
+            (
+                "onehot",
+                OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False),
+                categorical,
+            )
+        )
+    return ColumnTransformer(parts, verbose_feature_names_out=False), logged
+
+
+# -- clustering -----------------------------------------------------------------------------
+def make_model(method, k, random_state, on_generation=None, n_init=10):
+    """The clustering estimator for ``method``: KMeans (k-means++, 10 inits), the hybrid GA, or a
+    full-covariance Gaussian mixture (3 inits)."""
+    if method == "kmeans":
+        return KMeans(k, n_init=n_init, random_state=random_state)
+    if method == "ga":
+        return GeneticKMeans(
+            k,
+            population_size=20,
+            n_generations=40,
+            lloyd_steps=1,
+            patience=8,
+            random_state=random_state,
+            callback=on_generation,
+        )
+    if method == "gmm":
+        return GaussianMixture(k, covariance_type="full", n_init=3, random_state=random_state)
+    raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+
+
+def fitted_labels(model, X):
+    """Hard labels of a fitted model (``labels_``, or the most probable component)."""
+    return model.labels_ if hasattr(model, "labels_") else model.predict(X)
+
+
+def within_sse(X, labels):
+    """Sum of squared distances of the rows to the mean of their cluster (KMeans' inertia)."""
+    sse = 0.0
+    for j in np.unique(labels):
+        members = X[labels == j]
+        sse += float(((members - members.mean(axis=0)) ** 2).sum())
+    return sse
+
+
+def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2, progress=None):
+    """Fit every K of ``k_range`` and score it.
+
+    Columns: ``inertia`` (the elbow curve), ``silhouette`` (on a sample of 1000 rows when n is
+    larger; the same sample for every K), ``calinski_harabasz``, ``davies_bouldin``; for
+    ``method='ga'`` also ``ga_best_sse``, the lowest SSE in the GA's population over its
+    generations; for ``method='gmm'`` also ``bic``, and ``inertia`` is the within-cluster SSE of
+    the most probable components. The GA-K-means paper picks K by
+    an undefined "GA value"; we do not try to reproduce it.
+
+    The recommended K (``table.attrs['recommended_k']``, with ``table.attrs['reason']``) is the
+    one with the highest silhouette among K >= ``min_recommended_k`` (segmentations use 3 or more:
+    two segments, high and low value, are rarely actionable); the reason also gives the best K
+    overall, the elbow of the inertia curve and the K preferred by Calinski-Harabasz and
+    Davies-Bouldin.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by K
+    """
+    pd = _pandas()
+    X = np.asarray(X, dtype=np.float64)
+    ks = [int(k) for k in k_range]
+    if not ks or min(ks) < 2:
+        raise ValueError(f"k_range must hold integers >= 2, got {list(k_range)!r}.")
+    if max(ks) >= X.shape[0]:
+        raise ValueError(f"k_range goes up to {max(ks)}, but there are only {X.shape[0]} rows.")
+    rows = []
+    for i, k in enumerate(ks):
+        model = make_model(method, k, random_state, n_init=4).fit(X)  # the chosen K refits with 10
+        labels = fitted_labels(model, X)
+        sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
+        row = {
+            "k": k,
+            "inertia": getattr(model, "inertia_", None) or within_sse(X, labels),
+            "silhouette": silhouette_score(X, labels, sample_size=sample, random_state=random_state),
+            "calinski_harabasz": calinski_harabasz_score(X, labels),
+            "davies_bouldin": davies_bouldin_score(X, labels),
+        }
+        if method == "ga":
+            row["ga_best_sse"] = float(model.fitness_history_["best"].min())
+        if method == "gmm":
+            row["bic"] = model.bic(X)
+        rows.append(row)
+        if progress is not None:
+            progress(i + 1, len(ks))
+    table = pd.DataFrame(rows).set_index("k")
+    eligible = table[table.index >= min_recommended_k]
+    if eligible.empty:
+        eligible = table
+    best = int(eligible["silhouette"].idxmax())
+    overall = int(table["silhouette"].idxmax())
+    elbow = _elbow(table.index.to_numpy(), table["inertia"].to_numpy())
+    reason = f"K={best} has the highest silhouette ({table.loc[best, 'silhouette']:.3f})"
+    if overall != best:
+        reason += f" for K >= {min_recommended_k} (K={overall} scores {table.loc[overall, 'silhouette']:.3f})"
+    table.attrs["recommended_k"] = best
+    table.attrs["reason"] = (
+        f"{reason}; the inertia elbow is at K={elbow}, Calinski-Harabasz prefers "
+        f"K={int(table['calinski_harabasz'].idxmax())}, Davies-Bouldin K={int(table['davies_bouldin'].idxmin())}."
+    )
+    return table
+
+
+def _elbow(ks, inertia):
+    """K farthest below the straight line joining the first and last points of the curve."""
+    if len(ks) < 3:
+        return int(ks[0])
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    y = (inertia - inertia[-1]) / max(inertia[0] - inertia[-1], 1e-300)
+    return int(ks[np.argmax((1 - x) - y)])
