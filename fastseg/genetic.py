@@ -6,29 +6,14 @@ centre; roulette selection ``P_i = f_i / sum(f)``; crossover; mutation; then Llo
 the best chromosome.
 """
 
-import logging
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _lloyd, _rows, _seeding
+from . import _genetic, _lloyd, _rows
 from ._centres import _CentresModel, tolerance
-from ._kernels import genetic as _gk
 from ._validation import verbose_logging
-
-logger = logging.getLogger("fastseg")
-
-HISTORY_DTYPE = np.dtype([("best", "f8"), ("mean", "f8"), ("worst", "f8")])
-
-
-def _generator(random_state):
-    """A ``numpy.random.Generator`` from anything scikit-learn accepts as ``random_state``."""
-    if random_state is None or isinstance(random_state, Integral | np.integer):
-        return np.random.default_rng(random_state)
-    return np.random.default_rng(check_random_state(random_state).randint(0, 2**31 - 1, size=4))
 
 
 class GeneticKMeans(_CentresModel):
@@ -150,78 +135,6 @@ class GeneticKMeans(_CentresModel):
         self.verbose = verbose
         self.callback = callback
 
-    # -- the steps of one generation ------------------------------------------------------
-    def _initial_population(self, X, sample_weight, rng):
-        n, k, P = X.shape[0], self.n_clusters, self.population_size
-        if self.init_population == "data":
-            p = sample_weight / sample_weight.sum()
-            rows = [rng.choice(n, size=k, replace=False, p=p) for _ in range(P)]
-            return np.ascontiguousarray(X[np.array(rows)])
-        if self.init_population == "uniform":
-            lo, hi = X.min(axis=0), X.max(axis=0)
-            return rng.uniform(lo, hi, size=(P, k, X.shape[1])).astype(X.dtype)
-        data = _rows.Rows(X)
-        return np.stack(
-            [
-                _seeding.kmeans_plusplus(
-                    data, sample_weight, k, np.random.RandomState(rng.integers(2**31 - 1))
-                )[0]
-                for _ in range(P)
-            ]
-        )
-
-    def _evaluate(self, rows, sample_weight, population):
-        """Run ``lloyd_steps`` Lloyd steps on every chromosome (in place), then score them."""
-        n_slots = rows.bounds.size - 1
-        P, k, d = population.shape
-        sse = np.empty((n_slots, P))
-        for _ in range(self.lloyd_steps):
-            sums = np.empty((n_slots, P, k, d))
-            weights = np.empty((n_slots, P, k))
-            _gk.population_assign(rows.X, sample_weight, population, rows.bounds, sse, sums, weights, True)
-            sums, weights = sums.sum(axis=0), weights.sum(axis=0)
-            filled = weights > 0  # an empty cluster keeps its centre
-            population[filled] = (sums[filled] / weights[filled][:, None]).astype(population.dtype)
-        _gk.population_assign(
-            rows.X,
-            sample_weight,
-            population,
-            rows.bounds,
-            sse,
-            np.empty((n_slots, 0, 0, 0)),
-            np.empty((n_slots, 0, 0)),
-            False,
-        )
-        return sse.sum(axis=0)
-
-    def _select(self, sse, n_parents, rng):
-        out = np.empty(n_parents, dtype=np.int64)
-        if self.selection == "roulette":
-            fitness = sse.max() - sse  # f = E_max - E
-            _gk.roulette_select(fitness, rng.random(n_parents), out)
-        else:
-            candidates = rng.integers(0, sse.size, size=(n_parents, self.tournament_size))
-            _gk.tournament_select(sse, candidates, out)
-        return out
-
-    def _next_generation(self, population, sse, scale, rng):
-        P, k, _ = population.shape
-        n_elite = min(self.elitism, P)
-        n_children = P - n_elite
-        n_pairs = (n_children + 1) // 2
-        parents = self._select(sse, 2 * n_pairs, rng).reshape(n_pairs, 2)
-        do_cross = rng.random(n_pairs) < self.crossover_rate
-        cuts = np.where(do_cross & (k > 1), rng.integers(1, max(k, 2), size=n_pairs), 0)
-        children = np.empty((2 * n_pairs, *population.shape[1:]), dtype=population.dtype)
-        _gk.crossover(population, parents, cuts, children)
-        elite = population[np.argsort(sse, kind="stable")[:n_elite]]
-        new = np.ascontiguousarray(np.concatenate([elite, children[:n_children]]))
-        _gk.mutate(
-            new, rng.random(new.shape), rng.standard_normal(new.shape), self.mutation_rate, scale, n_elite
-        )
-        return new
-
-    # -- fit ----------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Search initial centres with the genetic algorithm, then run K-means from the best.
@@ -237,44 +150,32 @@ class GeneticKMeans(_CentresModel):
         self
         """
         X, sample_weight = self._validate_fit_input(X, sample_weight)
-        rng = _generator(self.random_state)
+        rng = _genetic.generator(self.random_state)
         rows = _rows.Rows(X)
-        scale = self.mutation_scale * np.std(X, axis=0, dtype=np.float64)
-
-        population = self._initial_population(X, sample_weight, rng)
-        history = []
-        best_sse, best_centres, stall = np.inf, None, 0
         with verbose_logging(self.verbose):
-            for generation in range(self.n_generations):
-                sse = self._evaluate(rows, sample_weight, population)
-                history.append((sse.min(), sse.mean(), sse.max()))
-                i_best = int(np.argmin(sse))
-                if sse[i_best] < best_sse:
-                    best_sse, best_centres, stall = float(sse[i_best]), population[i_best].copy(), 0
-                else:
-                    stall += 1
-                if self.verbose:
-                    logger.info("Generation %d: best SSE %.6g, mean %.6g", generation, sse.min(), sse.mean())
-                stop = self.callback is not None and bool(
-                    self.callback(
-                        {
-                            "generation": generation,
-                            "best_inertia": float(sse.min()),
-                            "mean_inertia": float(sse.mean()),
-                            "worst_inertia": float(sse.max()),
-                            "best_centers": best_centres.copy(),
-                        }
-                    )
-                )
-                if stop or (self.patience is not None and stall >= self.patience):
-                    break
-                if generation + 1 < self.n_generations:
-                    population = self._next_generation(population, sse, scale, rng)
-
+            best_centres, history = _genetic.evolve(
+                rows,
+                sample_weight,
+                self.n_clusters,
+                rng,
+                population_size=self.population_size,
+                n_generations=self.n_generations,
+                mutation_rate=self.mutation_rate,
+                mutation_scale=self.mutation_scale,
+                crossover_rate=self.crossover_rate,
+                elitism=self.elitism,
+                selection=self.selection,
+                tournament_size=self.tournament_size,
+                init_population=self.init_population,
+                lloyd_steps=self.lloyd_steps,
+                patience=self.patience,
+                verbose=self.verbose,
+                callback=self.callback,
+            )
             labels, inertia, centres, n_iter = _lloyd.lloyd(
                 rows, sample_weight, best_centres, self.max_iter, tolerance(rows, self.tol), self.verbose
             )
-        self.fitness_history_ = np.array(history, dtype=HISTORY_DTYPE)
+        self.fitness_history_ = history
         self.n_generations_ = len(history)
         self._set_fitted(labels, inertia, centres, n_iter)
         return self

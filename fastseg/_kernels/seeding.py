@@ -1,6 +1,6 @@
 """k-means++ seeding (greedy, with local trials): the per-slot passes the seeding loop is made of.
 
-The loop over centres runs in Python (``fastseg._lloyd.seed_indices``), so the same passes
+The loop over centres runs in Python (``fastseg._seeding.seed_indices``), so the same passes
 serve data held in memory and data streamed in batches of slots.
 """
 

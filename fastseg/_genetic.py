@@ -1,0 +1,185 @@
+"""The genetic algorithm's generation loop: initial population, scoring (map -> reduce over the
+population kernels, with optional Lloyd steps as the update), selection, crossover and mutation.
+
+Inputs here are already validated (see ``fastseg._rows``). Every random number is drawn here, in
+Python, from one ``numpy.random.Generator`` and passed into the kernels as arrays.
+"""
+
+import logging
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _seeding
+from ._kernels import genetic as _gk
+
+logger = logging.getLogger("fastseg")
+
+HISTORY_DTYPE = np.dtype([("best", "f8"), ("mean", "f8"), ("worst", "f8")])
+
+
+def generator(random_state):
+    """A ``numpy.random.Generator`` from anything scikit-learn accepts as ``random_state``."""
+    if random_state is None or isinstance(random_state, Integral | np.integer):
+        return np.random.default_rng(random_state)
+    return np.random.default_rng(check_random_state(random_state).randint(0, 2**31 - 1, size=4))
+
+
+def initial_population(rows, sample_weight, n_clusters, population_size, init_population, rng):
+    """``population_size`` chromosomes of ``n_clusters`` centres: (P, k, d) of rows.dtype.
+
+    ``init_population`` is ``'data'`` (distinct rows drawn with probability proportional to their
+    weight), ``'uniform'`` (in the bounding box of the rows) or ``'k-means++'``.
+    """
+    X, n, k, P = rows.X, rows.n, n_clusters, population_size
+    if init_population == "data":
+        p = sample_weight / sample_weight.sum()
+        chosen = [rng.choice(n, size=k, replace=False, p=p) for _ in range(P)]
+        return np.ascontiguousarray(X[np.array(chosen)])
+    if init_population == "uniform":
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        return rng.uniform(lo, hi, size=(P, k, X.shape[1])).astype(X.dtype)
+    seeds = (np.random.RandomState(rng.integers(2**31 - 1)) for _ in range(P))
+    return np.stack([_seeding.kmeans_plusplus(rows, sample_weight, k, seed)[0] for seed in seeds])
+
+
+def evaluate(rows, sample_weight, population, lloyd_steps):
+    """Run ``lloyd_steps`` Lloyd steps on every chromosome (in place), then score them.
+
+    Returns the SSE of each chromosome, (P,) float64.
+    """
+    n_slots = rows.bounds.size - 1
+    P, k, d = population.shape
+    sse = np.empty((n_slots, P))
+    for _ in range(lloyd_steps):
+        sums = np.empty((n_slots, P, k, d))
+        weights = np.empty((n_slots, P, k))
+        _gk.population_assign(rows.X, sample_weight, population, rows.bounds, sse, sums, weights, True)
+        sums, weights = sums.sum(axis=0), weights.sum(axis=0)
+        filled = weights > 0  # an empty cluster keeps its centre
+        population[filled] = (sums[filled] / weights[filled][:, None]).astype(population.dtype)
+    _gk.population_assign(
+        rows.X,
+        sample_weight,
+        population,
+        rows.bounds,
+        sse,
+        np.empty((n_slots, 0, 0, 0)),
+        np.empty((n_slots, 0, 0)),
+        False,
+    )
+    return sse.sum(axis=0)
+
+
+def select(sse, n_parents, selection, tournament_size, rng):
+    """Indices of ``n_parents`` parents, (n_parents,) int64, by roulette or tournament."""
+    out = np.empty(n_parents, dtype=np.int64)
+    if selection == "roulette":
+        fitness = sse.max() - sse  # f = E_max - E
+        _gk.roulette_select(fitness, rng.random(n_parents), out)
+    else:
+        candidates = rng.integers(0, sse.size, size=(n_parents, tournament_size))
+        _gk.tournament_select(sse, candidates, out)
+    return out
+
+
+def next_generation(
+    population,
+    sse,
+    scale,
+    rng,
+    *,
+    elitism,
+    selection,
+    tournament_size,
+    crossover_rate,
+    mutation_rate,
+):
+    """The next population: the ``elitism`` best chromosomes unchanged, then mutated children.
+
+    ``scale`` (d,) float64 is the standard deviation of a gene's Gaussian mutation.
+    """
+    P, k, _ = population.shape
+    n_elite = min(elitism, P)
+    n_children = P - n_elite
+    n_pairs = (n_children + 1) // 2
+    parents = select(sse, 2 * n_pairs, selection, tournament_size, rng).reshape(n_pairs, 2)
+    do_cross = rng.random(n_pairs) < crossover_rate
+    cuts = np.where(do_cross & (k > 1), rng.integers(1, max(k, 2), size=n_pairs), 0)
+    children = np.empty((2 * n_pairs, *population.shape[1:]), dtype=population.dtype)
+    _gk.crossover(population, parents, cuts, children)
+    elite = population[np.argsort(sse, kind="stable")[:n_elite]]
+    new = np.ascontiguousarray(np.concatenate([elite, children[:n_children]]))
+    _gk.mutate(new, rng.random(new.shape), rng.standard_normal(new.shape), mutation_rate, scale, n_elite)
+    return new
+
+
+def evolve(
+    rows,
+    sample_weight,
+    n_clusters,
+    rng,
+    *,
+    population_size,
+    n_generations,
+    mutation_rate,
+    mutation_scale,
+    crossover_rate,
+    elitism,
+    selection,
+    tournament_size,
+    init_population,
+    lloyd_steps,
+    patience,
+    verbose=0,
+    callback=None,
+):
+    """Search centres with the genetic algorithm (parameters as ``GeneticKMeans``'s).
+
+    Stops after ``n_generations``, after ``patience`` generations without a better best SSE, or
+    when ``callback(info)`` returns True.
+
+    Returns (best centres (k, d) of rows.dtype, history: ``HISTORY_DTYPE`` array of the best, mean
+    and worst SSE of each generation evaluated).
+    """
+    scale = mutation_scale * np.std(rows.X, axis=0, dtype=np.float64)
+    population = initial_population(rows, sample_weight, n_clusters, population_size, init_population, rng)
+    history = []
+    best_sse, best_centres, stall = np.inf, None, 0
+    for generation in range(n_generations):
+        sse = evaluate(rows, sample_weight, population, lloyd_steps)
+        history.append((sse.min(), sse.mean(), sse.max()))
+        i_best = int(np.argmin(sse))
+        if sse[i_best] < best_sse:
+            best_sse, best_centres, stall = float(sse[i_best]), population[i_best].copy(), 0
+        else:
+            stall += 1
+        if verbose:
+            logger.info("Generation %d: best SSE %.6g, mean %.6g", generation, sse.min(), sse.mean())
+        stop = callback is not None and bool(
+            callback(
+                {
+                    "generation": generation,
+                    "best_inertia": float(sse.min()),
+                    "mean_inertia": float(sse.mean()),
+                    "worst_inertia": float(sse.max()),
+                    "best_centers": best_centres.copy(),
+                }
+            )
+        )
+        if stop or (patience is not None and stall >= patience):
+            break
+        if generation + 1 < n_generations:
+            population = next_generation(
+                population,
+                sse,
+                scale,
+                rng,
+                elitism=elitism,
+                selection=selection,
+                tournament_size=tournament_size,
+                crossover_rate=crossover_rate,
+                mutation_rate=mutation_rate,
+            )
+    return best_centres, np.array(history, dtype=HISTORY_DTYPE)
