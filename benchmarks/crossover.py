@@ -10,7 +10,7 @@ import numpy as np
 
 from fastseg._blas import blas_single_thread, use_gemm
 from fastseg._kernels import lloyd
-from fastseg._kernels._config import slot_bounds
+from fastseg._kernels._config import BLOCK_ROWS, slot_bounds
 
 SHAPES = [
     (2, 64),
@@ -48,9 +48,12 @@ def fused_over_gemm(X, k, repeats):
         True,
     )
     mean = X.mean(0).astype(X.dtype)
+    # The fused kernel reads the rows transposed once per fit (``_rows.Rows``).
+    xb = np.zeros((-(-n // BLOCK_ROWS), lloyd.padded_features(d), BLOCK_ROWS), dtype=X.dtype)
+    lloyd.transpose_blocks(X, xb)
 
     def fused():
-        lloyd.assign_fused(X, w, C, bounds, *stats)
+        lloyd.assign_fused(X, xb, w, C, bounds, *stats)
 
     def gemm():
         with blas_single_thread():

@@ -13,13 +13,16 @@ import scipy.sparse as sp
 from ._blas import blas_single_thread, use_gemm
 from ._kernels import lloyd as _lk
 from ._kernels import seeding as _sk
-from ._kernels._config import slot_bounds
+from ._kernels._config import BLOCK_ROWS, slot_bounds
 
 # Slots per batch when a memmap is streamed: at 1e8 rows a slot is 1.6e6 rows, so a batch
 # keeps a few hundred MB resident while two threads still share its slots.
 STREAM_SLOTS = 4
 # Rows per block of the column-moment pass (bounded float64 temporaries).
 MOMENT_ROWS = 1 << 16
+# In-memory rows are transposed for the fused kernel once per fit while the copy takes at most
+# this many bytes; larger arrays and memmaps are transposed batch by batch on every pass.
+BLOCKS_BYTES = 1 << 28
 
 
 def unit_weights(dtype):
@@ -80,11 +83,15 @@ class Rows:
         self.bounds = slot_bounds(self.n)
         self.stream = isinstance(X, np.memmap)
         self._moments = None
+        self._blocks = None
 
-    def batches(self):
-        """``(first slot, end slot, first row, end row, slot edges within the batch)`` per batch."""
+    def batches(self, step=None):
+        """``(first slot, end slot, first row, end row, slot edges within the batch)`` per batch.
+
+        ``step`` slots a batch; by default all of them, or ``STREAM_SLOTS`` for a memmap.
+        """
         n_slots = self.bounds.shape[0] - 1
-        step = STREAM_SLOTS if self.stream else n_slots
+        step = step or (STREAM_SLOTS if self.stream else n_slots)
         for a in range(0, n_slots, step):
             b = min(a + step, n_slots)
             r0, r1 = int(self.bounds[a]), int(self.bounds[b])
@@ -153,11 +160,26 @@ class Rows:
                     w = self._weights(sample_weight, r0, r1)
                     _lk.assign_gemm(self.X[r0:r1], w, centres, shift, local, *stats)
         else:
-            for a, b, r0, r1, local in self.batches():
+            keep = not self.stream and self.n * _lk.padded_features(d) * self.dtype.itemsize <= BLOCKS_BYTES
+            for a, b, r0, r1, local in self.batches(None if keep else STREAM_SLOTS):
                 stats = (labels[r0:r1], sums[a:b], weights[a:b], inertia[a:b], changed[a:b], update)
-                _lk.assign_fused(self.X[r0:r1], self._weights(sample_weight, r0, r1), centres, local, *stats)
+                w = self._weights(sample_weight, r0, r1)
+                _lk.assign_fused(self.X[r0:r1], self._transposed(r0, r1, keep), w, centres, local, *stats)
         # Slot statistics are added in slot order: the result does not depend on threads.
         return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
+
+    def _transposed(self, r0, r1, keep):
+        """Rows ``[r0, r1)`` as the fused kernel's transposed blocks. With ``keep`` (all rows in
+        one batch) they are made once and kept; otherwise one buffer is refilled per batch."""
+        if keep and self._blocks is not None:
+            return self._blocks
+        n_blocks = -(-(r1 - r0) // BLOCK_ROWS)
+        if self._blocks is None or self._blocks.shape[0] < n_blocks:
+            # Zeroed once: padded features must stay 0; stale lanes past the last row are ignored.
+            self._blocks = np.zeros((n_blocks, _lk.padded_features(self.d), BLOCK_ROWS), dtype=self.dtype)
+        xb = self._blocks[:n_blocks]
+        _lk.transpose_blocks(self.X[r0:r1], xb)
+        return xb
 
     def sq_distances(self, centres):
         out = np.empty((self.n, centres.shape[0]), dtype=self.dtype)

@@ -158,3 +158,14 @@ def top_n_unowned(scores, owned, n):
         cols = cols[np.lexsort((cols, -scores[r, cols]))][:n]
         out[r, : cols.size] = cols
     return out
+
+
+def transpose_blocks(X, block_rows, feature_group):
+    """Twin of transpose_blocks: rows in blocks of ``block_rows``, each block transposed, rows and
+    features zero-padded (features to a multiple of ``feature_group``)."""
+    n, d = X.shape
+    n_blocks = -(-n // block_rows)
+    dp = -(-d // feature_group) * feature_group
+    padded = np.zeros((n_blocks * block_rows, dp), dtype=X.dtype)
+    padded[:n, :d] = X
+    return padded.reshape(n_blocks, block_rows, dp).transpose(0, 2, 1)

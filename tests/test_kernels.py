@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from fastseg import _rows, _seeding
 from fastseg._kernels import lloyd
-from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
+from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
 
 from . import reference
 from .conftest import make_data
@@ -34,6 +34,21 @@ def assert_labels_match(X, centres, labels, ref_labels, dtype):
     assert clear.mean() > 0.5  # the comparison is not vacuous
 
 
+def transposed(X):
+    xb = np.full((-(-X.shape[0] // BLOCK_ROWS), lloyd.padded_features(X.shape[1]), BLOCK_ROWS), 0, X.dtype)
+    lloyd.transpose_blocks(X, xb)
+    return xb
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_transpose_blocks_matches_reference(dtype, shape, rng):
+    X = make_data(rng, shape[0], shape[1], k=2, dtype=dtype)
+    np.testing.assert_array_equal(
+        transposed(X), reference.transpose_blocks(X, BLOCK_ROWS, lloyd.FEATURE_GROUP)
+    )
+
+
 def run_assign(kind, X, w, centres, update=True):
     bounds = slot_bounds(X.shape[0])
     n_slots = bounds.size - 1
@@ -45,7 +60,7 @@ def run_assign(kind, X, w, centres, update=True):
     changed = np.full(n_slots, -1, dtype=np.int64)
     stats = (labels, sums, weights, inertia, changed, update)
     if kind == "fused":
-        lloyd.assign_fused(X, w, centres, bounds, *stats)
+        lloyd.assign_fused(X, transposed(X), w, centres, bounds, *stats)
     elif kind == "gemm":
         lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *stats)
     else:

@@ -192,3 +192,12 @@ def test_relocation_above_the_block_threshold_gives_the_farthest_rows(rng, monke
     monkeypatch.setattr(_lloyd, "RELOCATE_ROWS", 10)
     blocked = KMeans(3, init=init, max_iter=1, tol=0).fit(X)
     _same_fit(blocked, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rows_past_the_transposed_copy_budget_fit_the_same(monkeypatch, dtype, rng):
+    # Past BLOCKS_BYTES the fused kernel's transposed rows are made batch by batch, every pass.
+    X = make_data(rng, CHUNK_ROWS * 23 - 5, 5, k=5, dtype=dtype)
+    kept = KMeans(5, random_state=0).fit(X)
+    monkeypatch.setattr(_rows, "BLOCKS_BYTES", 0)
+    _same_fit(KMeans(5, random_state=0).fit(X), kept)

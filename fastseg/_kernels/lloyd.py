@@ -10,18 +10,92 @@ from numba import prange
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
 
+# Features are taken FEATURE_GROUP at a time by the fused kernel: each step of its SIMD loop over
+# a block's rows adds that many squared differences in registers before one store.
+FEATURE_GROUP = 4
+# The fused kernel's arithmetic is element-wise over rows (no reduction for ``reassoc`` to
+# reorder): each distance is summed in feature order with fused multiply-adds, the numbers
+# Yinyang reproduces.
+_ROWWISE = {"cache": True, "nogil": True, "fastmath": {"contract"}}
+
+
+def padded_features(n_features):
+    """Feature rows of a transposed block: ``n_features`` rounded up to ``FEATURE_GROUP``."""
+    return -(-n_features // FEATURE_GROUP) * FEATURE_GROUP
+
 
 @njit(parallel=True, **JIT)
-def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inertia, changed, update):
-    """Fused distance -> argmin -> accumulate pass, for small ``d * k``.
-
-    Rows are taken ``BLOCK_ROWS`` at a time and transposed, so the distance and argmin
-    loops run over rows in SIMD lanes whatever ``d`` and ``k`` are.
+def transpose_blocks(X, xb):
+    """Rows of ``X`` as transposed blocks of ``BLOCK_ROWS`` rows, the fused kernel's input.
 
     X : (n, d) float32|float64, IN
-    sample_weight : (n,) X.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
-    centres : (k, d) X.dtype, IN
-    bounds : (n_slots + 1,) int64, IN
+    xb : (ceil(n / BLOCK_ROWS), padded_features(d), BLOCK_ROWS) X.dtype, OUT -- block ``q``
+        holds rows ``q * BLOCK_ROWS ...`` feature by feature; feature rows ``d ...`` and the
+        lanes past the last row are left as they were (the caller zeroes them once)
+    """
+    n_rows, n_features = X.shape
+    for q in prange(xb.shape[0]):
+        start = q * BLOCK_ROWS
+        xt = xb[q]
+        for b in range(min(BLOCK_ROWS, n_rows - start)):
+            for f in range(n_features):
+                xt[f, b] = X[start + b, f]
+
+
+@njit(**_ROWWISE)
+def _nearest_in_block(xt, cp, acc, best_dist, best):
+    """Nearest centre of every lane of one transposed block (first index on ties).
+
+    xt : (dp, BLOCK_ROWS), IN; cp : (k, dp) centres with zero-padded features, IN
+    acc, best_dist : (BLOCK_ROWS,) X.dtype, scratch / OUT; best : (BLOCK_ROWS,) int32, OUT
+    Padded features add (0 - 0)^2 = 0 exactly, so each distance is the feature-order sum.
+    """
+    n_clusters, dp = cp.shape
+    for b in range(BLOCK_ROWS):
+        best_dist[b] = np.inf
+        best[b] = 0
+    for j in range(n_clusters):
+        for b in range(BLOCK_ROWS):
+            acc[b] = 0
+        for g in range(0, dp, FEATURE_GROUP):
+            c0 = cp[j, g]
+            c1 = cp[j, g + 1]
+            c2 = cp[j, g + 2]
+            c3 = cp[j, g + 3]
+            x0 = xt[g]
+            x1 = xt[g + 1]
+            x2 = xt[g + 2]
+            x3 = xt[g + 3]
+            for b in range(BLOCK_ROWS):
+                a = acc[b]
+                t = x0[b] - c0
+                a += t * t
+                t = x1[b] - c1
+                a += t * t
+                t = x2[b] - c2
+                a += t * t
+                t = x3[b] - c3
+                a += t * t
+                acc[b] = a
+        jj = np.int32(j)
+        for b in range(BLOCK_ROWS):
+            if acc[b] < best_dist[b]:
+                best_dist[b] = acc[b]
+                best[b] = jj
+
+
+@njit(parallel=True, **JIT)
+def assign_fused(X, xb, sample_weight, centres, bounds, labels, sums, weights, inertia, changed, update):
+    """Fused distance -> argmin -> accumulate pass over transposed blocks, for small ``d * k``.
+
+    SIMD lanes run over a block's rows whatever ``d`` and ``k`` are, and the rows are read in
+    the transposed layout ``transpose_blocks`` writes (made once per fit, not per pass).
+
+    X : (n, d) float32|float64, IN -- the rows (read for the sums)
+    xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN -- the same rows, transposed
+    sample_weight : (n,) xb.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
+    centres : (k, d) xb.dtype, IN
+    bounds : (n_slots + 1,) int64, IN -- slot edges, multiples of BLOCK_ROWS but the last
     labels : (n,) int32, INOUT -- previous labels in, nearest centre out (first one on ties)
     sums : (n_slots, k, d) float64, OUT -- weighted sums of the rows of each cluster
     weights : (n_slots, k) float64, OUT -- summed weights of each cluster
@@ -29,59 +103,49 @@ def assign_fused(X, sample_weight, centres, bounds, labels, sums, weights, inert
     changed : (n_slots,) int64, OUT -- number of labels that differ from the ones passed in
     update : bool -- False skips ``sums``/``weights`` (assignment only)
     """
+    n_clusters, n_features = centres.shape
+    cp = np.zeros((n_clusters, xb.shape[1]), dtype=xb.dtype)
+    cp[:, :n_features] = centres
+    for s in prange(bounds.shape[0] - 1):
+        _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, inertia, changed, update)
+
+
+@njit(**JIT)
+def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, inertia, changed, update):
+    """Slot ``s`` of ``assign_fused`` (a plain function keeps the parfor pass off its loops)."""
     n_features = X.shape[1]
-    n_clusters = centres.shape[0]
-    n_slots = bounds.shape[0] - 1
-    zero = X.dtype.type(0)
-    one = X.dtype.type(1)
+    one = xb.dtype.type(1)
     unit = sample_weight.shape[0] == 0
-    for s in prange(n_slots):
-        xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
-        dist = np.empty((n_clusters, BLOCK_ROWS), dtype=X.dtype)
-        best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        best = np.empty(BLOCK_ROWS, dtype=np.int32)
-        slot_sums = sums[s]
-        slot_weights = weights[s]
-        if update:
-            slot_sums[:] = 0.0
-            slot_weights[:] = 0.0
-        acc = 0.0
-        n_changed = 0
-        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
-            m = min(BLOCK_ROWS, bounds[s + 1] - start)
-            xt[:, :m] = X[start : start + m].T
-            for j in range(n_clusters):
-                dj = dist[j]
-                dj[:] = zero
+    acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
+    best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
+    best = np.empty(BLOCK_ROWS, dtype=np.int32)
+    slot_sums = sums[s]
+    slot_weights = weights[s]
+    if update:
+        for j in range(slot_sums.shape[0]):
+            slot_weights[j] = 0.0
+            for f in range(n_features):
+                slot_sums[j, f] = 0.0
+    acc = 0.0
+    n_changed = 0
+    for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
+        m = min(BLOCK_ROWS, bounds[s + 1] - start)
+        xt = xb[start // BLOCK_ROWS]
+        _nearest_in_block(xt, cp, acc_b, best_dist, best)
+        for b in range(m):
+            i = start + b
+            label = best[b]
+            if labels[i] != label:
+                n_changed += 1
+                labels[i] = label
+            w = one if unit else sample_weight[i]
+            acc += w * best_dist[b]
+            if update:
+                slot_weights[label] += w
                 for f in range(n_features):
-                    c = centres[j, f]
-                    xf = xt[f]
-                    for b in range(BLOCK_ROWS):
-                        t = xf[b] - c
-                        dj[b] += t * t
-            best_dist[:] = dist[0]
-            best[:] = 0
-            for j in range(1, n_clusters):
-                dj = dist[j]
-                jj = np.int32(j)
-                for b in range(BLOCK_ROWS):
-                    if dj[b] < best_dist[b]:
-                        best_dist[b] = dj[b]
-                        best[b] = jj
-            for b in range(m):
-                i = start + b
-                label = best[b]
-                if labels[i] != label:
-                    n_changed += 1
-                    labels[i] = label
-                w = one if unit else sample_weight[i]
-                acc += w * best_dist[b]
-                if update:
-                    slot_weights[label] += w
-                    for f in range(n_features):
-                        slot_sums[label, f] += w * X[i, f]
-        inertia[s] = acc
-        changed[s] = n_changed
+                    slot_sums[label, f] += w * X[i, f]
+    inertia[s] = acc
+    changed[s] = n_changed
 
 
 @njit(**JIT)
