@@ -24,24 +24,25 @@ _SAFETY = 4.0
 DENSE_ABOVE = 0.95
 
 
-# 'auto' picks Yinyang up to this many features (its measured range).
+# 'auto' picks Yinyang up to this many features (its measured range) ...
 MAX_FEATURES = 256
+# ... and only for fits allowed at least this many iterations.
+MIN_ITER = 30
 
 
-def choose_algorithm(n, d, k, dtype):
+def choose_algorithm(n, d, k, max_iter=300):
     """'yinyang' where it measured faster than Lloyd, else 'lloyd' (dense input only).
 
-    Rule: k >= 64, 8 <= d <= MAX_FEATURES, float32 or d >= 16, n >= 20 k, and the bounds
-    (8 (k / 10 + 2) bytes per row) within 1 GiB. The measurements behind it come from
-    ``python -m benchmarks.accelerated``, which writes the README's accelerated table. Below the
-    rule Lloyd's kernels (the GEMM path in float64) are already fast, and Yinyang's dense passes
-    (the first, and after large moves) plus the extra assignment pass on strict convergence eat
-    small per-iteration gains in a short fit.
+    Rule, in float32 and float64 alike: k >= 64, 16 <= d <= MAX_FEATURES, n >= 20 k, the bounds
+    (8 (k / 10 + 2) bytes per row) within 1 GiB, and ``max_iter >= MIN_ITER``. Whole fits both
+    ways come from ``python -m benchmarks.auto_choice``, late iterations from
+    ``python -m benchmarks.accelerated`` (the README's accelerated table). Below the rule Lloyd's
+    kernels are as fast (at d = 8, k = 64 the fused kernel), and Yinyang's dense passes (the
+    first, about two Lloyd iterations, and after large moves) plus the extra assignment pass on
+    strict convergence eat small per-iteration gains in a short fit.
     """
     bounds_bytes = 8 * n * (n_groups_for(k) + 2)
-    if k < 64 or not 8 <= d <= MAX_FEATURES or n < 20 * k or bounds_bytes > 2**30:
-        return "lloyd"
-    if np.dtype(dtype) != np.float32 and d < 16:
+    if max_iter < MIN_ITER or k < 64 or not 16 <= d <= MAX_FEATURES or n < 20 * k or bounds_bytes > 2**30:
         return "lloyd"
     return "yinyang"
 

@@ -208,7 +208,7 @@ class KMeans(_CentresModel):
         if rows.sparse or rows.stream or self.algorithm == "lloyd":
             return _lloyd.lloyd
         if self.algorithm == "auto":
-            if _yinyang.choose_algorithm(rows.n, rows.d, self.n_clusters, rows.dtype) == "lloyd":
+            if _yinyang.choose_algorithm(rows.n, rows.d, self.n_clusters, self.max_iter) == "lloyd":
                 return _lloyd.lloyd
         return _yinyang.yinyang
 

@@ -46,9 +46,9 @@ def test_matches_lloyd(k, d, dtype):
 
 
 def test_covers_both_score_paths():
-    # The cases above run through both of Lloyd's distance formulas.
-    assert use_gemm(32, 8, np.float32) and not use_gemm(8, 64, np.float32)
-    assert use_gemm(8, 64, np.float64) and not use_gemm(2, 200, np.float64)
+    # The cases above run through both of Lloyd's distance formulas, in both dtypes.
+    assert use_gemm(32, 64, np.float32) and not use_gemm(8, 8, np.float32)
+    assert use_gemm(8, 64, np.float64) and not use_gemm(2, 8, np.float64)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -156,14 +156,14 @@ def test_centre_groups():
 
 
 def test_choose_algorithm_and_sparse():
-    assert choose_algorithm(200_000, 32, 256, np.float32) == "yinyang"
-    assert choose_algorithm(1_000_000, 8, 64, np.float32) == "yinyang"
-    assert choose_algorithm(1_000_000, 8, 8, np.float32) == "lloyd"
-    assert choose_algorithm(1_000_000, 8, 64, np.float64) == "lloyd"
-    assert choose_algorithm(200_000, 2, 64, np.float64) == "lloyd"
-    assert choose_algorithm(1000, 32, 256, np.float32) == "lloyd"  # n < 20 k
-    assert choose_algorithm(10**8, 32, 256, np.float32) == "lloyd"  # bounds over 1 GiB
-    assert choose_algorithm(200_000, MAX_FEATURES + 1, 256, np.float32) == "lloyd"
+    assert choose_algorithm(200_000, 32, 256) == "yinyang"
+    assert choose_algorithm(200_000, 32, 256, max_iter=15) == "lloyd"  # a short fit
+    assert choose_algorithm(1_000_000, 8, 64) == "lloyd"  # the fused kernel is as fast
+    assert choose_algorithm(1_000_000, 8, 8) == "lloyd"
+    assert choose_algorithm(200_000, 2, 64) == "lloyd"
+    assert choose_algorithm(1000, 32, 256) == "lloyd"  # n < 20 k
+    assert choose_algorithm(10**8, 32, 256) == "lloyd"  # bounds over 1 GiB
+    assert choose_algorithm(200_000, MAX_FEATURES + 1, 256) == "lloyd"
     X = sp.csr_matrix(np.eye(5))
     with pytest.raises(TypeError, match="dense"):
         yinyang(Rows(X), np.ones(5), np.eye(5)[:2], 10, 0.0)
