@@ -3,6 +3,7 @@
     python -m benchmarks.compare                 # full sizes (a few minutes on 2 cores)
     python -m benchmarks.compare --quick         # tiny sizes, a smoke run
     python -m benchmarks.compare --update-readme # also rewrite the table in README.md
+    python -m benchmarks.compare --isa avx2      # AVX2 code for Numba and OpenBLAS (own README table)
 
 Every implementation runs the same fixed work (same initial centres, a fixed number of
 iterations, tol=0). Times are per iteration (fit time / iterations run), the median of
@@ -92,9 +93,49 @@ def quality_note(case, X, impls):
     return f"{case.name}: final SSE " + ", ".join(parts) + f"; best of 10 k-means++ runs {best_km:.6g}."
 
 
+# AVX2 + FMA code on any x86-64 CPU: Numba compiles for Haswell, OpenBLAS takes its Haswell kernels.
+AVX2_ENV = {"NUMBA_CPU_NAME": "haswell", "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def code_path():
+    """One line: the CPU, whether it has AVX-512, and the code Numba and OpenBLAS run on it."""
+    model = platform.processor() or platform.machine()
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = line
+                    break
+    except OSError:
+        pass
+    isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+    import numba
+    from llvmlite import binding as llvm
+    from threadpoolctl import threadpool_info
+
+    import fastseg._blas  # noqa: F401  loads the BLAS Numba calls
+
+    blas = sorted(
+        {
+            f"{i['internal_api']} {i.get('architecture') or ''}".strip()
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        }
+    )
+    forced = all(os.environ.get(k) == v for k, v in AVX2_ENV.items())
+    numba_cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    how = "AVX2 code forced (NUMBA_CPU_NAME=haswell, OPENBLAS_CORETYPE=Haswell)" if forced else "native code"
+    return f"CPU: {model}, {isa}; {how}: Numba {numba_cpu}, BLAS {', '.join(blas) or 'none found'}."
+
+
 def render(results, first_fit, repeats, quick):
     peers = [name for name in IMPLEMENTATIONS if name != "fastseg"]
     lines = [
+        code_path(),
+        "",
         "| case | fastseg ms/iter | " + " | ".join(f"{p} ratio" for p in peers) + " | goal |",
         "|---|---:|" + "---:|" * len(peers) + "---|",
     ]
@@ -148,7 +189,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="rounds per case (default 5, quick 2)")
     parser.add_argument("--only", default=None, help="run the cases whose name contains this text")
     parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument(
+        "--isa", choices=["native", "avx2"], default="native", help="avx2: AVX2 code for Numba and OpenBLAS"
+    )
     args = parser.parse_args(argv)
+    if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
+        # Both libraries read these at start-up: run the whole benchmark in a child that has them.
+        child = [sys.executable, "-m", "benchmarks.compare", *(sys.argv[1:] if argv is None else argv)]
+        return subprocess.run(child, env=dict(os.environ, **AVX2_ENV), cwd=ROOT).returncode
     repeats = args.repeats or (2 if args.quick else 5)
     results = []
     for case in CASES:
@@ -162,7 +210,7 @@ def main(argv=None):
     if args.update_readme:
         if args.quick or args.only:
             raise SystemExit("--update-readme needs the full run (no --quick, no --only)")
-        update_readme(table)
+        update_readme(table, "benchmark-table" if args.isa == "native" else "benchmark-table-avx2")
     return 0
 
 
