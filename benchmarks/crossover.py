@@ -43,9 +43,10 @@ def fused_over_gemm(X, k, repeats):
         np.full(n, -1, np.int32),
         np.empty((s, k, d)),
         np.empty((s, k)),
+        np.empty((s, k), np.int64),
         np.empty(s),
         np.empty(s, np.int64),
-        True,
+        lloyd.FRESH,  # every row's statistics: the cost of an early pass (a late one moves few rows)
     )
     mean = X.mean(0).astype(X.dtype)
     # The fused kernel reads the rows transposed once per fit (``_rows.Rows``).

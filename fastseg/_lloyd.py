@@ -85,7 +85,11 @@ def lloyd(
     Returns (labels int32, inertia float, centres, n_iter).
     """
     if assign is None:
-        assign = rows.assign
+        stats = rows.slot_stats(len(centres_init))
+
+        def assign(sample_weight, centres, labels):
+            return rows.assign(sample_weight, centres, labels, stats=stats)
+
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     labels = np.full(rows.n, -1, dtype=np.int32)
     strict = False

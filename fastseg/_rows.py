@@ -138,33 +138,57 @@ class Rows:
     def _weights(self, sample_weight, r0, r1):
         return sample_weight[r0:r1] if sample_weight.shape[0] else sample_weight
 
-    def assign(self, sample_weight, centres, labels, update=True):
+    def slot_stats(self, k):
+        """Zeroed per-slot statistics (sums, weights, counts) that ``assign`` keeps up to date
+        across the passes of one run (``labels`` all -1 at first)."""
+        n_slots = self.bounds.shape[0] - 1
+        return np.zeros((n_slots, k, self.d)), np.zeros((n_slots, k)), np.zeros((n_slots, k), dtype=np.int64)
+
+    def assign(self, sample_weight, centres, labels, update=True, stats=None):
         """Map and reduce: new labels in place. ``sample_weight`` may be ``unit_weights``.
+
+        With ``stats`` from ``slot_stats`` (and the labels of the previous pass) only the rows whose
+        label changes are moved between the statistics; without, every row is added afresh.
 
         Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
         """
         k, d = centres.shape
         n_slots = self.bounds.shape[0] - 1
-        sums = np.empty((n_slots, k, d) if update else (n_slots, 0, 0))
-        weights = np.empty((n_slots, k) if update else (n_slots, 0))
+        mode = _lk.NO_STATS if not update else _lk.FRESH if stats is None or self.sparse else _lk.MOVES
+        if stats is None:
+            shape = (n_slots, k) if update else (n_slots, 0)
+            stats = (
+                np.empty(shape + (d,) if update else (n_slots, 0, 0)),
+                np.empty(shape),
+                np.empty(shape, np.int64),
+            )
+        sums, weights, counts = stats
         inertia = np.empty(n_slots)
         changed = np.empty(n_slots, dtype=np.int64)
         if self.sparse:
-            stats = (labels, sums, weights, inertia, changed, update)
-            _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *stats)
+            out = (labels, sums, weights, inertia, changed, mode)
+            _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *out)
         elif use_gemm(d, k, self.dtype):
             shift = self.mean
             with blas_single_thread():
                 for a, b, r0, r1, local in self.batches():
-                    stats = (labels[r0:r1], sums[a:b], weights[a:b], inertia[a:b], changed[a:b], update)
+                    out = (
+                        labels[r0:r1],
+                        sums[a:b],
+                        weights[a:b],
+                        counts[a:b],
+                        inertia[a:b],
+                        changed[a:b],
+                        mode,
+                    )
                     w = self._weights(sample_weight, r0, r1)
-                    _lk.assign_gemm(self.X[r0:r1], w, centres, shift, local, *stats)
+                    _lk.assign_gemm(self.X[r0:r1], w, centres, shift, local, *out)
         else:
             keep = not self.stream and self.n * _lk.padded_features(d) * self.dtype.itemsize <= BLOCKS_BYTES
             for a, b, r0, r1, local in self.batches(None if keep else STREAM_SLOTS):
-                stats = (labels[r0:r1], sums[a:b], weights[a:b], inertia[a:b], changed[a:b], update)
+                out = (labels[r0:r1], sums[a:b], weights[a:b], counts[a:b], inertia[a:b], changed[a:b], mode)
                 w = self._weights(sample_weight, r0, r1)
-                _lk.assign_fused(self.X[r0:r1], self._transposed(r0, r1, keep), w, centres, local, *stats)
+                _lk.assign_fused(self.X[r0:r1], self._transposed(r0, r1, keep), w, centres, local, *out)
         # Slot statistics are added in slot order: the result does not depend on threads.
         return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
 

@@ -113,7 +113,8 @@ class _Bounds:
         self.work = np.zeros((rows.bounds.shape[0] - 1, 3), dtype=np.int64)
         self.work_log = []
 
-    def assign(self, rows, sample_weight, centres, labels, sums, weights, changed):
+    def assign(self, rows, sample_weight, centres, labels, stats, changed):
+        sums, weights, counts = stats
         c64 = centres.astype(np.float64) - self.x_shift
         cmax = float(np.sqrt((c64 * c64).sum(axis=1).max()))
         dense = self.first
@@ -132,7 +133,7 @@ class _Bounds:
                 _yk.init_bounds(
                     rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.order,
                     self.gstart, self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds, labels, self.ub,
-                    self.lb_all, self.lb, sums, weights, changed,
+                    self.lb_all, self.lb, sums, weights, counts, changed,
                 )  # fmt: skip
             self.work[:] = -1  # a dense pass: no filter ran
             self.first = False
@@ -167,6 +168,7 @@ class _Bounds:
                     self.lb,
                     sums,
                     weights,
+                    counts,
                     changed,
                     self.work,
                 )
@@ -212,14 +214,13 @@ def yinyang(
         n_groups_for(k) if n_groups is None else n_groups,
     )
     n_slots = rows.bounds.shape[0] - 1
-    slot_sums = np.empty((n_slots, k, d))
-    slot_weights = np.empty((n_slots, k))
+    stats = rows.slot_stats(k)  # kept across passes, as Lloyd's: both move only changed rows
     changed = np.empty(n_slots, dtype=np.int64)
 
     def assign(sample_weight, centres, labels):
-        state.assign(rows, sample_weight, centres, labels, slot_sums, slot_weights, changed)
+        state.assign(rows, sample_weight, centres, labels, stats, changed)
         # Slot order, as Lloyd's reduce; no inertia (the bounds skip most distances).
-        return slot_sums.sum(axis=0), slot_weights.sum(axis=0), None, int(changed.sum())
+        return stats[0].sum(axis=0), stats[1].sum(axis=0), None, int(changed.sum())
 
     result = lloyd(
         rows,

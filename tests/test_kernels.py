@@ -49,23 +49,38 @@ def test_transpose_blocks_matches_reference(dtype, shape, rng):
     )
 
 
-def run_assign(kind, X, w, centres, update=True):
+def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update):
+    """One pass of the fused or GEMM kernel; returns (inertia per slot, changed per slot)."""
+    bounds = slot_bounds(X.shape[0])
+    inertia = np.full(bounds.size - 1, np.nan)
+    changed = np.full(bounds.size - 1, -1, dtype=np.int64)
+    out = (labels, sums, weights, counts, inertia, changed, update)
+    if kind == "fused":
+        lloyd.assign_fused(X, transposed(X), w, centres, bounds, *out)
+    else:
+        lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out)
+    return inertia, changed
+
+
+def run_assign(kind, X, w, centres, update=lloyd.FRESH):
     bounds = slot_bounds(X.shape[0])
     n_slots = bounds.size - 1
     k, d = centres.shape
     labels = np.full(X.shape[0], -7, dtype=np.int32)
     sums = np.full((n_slots, k, d), np.nan)
     weights = np.full((n_slots, k), np.nan)
-    inertia = np.full(n_slots, np.nan)
-    changed = np.full(n_slots, -1, dtype=np.int64)
-    stats = (labels, sums, weights, inertia, changed, update)
-    if kind == "fused":
-        lloyd.assign_fused(X, transposed(X), w, centres, bounds, *stats)
-    elif kind == "gemm":
-        lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *stats)
-    else:
+    if kind == "sparse":
+        inertia = np.full(n_slots, np.nan)
+        changed = np.full(n_slots, -1, dtype=np.int64)
         S = sp.csr_matrix(X)
-        lloyd.assign_sparse(S.data, S.indices, S.indptr, w, centres, bounds, *stats)
+        lloyd.assign_sparse(
+            S.data, S.indices, S.indptr, w, centres, bounds, labels, sums, weights, inertia, changed, update
+        )
+    else:
+        counts = np.full((n_slots, k), -3, dtype=np.int64)
+        inertia, changed = dense_pass(kind, X, w, centres, labels, sums, weights, counts, update)
+        if update == lloyd.FRESH:
+            np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(labels, minlength=k))
     assert changed.sum() == X.shape[0]  # every label differs from the -7 passed in
     return labels, sums.sum(axis=0), weights.sum(axis=0), inertia.sum()
 
@@ -101,10 +116,39 @@ def test_assign_without_update_leaves_statistics_alone(kind, rng):
     X = make_data(rng, 300, 6)
     w = np.ones(300)
     centres = X[:3].copy()
-    labels, _, _, inertia = run_assign(kind, X, w, centres, update=False)
+    labels, _, _, inertia = run_assign(kind, X, w, centres, update=lloyd.NO_STATS)
     ref_labels, _, _, ref_inertia = reference.assign(X, w, centres)
     np.testing.assert_array_equal(labels, ref_labels)
     np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["fused", "gemm"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_moves_keep_the_statistics_of_the_new_labels(kind, dtype, rng):
+    # A pass in MOVES mode starts from the statistics of the labels passed in and moves only the
+    # rows that change: it must end with the statistics of its own labels, exact zeros for a
+    # cluster it empties, and counts of the rows of positive weight.
+    n, d, k = CHUNK_ROWS * 5 + 3, 24 if kind == "gemm" else 5, 14
+    X = make_data(rng, n, d, k=k, dtype=dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    w[::7] = 0
+    n_slots = slot_bounds(n).size - 1
+    labels = np.full(n, -1, dtype=np.int32)
+    stats = np.zeros((n_slots, k, d)), np.zeros((n_slots, k)), np.zeros((n_slots, k), dtype=np.int64)
+    dense_pass(kind, X, w, np.ascontiguousarray(X[:k]), labels, *stats, lloyd.MOVES)
+    moved = X[k : 2 * k].copy()
+    moved[3] = 1e6  # cluster 3 loses every row
+    first = labels.copy()
+    _, changed = dense_pass(kind, X, w, moved, labels, *stats, lloyd.MOVES)
+    assert 0 < changed.sum() == (labels != first).sum() < n
+    sums, weights, counts = stats
+    ref_sums, ref_weights = _stats(X, w, labels, k)
+    np.testing.assert_allclose(
+        sums.sum(axis=0), ref_sums, rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(ref_sums).max()
+    )
+    np.testing.assert_allclose(weights.sum(axis=0), ref_weights, rtol=RTOL[dtype], atol=1e-12)
+    np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(labels[w > 0], minlength=k))
+    assert (labels != 3).all() and not weights[:, 3].any() and not sums[:, 3].any()
 
 
 def test_gemm_is_accurate_far_from_the_origin(rng):

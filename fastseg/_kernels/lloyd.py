@@ -24,6 +24,64 @@ def padded_features(n_features):
     return -(-n_features // FEATURE_GROUP) * FEATURE_GROUP
 
 
+# What a pass does with the per-slot statistics (the ``update`` argument of the assign kernels).
+NO_STATS = 0  # labels, inertia and changed only
+FRESH = 1  # the statistics of every row, from zero
+# The statistics passed in are those of the labels passed in; each row whose label changes moves
+# from its old cluster to its new one (rows that stay cost nothing: late Lloyd passes move few).
+MOVES = 2
+
+
+@njit(**JIT)
+def clear_slot(slot_sums, slot_weights, slot_counts):
+    """Zero one slot's statistics: (k, d) float64, (k,) float64, (k,) int64, OUT."""
+    for j in range(slot_sums.shape[0]):
+        slot_weights[j] = 0.0
+        slot_counts[j] = 0
+        for f in range(slot_sums.shape[1]):
+            slot_sums[j, f] = 0.0
+
+
+@njit(inline="always", **JIT)
+def add_row(slot_sums, slot_weights, slot_counts, X, i, w, j):
+    """Row ``i`` of ``X`` (weight ``w``) joins cluster ``j`` of the slot (INOUT statistics)."""
+    slot_weights[j] += w
+    for f in range(X.shape[1]):
+        slot_sums[j, f] += w * X[i, f]
+    if w > 0:
+        slot_counts[j] += 1
+
+
+@njit(inline="always", **JIT)
+def remove_row(slot_sums, slot_weights, slot_counts, X, i, w, j):
+    """Row ``i`` of ``X`` (weight ``w``) leaves cluster ``j`` of the slot (INOUT statistics).
+
+    ``slot_counts`` counts the rows of positive weight: at zero the cluster's sums and weight
+    are set to exact zeros, so no rounding residue survives and an empty cluster has weight 0.
+    """
+    if w > 0:
+        slot_counts[j] -= 1
+    if slot_counts[j] == 0:
+        slot_weights[j] = 0.0
+        for f in range(X.shape[1]):
+            slot_sums[j, f] = 0.0
+    else:
+        slot_weights[j] -= w
+        for f in range(X.shape[1]):
+            slot_sums[j, f] -= w * X[i, f]
+
+
+@njit(inline="always", **JIT)
+def account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, new, update):
+    """The statistics' side of one row's assignment (``old`` is -1 for a row never assigned)."""
+    if update == FRESH:
+        add_row(slot_sums, slot_weights, slot_counts, X, i, w, new)
+    elif update == MOVES and old != new:
+        if old >= 0:
+            remove_row(slot_sums, slot_weights, slot_counts, X, i, w, old)
+        add_row(slot_sums, slot_weights, slot_counts, X, i, w, new)
+
+
 @njit(parallel=True, **JIT)
 def transpose_blocks(X, xb):
     """Rows of ``X`` as transposed blocks of ``BLOCK_ROWS`` rows, the fused kernel's input.
@@ -85,7 +143,9 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
 
 
 @njit(parallel=True, **JIT)
-def assign_fused(X, xb, sample_weight, centres, bounds, labels, sums, weights, inertia, changed, update):
+def assign_fused(
+    X, xb, sample_weight, centres, bounds, labels, sums, weights, counts, inertia, changed, update
+):
     """Fused distance -> argmin -> accumulate pass over transposed blocks, for small ``d * k``.
 
     SIMD lanes run over a block's rows whatever ``d`` and ``k`` are, and the rows are read in
@@ -97,23 +157,25 @@ def assign_fused(X, xb, sample_weight, centres, bounds, labels, sums, weights, i
     centres : (k, d) xb.dtype, IN
     bounds : (n_slots + 1,) int64, IN -- slot edges, multiples of BLOCK_ROWS but the last
     labels : (n,) int32, INOUT -- previous labels in, nearest centre out (first one on ties)
-    sums : (n_slots, k, d) float64, OUT -- weighted sums of the rows of each cluster
-    weights : (n_slots, k) float64, OUT -- summed weights of each cluster
+    sums : (n_slots, k, d) float64, OUT (INOUT for MOVES) -- weighted sums of each cluster's rows
+    weights : (n_slots, k) float64, OUT (INOUT for MOVES) -- summed weights of each cluster
+    counts : (n_slots, k) int64, OUT (INOUT for MOVES) -- rows of positive weight per cluster
     inertia : (n_slots,) float64, OUT -- weighted squared distance to the nearest centre
     changed : (n_slots,) int64, OUT -- number of labels that differ from the ones passed in
-    update : bool -- False skips ``sums``/``weights`` (assignment only)
+    update : NO_STATS, FRESH or MOVES -- what happens to the statistics (unused ones may be (0,))
     """
     n_clusters, n_features = centres.shape
     cp = np.zeros((n_clusters, xb.shape[1]), dtype=xb.dtype)
     cp[:, :n_features] = centres
     for s in prange(bounds.shape[0] - 1):
-        _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, inertia, changed, update)
+        _fused_slot(
+            s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update
+        )
 
 
 @njit(**JIT)
-def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, inertia, changed, update):
+def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update):
     """Slot ``s`` of ``assign_fused`` (a plain function keeps the parfor pass off its loops)."""
-    n_features = X.shape[1]
     one = xb.dtype.type(1)
     unit = sample_weight.shape[0] == 0
     acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
@@ -121,11 +183,9 @@ def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, iner
     best = np.empty(BLOCK_ROWS, dtype=np.int32)
     slot_sums = sums[s]
     slot_weights = weights[s]
-    if update:
-        for j in range(slot_sums.shape[0]):
-            slot_weights[j] = 0.0
-            for f in range(n_features):
-                slot_sums[j, f] = 0.0
+    slot_counts = counts[s]
+    if update == FRESH:
+        clear_slot(slot_sums, slot_weights, slot_counts)
     acc = 0.0
     n_changed = 0
     for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
@@ -135,15 +195,14 @@ def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, iner
         for b in range(m):
             i = start + b
             label = best[b]
-            if labels[i] != label:
+            old = labels[i]
+            if old != label:
                 n_changed += 1
                 labels[i] = label
             w = one if unit else sample_weight[i]
             acc += w * best_dist[b]
-            if update:
-                slot_weights[label] += w
-                for f in range(n_features):
-                    slot_sums[label, f] += w * X[i, f]
+            if update == FRESH or old != label:  # rows that stay skip the call
+                account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
     inertia[s] = acc
     changed[s] = n_changed
 
@@ -186,7 +245,9 @@ def gemm_chunk(X, x_shift, shifted, start, stop, chunk, prod):
 
 
 @njit(parallel=True, **JIT)
-def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weights, inertia, changed, update):
+def assign_gemm(
+    X, sample_weight, centres, x_shift, bounds, labels, sums, weights, counts, inertia, changed, update
+):
     """Per-chunk GEMM then argmin, for large ``d * k`` (compute-bound).
 
     Scores are ``|c|^2 / 2 - c.x`` on rows shifted by ``x_shift`` (the data mean), so the
@@ -198,7 +259,7 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
     sample_weight : (n,) X.dtype, IN -- or (0,) for unit weights
     centres : (k, d) X.dtype, IN
     x_shift : (d,) X.dtype, IN
-    bounds, labels, sums, weights, inertia, changed, update : as ``assign_fused``
+    bounds, labels, sums, weights, counts, inertia, changed, update : as ``assign_fused``
     """
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
@@ -213,9 +274,9 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
         best = np.empty(CHUNK_ROWS, dtype=np.int32)
         slot_sums = sums[s]
         slot_weights = weights[s]
-        if update:
-            slot_sums[:] = 0.0
-            slot_weights[:] = 0.0
+        slot_counts = counts[s]
+        if update == FRESH:
+            clear_slot(slot_sums, slot_weights, slot_counts)
         acc = 0.0
         n_changed = 0
         for start in range(bounds[s], bounds[s + 1], CHUNK_ROWS):
@@ -236,7 +297,8 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
             for i in range(m):
                 row = start + i
                 label = best[i]
-                if labels[row] != label:
+                old = labels[row]
+                if old != label:
                     n_changed += 1
                     labels[row] = label
                 w = one if unit else sample_weight[row]
@@ -245,10 +307,8 @@ def assign_gemm(X, sample_weight, centres, x_shift, bounds, labels, sums, weight
                     t = X[row, f] - centres[label, f]
                     d2 += t * t
                 acc += w * d2
-                if update:
-                    slot_weights[label] += w
-                    for f in range(n_features):
-                        slot_sums[label, f] += w * X[row, f]
+                if update == FRESH or old != label:  # rows that stay skip the call
+                    account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
         inertia[s] = acc
         changed[s] = n_changed
 
@@ -262,7 +322,8 @@ def assign_sparse(
     data : (nnz,) float32|float64, IN; indices : (nnz,) int32, IN; indptr : (n + 1,) int32, IN
     sample_weight : (n,) data.dtype, IN -- or (0,) for unit weights
     centres : (k, d) data.dtype, IN
-    bounds, labels, sums, weights, inertia, changed, update : as ``assign_fused``
+    bounds, labels, sums, weights, inertia, changed : as ``assign_fused``
+    update : NO_STATS or FRESH (no per-slot counts: sparse fits recompute every pass)
     """
     n_clusters, n_features = centres.shape
     n_slots = bounds.shape[0] - 1

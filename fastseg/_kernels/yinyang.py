@@ -18,7 +18,7 @@ import numpy as np
 from numba import prange
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
-from .lloyd import gemm_centres, gemm_chunk
+from .lloyd import MOVES, account_row, gemm_centres, gemm_chunk
 
 # The exact distance helper runs without ``reassoc`` so the sum over features is evaluated in
 # feature order with fused multiply-adds, which is what the fused Lloyd kernel computes per
@@ -57,7 +57,7 @@ def row_norms_shifted(X, x_shift, out):
 @njit(parallel=True, **JIT)
 def init_bounds(
     X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma, m_coef, cmax, x_norm,
-    bounds, labels, ub, lb_all, lb, sums, weights, changed,
+    bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
 ):  # fmt: skip
     """Dense pass: Lloyd's assignment (same blocks, same arithmetic) plus every bound, fresh.
 
@@ -75,20 +75,20 @@ def init_bounds(
     bounds : (n_slots + 1,) int64, IN
     ub, lb_all : (n,) float64, OUT; lb : (n, t) float64, OUT -- stored for zero cumulative drift
     labels : (n,) int32, INOUT -- the previous labels in (-1 at first), Lloyd's labels out
-    sums, weights, changed : as ``lloyd.assign_fused``, OUT
+    sums, weights, counts, changed : as ``lloyd.assign_fused`` with ``update=MOVES``, INOUT / OUT
     """
     shifted, half_norms = gemm_centres(centres, x_shift)
     for s in prange(bounds.shape[0] - 1):
         _init_slot(
             s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma,
-            m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
+            m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
         )  # fmt: skip
 
 
 @njit(**JIT)
 def _init_slot(
     s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma,
-    m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, changed,
+    m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
 ):  # fmt: skip
     """Slot ``s`` of ``init_bounds`` (a plain function keeps the parfor pass off its loops)."""
     n_groups = gstart.shape[0] - 1
@@ -113,11 +113,7 @@ def _init_slot(
     xn2 = np.empty(block)
     slot_sums = sums[s]
     slot_weights = weights[s]
-    # Explicit loops, not slice assignment: each slice-assignment signature costs compile time.
-    for j in range(slot_sums.shape[0]):
-        slot_weights[j] = 0.0
-        for f in range(n_features):
-            slot_sums[j, f] = 0.0
+    slot_counts = counts[s]
     n_changed = 0
     for start in range(bounds[s], bounds[s + 1], block):
         m = min(block, bounds[s + 1] - start)
@@ -189,7 +185,8 @@ def _init_slot(
         for b in range(m):
             i = start + b
             label = best[b]
-            if labels[i] != label:
+            old = labels[i]
+            if old != label:
                 n_changed += 1
                 labels[i] = label
             ub[i] = up[b]
@@ -197,9 +194,8 @@ def _init_slot(
             for g in range(n_groups):
                 lb[i, g] = lbt[g, b]
             w = one if unit else sample_weight[i]
-            slot_weights[label] += w
-            for f in range(n_features):
-                slot_sums[label, f] += w * X[i, f]
+            if old != label:
+                account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, MOVES)
     changed[s] = n_changed
 
 
@@ -216,7 +212,8 @@ def _sq_dist(X, i, centres, j):
 @njit(parallel=True, **JIT)
 def assign_yinyang(
     X, sample_weight, centres, cr, x_shift, order, position, gstart, group_of, gemm, gamma, m_coef,
-    cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, changed, work,
+    cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
+    work,
 ):  # fmt: skip
     """Filtered assignment of every row, then Lloyd's per-slot accumulation.
 
@@ -244,7 +241,8 @@ def assign_yinyang(
     bounds : (n_slots + 1,) int64, IN
     labels : (n,) int32, INOUT
     ub : (n,) float64, INOUT; lb_all : (n,) float64, INOUT; lb : (n, t) float64, INOUT
-    sums : (n_slots, k, d) float64, OUT; weights : (n_slots, k) float64, OUT
+    sums, weights, counts : the statistics of the labels passed in, moved as ``lloyd.assign_fused``
+        moves them (``update=MOVES``), INOUT
     changed : (n_slots,) int64, OUT
     work : (n_slots, 3) int64, OUT -- rows past the global filter, rows past the tightened
         filter, groups recomputed (for benchmarks and tests)
@@ -255,7 +253,7 @@ def assign_yinyang(
             s, shifted, half_norms, X, sample_weight, centres, cr, x_shift, order, position, gstart,
             group_of, gemm,
             gamma, m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums,
-            weights, changed, work,
+            weights, counts, changed, work,
         )  # fmt: skip
 
 
@@ -264,7 +262,7 @@ def _assign_slot(
     s, shifted, half_norms, X, sample_weight, centres, cr, x_shift, order, position, gstart,
     group_of, gemm, gamma,
     m_coef, cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights,
-    changed, work,
+    counts, changed, work,
 ):  # fmt: skip
     """Slot ``s`` of ``assign_yinyang`` (a plain function keeps the parfor pass off its loops)."""
     n_features = X.shape[1]
@@ -287,17 +285,14 @@ def _assign_slot(
     fresh = np.zeros(n_groups, dtype=np.bool_)
     slot_sums = sums[s]
     slot_weights = weights[s]
-    # Explicit loops, not slice assignment: each slice-assignment signature costs compile time.
-    for j in range(slot_sums.shape[0]):
-        slot_weights[j] = 0.0
-        for f in range(n_features):
-            slot_sums[j, f] = 0.0
+    slot_counts = counts[s]
     n_changed = 0
     n_tight = 0
     n_rows = 0
     n_groups_done = 0
     for i in range(bounds[s], bounds[s + 1]):
         a = labels[i]
+        old = a
         m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
         # Skip when l > u_eff = sqrt(u^2 cmp_rel^2 + 2 m_half) + slack, tested on squares.
         u = ub[i] + cum_c[a]
@@ -397,11 +392,10 @@ def _assign_slot(
                     n_changed += 1
                     labels[i] = best
                     a = best
-        # Lloyd's accumulation: same order, same expression.
+        # Lloyd's statistics: the same moves in the same order.
         w = one if unit else sample_weight[i]
-        slot_weights[a] += w
-        for f in range(n_features):
-            slot_sums[a, f] += w * X[i, f]
+        if old != a:
+            account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, a, MOVES)
     changed[s] = n_changed
     work[s, 0] = n_tight
     work[s, 1] = n_rows
