@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .compare import cold_and_warm_seconds, update_readme
+from .compare import code_path, cold_and_warm_seconds, update_readme
 from .registry import Case, make_data
 
 LATE = [(200_000, 32, 256), (200_000, 16, 128), (1_000_000, 8, 64), (1_000_000, 8, 8)]
@@ -117,7 +117,7 @@ def full_fit(n, d, k, repeats):
 
 def render(late, full, full_shape, compile_s, repeats):
     lines = [
-        f"Median of {repeats} interleaved rounds on this machine; ratios only (shared, noisy cores).",
+        f"{code_path()} Median of {repeats} interleaved rounds; ratios only (shared, noisy cores).",
         "",
         "| late iterations, float32 | Lloyd / Yinyang | iterations timed | rows past both filters |",
         "|---|---|---|---|",
