@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .compare import code_path
 from .registry import Case, make_data
 
 CASES = [  # n, d, k, dtype, max_iter
@@ -60,7 +61,7 @@ def main(argv=None):
             f"| {n:.0e} x {d}, k={k}, {dtype} | {max_iter} | {chosen} | {n_iter} | {med['lloyd']:.2f} | "
             f"{med['auto']:.2f} | {med['lloyd'] / med['auto']:.2f}x | {'yes' if same else 'NO'} |"
         )
-    print(f"\n{platform.machine()}, median of {args.repeats} interleaved rounds.")
+    print(f"\n{code_path()} {platform.machine()}, median of {args.repeats} interleaved rounds.")
 
 
 if __name__ == "__main__":
