@@ -230,6 +230,20 @@ def test_auto_uses_lloyd_for_sparse_and_small_k(rng, monkeypatch):
     KMeans(70, random_state=0).fit(sp.csr_matrix(X))
 
 
+def test_auto_weighs_max_iter(rng, monkeypatch):
+    # A short fit does not pay back the bounds' set-up; a long one on the same data uses them.
+    from fastseg import _yinyang
+
+    X = make_data(rng, 3000, 16, k=70, dtype=np.float32)
+    calls = []
+    yinyang = _yinyang.yinyang
+    monkeypatch.setattr(_yinyang, "yinyang", lambda *a, **k: calls.append(1) or yinyang(*a, **k))
+    KMeans(70, n_init=1, max_iter=_yinyang.MIN_ITER - 1, random_state=0).fit(X)
+    assert not calls
+    KMeans(70, n_init=1, random_state=0).fit(X)
+    assert calls
+
+
 def test_yinyang_on_the_gemm_path_keeps_lloyds_labels(rng, monkeypatch):
     # Near ties recompute their chunk's GEMM, so any BLAS summation order gives Lloyd's labels.
     from fastseg import _yinyang
