@@ -7,8 +7,9 @@ only read three numbers. Rows that fail it get fast distances (any summation ord
 error) to the groups whose bound fails; when two centres are within rounding of each other, the
 exact numbers of the Lloyd kernel that ``use_gemm`` would pick decide (for the GEMM kernel: its
 chunk's GEMM, recomputed, since BLAS kernels add the products in an order of their own that
-differs between CPUs), so every argmin (first index on ties) agrees with Lloyd. Per-slot sums are accumulated row by row, in the
-same order and with the same expression as Lloyd's kernels, so the centres agree bitwise.
+differs between CPUs), so every argmin (first index on ties) agrees with Lloyd. The per-slot
+statistics move the rows whose label changed, in Lloyd's row order with Lloyd's own functions
+(``lloyd.account_row``), so the centres agree bitwise.
 
 Layout: centres are permuted so each group is contiguous (``cr``), and ``order[p]`` is the
 original index of permuted position ``p``.
