@@ -83,7 +83,7 @@ def _cmd_segment(args):
     )  # fmt: skip
     baskets = io.basket_tables(
         data.purchases, data.id_column, result["labels"], data.frame, seed=args.seed, evaluate=args.evaluate,
-        min_pair_count=args.min_pair_count, min_support=args.min_support, min_confidence=args.min_confidence,
+        min_pair_count=args.min_pair_count, min_support=args.min_support, min_confidence=args.min_confidence, item_column=data.item_column,
     )  # fmt: skip
     extra = {"data_report.csv": data.report.table(), **(baskets or {})}
     files = io.write_outputs(

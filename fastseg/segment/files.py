@@ -28,7 +28,7 @@ def _open_text(path):
         try:
             text = head.decode(encoding)
         except UnicodeDecodeError as exc:
-            if exc.start >= len(head) - 3:  # a character cut at the end of the sample
+            if len(head) == 1 << 16 and exc.start >= len(head) - 3:  # a character cut by the sample
                 text = head[: exc.start].decode(encoding)
             else:
                 continue
@@ -75,7 +75,12 @@ def read_table(path, *, sep=None, text_columns=(), report=None):
             options = dict(sep=sep, encoding=encoding, compression=compression)
             header = pd.read_csv(path, nrows=0, **options).columns
             dtype = {c: str for c in text_columns if c in header}
-            frame = pd.read_csv(path, dtype=dtype, low_memory=False, **options)
+            try:
+                frame = pd.read_csv(path, dtype=dtype, low_memory=False, **options)
+            except UnicodeDecodeError:  # not UTF-8 after all, past the sample
+                if report is not None:
+                    report.note(f"{path.name} is not UTF-8: read as Latin-1")
+                frame = pd.read_csv(path, dtype=dtype, low_memory=False, **{**options, "encoding": "latin-1"})
         else:
             raise ValueError(f"cannot read {path.name!r}: use a .csv (or .csv.gz) or .parquet file.")
     except pd.errors.EmptyDataError:
@@ -134,6 +139,7 @@ class CustomerData:
     truth: object = None
     purchases: object = None
     report: DataReport = field(default_factory=DataReport)
+    item_column: str = "item"
 
 
 def load_customers(
@@ -222,7 +228,7 @@ def customers_from_table(
         frame = rfm.reset_index().rename(columns={"customer": customer})
         features = ["recency_days", "frequency", "monetary"]
         _check_features(frame, features)
-        return CustomerData(frame, customer, features, None, purchases, report)
+        return CustomerData(frame, customer, features, None, purchases, report, item_column or "item")
     frame = table
     id_column = id_column or ("customer_id" if "customer_id" in frame.columns else None)
     if id_column is not None and id_column not in frame.columns:
@@ -261,7 +267,7 @@ def customers_from_table(
 
 def basket_tables(
     purchases, id_column, labels, frame, *, seed=0, evaluate=False, min_pair_count=5, min_support=0.0,
-    min_confidence=0.0, top=10,
+    min_confidence=0.0, top=10, item_column="item",
 ):  # fmt: skip
     """Product pairs per segment (the ``top`` by lift among pairs in at least ``min_pair_count``
     baskets with ``min_support`` and ``min_confidence``), recommendations and (``evaluate``) the
@@ -291,7 +297,7 @@ def basket_tables(
     )  # fmt: skip
     pairs = rules.drop_duplicates(["segment", "pair"]).drop(columns="pair").groupby("segment").head(top)
     recs = recommend(tx, customer="customer", item="item", n=10, segment_of=segment_of)
-    recs = recs.rename(columns={"customer": id_column})
+    recs = recs.rename(columns={"customer": id_column, "item": item_column})
     tables = {"pairs.csv": pairs.reset_index(drop=True), "recommendations.csv": recs}
     if evaluate:
         tables["hit_rate.csv"] = hit_rate(

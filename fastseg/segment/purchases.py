@@ -107,7 +107,7 @@ def ids_as_text(series):
 
         if all(isinstance(v, str) for v in s.iloc[:1000]) and s.map(type).eq(str).all():
             return s.where(s.notna(), None)
-        return s.map(text).astype(object)
+        return pd.Series([text(v) for v in s], index=s.index, name=s.name, dtype=object)
     return s.astype(str).astype(object).where(s.notna(), None)
 
 
@@ -117,7 +117,8 @@ def _missing_text(s):
 
 
 def infer_date_format(values):
-    """The one format of ``DATE_FORMATS`` that reads the column, or None when none reads its sample.
+    """(format, also) : the one format of ``DATE_FORMATS`` that reads the column (None when none
+    reads half of its sample), and the other formats that read it as well (ambiguous dates).
 
     ``values`` : a Series of strings (missing values allowed). A tie between day-first and
     month-first formats (no day above 12 in the sample) is settled on the whole column, then in
@@ -127,29 +128,36 @@ def infer_date_format(values):
     present = values.dropna().astype(str)
     present = present[present.str.strip() != ""]
     if present.empty:
-        return None
+        return None, []
     sample = pd.Series(present.unique()[:DATE_SAMPLE])
     read = {}
     for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        read[fmt] = int(parsed.notna().sum())
+        read[fmt] = int(_to_datetime(sample, fmt).notna().sum())
     best = max(read.values())
     if best < max(1, int(0.5 * len(sample))):
-        return None
+        return None, []
     tied = [fmt for fmt, n in read.items() if n == best]
     if len(tied) > 1:
-        whole = present.unique()
-        full = {
-            fmt: int(pd.to_datetime(pd.Series(whole), format=fmt, errors="coerce").notna().sum())
-            for fmt in tied
-        }
+        whole = pd.Series(present.unique())
+        full = {fmt: int(_to_datetime(whole, fmt).notna().sum()) for fmt in tied}
         top = max(full.values())
         tied = [fmt for fmt in tied if full[fmt] == top]
-    return tied[0]
+        first = _to_datetime(whole, tied[0])
+        # Another format that reads the same dates is no ambiguity ('20110102' as ISO 8601 or %Y%m%d).
+        tied = tied[:1] + [fmt for fmt in tied[1:] if not _to_datetime(whole, fmt).equals(first)]
+    return tied[0], tied[1:]
+
+
+def _to_datetime(text, fmt):
+    """Strings read in one format, NaT where they do not fit; UTC offsets are applied and dropped."""
+    pd = _pandas()
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None)
 
 
 def parse_dates(values, date_format=None, column="date"):
-    """(datetimes, format used) with NaT where a value does not read in that format.
+    """(datetimes, format used, other formats that read every value) with NaT where a value
+    does not read in that format.
 
     A column that already holds datetimes is kept (time zones dropped, local time kept).
     """
@@ -157,12 +165,13 @@ def parse_dates(values, date_format=None, column="date"):
     s = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_localize(None)
-        return s, None
+            s = s.dt.tz_convert(None)
+        return s, None, []
     text = s.astype(object).where(s.notna(), None)
     text = text.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    also = []
     if date_format is None:
-        date_format = infer_date_format(text)
+        date_format, also = infer_date_format(text)
         if date_format is None:
             example = text.dropna()
             example = example.iloc[0] if len(example) else None
@@ -171,12 +180,10 @@ def parse_dates(values, date_format=None, column="date"):
                 "give it with --date-format, e.g. --date-format '%d/%m/%Y %H:%M'."
             )
     try:
-        parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+        parsed = _to_datetime(text, date_format)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"date format {date_format!r} is not usable: {exc}") from None
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed, date_format
+    return parsed, date_format, also
 
 
 def _numbers(frame, column, report, strict, keep):
@@ -252,7 +259,7 @@ def clean_purchases(
     ids = ids_as_text(transactions[customer])
     drop(_missing_text(ids), f"no customer id (column {customer!r})")
 
-    dates, used_format = parse_dates(transactions[date], date_format, date)
+    dates, used_format, also = parse_dates(transactions[date], date_format, date)
     raw_dates = transactions[date]
     no_date = raw_dates.isna().to_numpy() | raw_dates.astype(str).str.strip().eq("").to_numpy()
     drop(no_date, f"no date (column {date!r})")
@@ -262,7 +269,11 @@ def clean_purchases(
         how = f"format {used_format!r}" if used_format else "a date"
         drop(unread, f"date not in {how} (column {date!r}), e.g. {example!r}")
     if used_format and date_format is None:
-        report.note(f"dates in column {date!r} read as {used_format!r} (give --date-format to change)")
+        read_as = f"dates in column {date!r} read as {used_format!r}"
+        if also:
+            report.note(f"{read_as}, though {also[0]!r} reads them too: give --date-format if that is meant")
+        else:
+            report.note(read_as)
 
     if amount:
         values, keep = _numbers(transactions, amount, report, strict, keep)
