@@ -256,3 +256,17 @@ def test_real_command_in_a_subprocess(tmp_path):
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("fastseg: error:")
+
+
+def test_sweep_on_a_sample_then_kmeans_on_everyone(demo):
+    frame, seg = demo
+    part = frame.iloc[:900]
+    result = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
+    assert result["sweep_rows"] == 300 and result["labels"].shape == (900,)
+    # K-means ran on every customer from the sample's centres: its labels are the nearest centres.
+    Z = result["Z"]
+    centres = result["model"].cluster_centers_
+    nearest = ((Z[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(result["labels"][~result["outliers"]], nearest[~result["outliers"]])
+    again = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
+    np.testing.assert_array_equal(result["labels"], again["labels"])

@@ -90,7 +90,7 @@ def ids_as_text(series):
     if pd.api.types.is_integer_dtype(s):
         return s.astype(str).astype(object).where(s.notna(), None)
     if pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, np.dtype):
-        return s.astype(object).where(s.notna(), None)
+        return s  # pandas' own string type: text already
     if s.dtype == object:
         # Mixed Python objects (as a database driver may return): text stays, numbers are printed
         # as numbers (a whole float without .0).
@@ -112,8 +112,12 @@ def ids_as_text(series):
 
 
 def _missing_text(s):
-    """Missing, empty or blank cells of a text column."""
-    return s.isna().to_numpy() | s.fillna("").astype(str).str.strip().eq("").to_numpy()
+    """Missing, empty or blank cells of a column (blank: text of spaces only)."""
+    pd = _pandas()
+    missing = s.isna().to_numpy().copy()
+    if pd.api.types.is_string_dtype(s) or s.dtype == object:
+        missing |= s.fillna("").astype(str).str.strip().eq("").to_numpy()
+    return missing
 
 
 def infer_date_format(values):
@@ -261,7 +265,7 @@ def clean_purchases(
 
     dates, used_format, also = parse_dates(transactions[date], date_format, date)
     raw_dates = transactions[date]
-    no_date = raw_dates.isna().to_numpy() | raw_dates.astype(str).str.strip().eq("").to_numpy()
+    no_date = _missing_text(raw_dates)
     drop(no_date, f"no date (column {date!r})")
     unread = dates.isna().to_numpy() & ~no_date
     if (unread & keep).any():
@@ -295,17 +299,15 @@ def clean_purchases(
     is_return = (values < 0) | (q < 0 if q is not None else False)
     values = np.where(is_return, -np.abs(values), values)  # a cancellation at a negative price
 
-    out = pd.DataFrame(
-        {"customer": ids.to_numpy(), "date": dates.to_numpy(), "amount": values, "is_return": is_return}
-    )
-    if order:
-        orders = ids_as_text(transactions[order])
+    out = pd.DataFrame({"customer": ids.array, "date": dates.array, "amount": values, "is_return": is_return})
+    if order:  # order ids are only keys: kept as they are
+        orders = transactions[order]
         drop(_missing_text(orders), f"no order id (column {order!r})")
-        out["basket"] = orders.to_numpy()
+        out["basket"] = orders.array
     if item and item in transactions.columns:
         items = ids_as_text(transactions[item])
         no_item = _missing_text(items)
-        out["item"] = items.to_numpy()
+        out["item"] = items.array
         out["has_item"] = ~no_item
         if (no_item & keep & ~is_return).any():
             report.note(
@@ -324,15 +326,18 @@ def clean_purchases(
             f"{n_returns:,} rows are returns or cancellations (negative quantity or amount): "
             "netted against spend, not counted as purchases or basket items"
         )
-    bought = out.loc[~out["is_return"], "customer"]
-    only_returns = ~out["customer"].isin(bought.unique())
+    who = pd.factorize(out["customer"])[0]
+    has_purchase = (
+        np.bincount(who[~out["is_return"].to_numpy()], minlength=who.max() + 1 if len(who) else 0) > 0
+    )
+    only_returns = ~has_purchase[who]
     if only_returns.any():
         drop_rows = int(only_returns.sum())
         reason = "returns of customers with no purchase in the period"
         if strict:
             raise ValueError(f"{reason}: {drop_rows:,} rows.")
         report.drop(reason, drop_rows)
-        out = out[~only_returns.to_numpy()].reset_index(drop=True)
+        out = out[~only_returns].reset_index(drop=True)
     if out.empty:
         raise ValueError("no usable purchase is left: " + "; ".join(report.lines()))
     return out, report

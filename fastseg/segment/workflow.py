@@ -3,6 +3,7 @@
 
 import numpy as np
 
+from ..kmeans import KMeans
 from .profiles import clustering_space_means, profile_table, segment_names
 from .sweep import METHODS, fitted_labels, make_model, make_preprocessor, select_k
 
@@ -19,7 +20,7 @@ def outlier_rows(Z, sd):
 
 def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="kmeans", random_state=0,
                       log_columns="auto", min_recommended_k=3, min_segment_share=0.02, outlier_sd=4.0,
-                      progress=None):  # fmt: skip
+                      sweep_rows=100_000, progress=None):  # fmt: skip
     """Preprocess, sweep K, cluster and describe. Returns a dict of results (nothing is written).
 
     Customers more than ``outlier_sd`` standard deviations out on a clustering feature (after
@@ -28,6 +29,11 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
     5% of the customers are that far out, they are a long tail rather than outliers and are
     clustered with the rest. The sweep
     never recommends a K with a segment under ``min_segment_share`` of the customers.
+
+    With more than ``sweep_rows`` customers (None: no limit), the sweep and the model's inits run
+    on a random sample of that many (the same for every K); K-means then runs on every customer
+    from the sample's best centres (GA-K-means and the mixture assign every customer with the
+    model fitted on the sample).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
@@ -40,9 +46,15 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
         outliers[:] = False
     fit_rows = Z[~outliers]
     n = fit_rows.shape[0]
-    ks = [kk for kk in k_range if kk < n]
+    sampled = sweep_rows is not None and n > sweep_rows
+    if sampled:
+        rng = np.random.default_rng(random_state)
+        sample = fit_rows[np.sort(rng.choice(n, size=int(sweep_rows), replace=False))]
+    else:
+        sample = fit_rows
+    ks = [kk for kk in k_range if kk < sample.shape[0]]
     sweep = select_k(
-        fit_rows, ks, method=method, random_state=random_state, min_recommended_k=min_recommended_k,
+        sample, ks, method=method, random_state=random_state, min_recommended_k=min_recommended_k,
         min_segment_share=min_segment_share if k is None else 0.0, progress=progress and progress("K sweep"),
     )  # fmt: skip
     chosen = int(k) if k is not None else int(sweep.attrs["recommended_k"])
@@ -54,9 +66,13 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
         if bar:
             bar(info["generation"] + 1, 40)
 
-    model = make_model(method, chosen, random_state, on_generation).fit(fit_rows)
+    model = make_model(method, chosen, random_state, on_generation).fit(sample)
+    if sampled and method == "kmeans":
+        model = KMeans(chosen, init=model.cluster_centers_, n_init=1, random_state=random_state).fit(fit_rows)
     labels = np.empty(Z.shape[0], dtype=np.int64)
-    labels[~outliers] = fitted_labels(model, fit_rows)
+    labels[~outliers] = (
+        fitted_labels(model, fit_rows) if (not sampled or method == "kmeans") else model.predict(fit_rows)
+    )
     if outliers.any():
         labels[outliers] = model.predict(Z[outliers])
     columns = list(pre.get_feature_names_out())
@@ -67,6 +83,7 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
         "k": chosen,
         "sweep": sweep,
         "outliers": outliers,
+        "sweep_rows": sample.shape[0],
         "smallest_share": float(np.bincount(labels, minlength=chosen).min() / labels.size),
         "profile": profile_table(frame, labels, features),
         "z_means": clustering_space_means(Z, labels, columns),
