@@ -61,6 +61,13 @@ def _cmd_segment(args):
         raise ValueError("give either --demo or --input FILE")
     if not 0.0 <= args.min_segment_share < 1.0:
         raise ValueError(f"--min-segment-share must be in [0, 1), got {args.min_segment_share}")
+    if args.min_pair_count < 1:
+        raise ValueError(f"--min-pair-count must be 1 or more, got {args.min_pair_count}")
+    for flag, value in (("--min-support", args.min_support), ("--min-confidence", args.min_confidence)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{flag} must be in [0, 1], got {value}")
+    if not args.outlier_sd >= 0:
+        raise ValueError(f"--outlier-sd must be 0 (off) or more, got {args.outlier_sd}")
     data = io.load_customers(
         demo=args.demo, path=args.input, sep=args.sep, id_column=args.id_column,
         features=[c.strip() for c in args.features.split(",")] if args.features else None,

@@ -2,6 +2,7 @@
 ids in every output, the rows reported as dropped, spend net of returns and a clean terminal."""
 
 import gzip
+import re
 import subprocess
 import sys
 
@@ -349,3 +350,24 @@ def test_read_table_sniffs_and_keeps_text(tmp_path):
     report = DataReport()
     assert read_table(latin, text_columns=["id"], report=report)["name"].tolist() == ["Zoë"]
     assert report.notes == ["l.csv is not UTF-8: read as Latin-1"]
+
+
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (["--min-pair-count", "0"], "--min-pair-count must be 1 or more"),
+        (["--min-support", "1.5"], r"--min-support must be in \[0, 1\]"),
+        (["--min-confidence", "-1"], r"--min-confidence must be in \[0, 1\]"),
+        (["--min-segment-share", "1"], "--min-segment-share"),
+        (["--outlier-sd", "-2"], "--outlier-sd"),
+        (["--date-format", "%Y-%m-%d"], "no usable purchase is left"),
+    ],
+)
+def test_bad_flags_are_one_line(tmp_path, capsys, export, flags, match):
+    table, _, _ = export
+    path = write_csv(table, tmp_path / "export.csv")
+    status, printed, err = run(
+        ["segment", "--input", str(path), *UCI_FLAGS, *flags, "--out", str(tmp_path / "o")], capsys
+    )
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert re.search(match, err) and err.startswith("fastseg: error:")

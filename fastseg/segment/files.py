@@ -386,7 +386,7 @@ def describe(frame, id_column, features, result, truth, demo, baskets=None):
             f"Outliers: {n_out} customers far out on a feature were left out of the fit and given their "
             "nearest segment (labels.csv, column outlier)."
         )
-    if result.get("smallest_share", 1.0) < 0.02:
+    if result.get("smallest_share", 1.0) < result.get("min_segment_share", 0.0):
         lines.append(f"Note: the smallest segment holds {result['smallest_share']:.1%} of the customers.")
     lines += ["", markdown_table(_profile_for_print(result))]
     if baskets is not None:

@@ -84,6 +84,7 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
         "sweep": sweep,
         "outliers": outliers,
         "sweep_rows": sample.shape[0],
+        "min_segment_share": min_segment_share,
         "smallest_share": float(np.bincount(labels, minlength=chosen).min() / labels.size),
         "profile": profile_table(frame, labels, features),
         "z_means": clustering_space_means(Z, labels, columns),
