@@ -120,6 +120,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=1, help="rounds of (ours, plain), interleaved")
     parser.add_argument("--no-job", action="store_true", help="skip the whole command")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
+    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args(argv)
     if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
         child = [sys.executable, "-m", "benchmarks.scale", *(sys.argv[1:] if argv is None else argv)]
@@ -161,7 +162,12 @@ def main(argv=None):
             f"Whole `fastseg segment --transactions` job on the Parquet file (reading, RFM, sweep, pairs, "
             f"recommendations, plots, files): {seconds:.0f} s, peak memory {peak:.1f} GB.",
         ]
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    print(text)
+    if args.update_readme:
+        from benchmarks.compare import update_readme
+
+        update_readme(text, "scale-table" if args.isa == "native" else "scale-table-avx2")
     return 0
 
 

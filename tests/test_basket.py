@@ -90,7 +90,7 @@ def test_paper_table2_from_table1():
 def test_user_based_topn_matches_reference(rng):
     U = random_baskets(rng, 300, 40, per_basket=6)
     for groups in (None, rng.integers(0, 3, 300)):
-        got, _ = basket.top_n(U, n=5, n_neighbours=7, groups=groups)
+        got, _ = basket.top_n(U, n=5, n_neighbours=7, groups=groups, max_item_users=300)  # every buyer
         want = reference.user_based_topn(U, 5, 7, groups)
         np.testing.assert_array_equal(got, want)
     owned = U.toarray() > 0

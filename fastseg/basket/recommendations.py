@@ -27,7 +27,7 @@ def _exclude_owned_top_n(scores_csr, U, n):
     return out_items, out_scores
 
 
-def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None, max_item_users=1000):
+def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None, max_item_users=200):
     """Top-n unbought items per user of a binary users x items matrix.
 
     method : 'user' (user-based CF, cosine similarity, ``n_neighbours`` nearest users, within the
@@ -88,7 +88,7 @@ def recommend(
     method="user",
     n_neighbours=50,
     segment_of=None,
-    max_item_users=1000,
+    max_item_users=200,
 ):
     """Top-n recommendations per customer as a DataFrame (customer, rank, item, score).
 
