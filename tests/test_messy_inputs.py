@@ -371,3 +371,13 @@ def test_bad_flags_are_one_line(tmp_path, capsys, export, flags, match):
     )
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert re.search(match, err) and err.startswith("fastseg: error:")
+
+
+def test_decimal_commas_of_a_european_export(tmp_path, capsys, export):
+    table, spend, _ = export
+    european = table.assign(UnitPrice=table["UnitPrice"].map(lambda p: f"{p:.2f}".replace(".", ",")))
+    path = write_csv(european, tmp_path / "export.csv", sep=";")
+    data = load_customers(path=path, **_load_args())
+    assert "column 'UnitPrice' read with decimal commas" in data.report.notes
+    frame = data.frame.set_index("CustomerID")
+    assert frame.loc["C-77", "monetary"] == pytest.approx(spend["C-77"])

@@ -197,6 +197,16 @@ def _numbers(frame, column, report, strict, keep):
     if pd.api.types.is_bool_dtype(s):
         raise ValueError(f"column {column!r} holds true/false values, not numbers.")
     values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+    present = s.notna().to_numpy()
+    if (pd.api.types.is_string_dtype(s) or s.dtype == object) and (
+        ~np.isfinite(values[present])
+    ).mean() > 0.5:
+        # European exports write decimal commas ("2,55"); read them so when that reads more values.
+        comma = pd.to_numeric(s.astype(str).str.replace(",", ".", regex=False), errors="coerce")
+        comma = comma.to_numpy(dtype=np.float64)
+        if np.isfinite(comma).sum() > np.isfinite(values).sum():
+            values = comma
+            report.note(f"column {column!r} read with decimal commas")
     bad = keep & ~np.isfinite(values)
     if bad.any():
         missing = bad & s.isna().to_numpy()
