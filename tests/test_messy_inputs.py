@@ -381,3 +381,24 @@ def test_decimal_commas_of_a_european_export(tmp_path, capsys, export):
     assert "column 'UnitPrice' read with decimal commas" in data.report.notes
     frame = data.frame.set_index("CustomerID")
     assert frame.loc["C-77", "monetary"] == pytest.approx(spend["C-77"])
+
+
+def test_library_warnings_become_one_line_of_ours(capsys):
+    import warnings
+
+    from fastseg import cli
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn(
+            "Could not infer format, so each element will be parsed individually", UserWarning, stacklevel=2
+        )
+        warnings.warn(
+            "Could not infer format, so each element will be parsed individually", UserWarning, stacklevel=2
+        )
+        warnings.warn("something new\nwith a second line", RuntimeWarning, stacklevel=2)
+    cli._report_warnings(caught)
+    assert capsys.readouterr().err.splitlines() == [
+        "fastseg: warning: dates were read value by value: give --date-format",
+        "fastseg: warning: something new",
+    ]
