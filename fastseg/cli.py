@@ -17,13 +17,49 @@ def _cmd_reproduce(args):
 
 
 class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal."""
+    """Progress on stderr: a one-line bar on a terminal; elsewhere (a log, a CI job) one line per
+    stage with the seconds since the start, so a long first run is never silent."""
 
     def __init__(self, enabled):
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self.bars = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self._compiling = False
+
+    def stage(self, label):
+        """One line saying what starts now (not on a terminal, where the bars show it)."""
+        if self.enabled and not self.bars:
+            sys.stderr.write(f"fastseg: {label} ({time.perf_counter() - self.t0:.1f} s)\n")
+            sys.stderr.flush()
+
+    def watch_compilation(self):
+        """Say so once when Numba starts compiling a kernel (a first run; later runs load the cache)."""
+        if not self.enabled:
+            return
+        from numba.core import event
+
+        progress = self
+
+        class _FirstCompile(event.Listener):
+            def on_start(self, ev):
+                if not progress._compiling:
+                    progress._compiling = True
+                    if progress.bars:
+                        sys.stderr.write("\n")
+                    sys.stderr.write(
+                        f"fastseg: compiling kernels on first use, cached for later runs "
+                        f"({time.perf_counter() - progress.t0:.1f} s)\n"
+                    )
+                    sys.stderr.flush()
+
+            def on_end(self, ev):
+                pass
+
+        event.register("numba:compile", _FirstCompile())
 
     def __call__(self, label):
-        if not self.enabled:
+        self.stage(label)
+        if not self.bars:
             return None
 
         def update(i, total):
@@ -53,6 +89,8 @@ def _cmd_segment(args):
 
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
+    progress = _Progress(not args.quiet)
+    progress.stage("reading " + ("the demo customers" if args.demo else args.input))
     frame, id_column, features, truth, transactions = io.load_customers(
         demo=args.demo,
         path=args.input,
@@ -64,7 +102,7 @@ def _cmd_segment(args):
         order_column=args.order_column,
         seed=args.seed,
     )
-    progress = _Progress(not args.quiet)
+    progress.watch_compilation()
     from fastseg.segment import segment_customers
 
     t0 = time.perf_counter()
@@ -72,10 +110,13 @@ def _cmd_segment(args):
         frame, features, k=args.k, k_range=args.k_range, method=args.method, random_state=args.seed,
         log_columns="auto" if not args.no_log else [], progress=progress,
     )  # fmt: skip
+    if transactions is not None:
+        progress.stage("pairs and recommendations")
     baskets = io.basket_tables(
         transactions, id_column, result["labels"], frame, order_column="order_id" if args.demo else args.order_column,
         item_column=args.item_column, seed=args.seed, evaluate=args.evaluate,
     )  # fmt: skip
+    progress.stage(f"writing {args.out}/")
     files = io.write_outputs(args.out, frame, id_column, features, result, extra=baskets)
     elapsed = time.perf_counter() - t0
     if args.quiet:

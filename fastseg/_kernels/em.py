@@ -7,7 +7,6 @@ float64 whatever the input dtype.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import BLOCK_ROWS, JIT, njit
 
@@ -79,7 +78,7 @@ def _responsibilities(logp, lse, top, total):
             logp[k, b] *= total[b]
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def em_stats(
     X, sample_weight, shift, means, prec_chol, diag, log_const, moments, bounds, nk, sx, sxx, loglik
 ):
@@ -97,7 +96,7 @@ def em_stats(
     n_features = X.shape[1]
     n_comp = means.shape[0]
     n_slots = bounds.shape[0] - 1
-    for s in prange(n_slots):
+    for s in range(n_slots):
         xt = np.zeros((n_features, BLOCK_ROWS))
         diff = np.empty((n_features, BLOCK_ROWS))
         y = np.empty(BLOCK_ROWS)
@@ -150,7 +149,7 @@ def em_stats(
         loglik[s] = acc
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def weighted_log_prob(X, shift, means, prec_chol, diag, log_const, out):
     """``log w_k + log N(x_i | mu_k, Sigma_k)`` for every row and component.
 
@@ -160,7 +159,7 @@ def weighted_log_prob(X, shift, means, prec_chol, diag, log_const, out):
     n_rows, n_features = X.shape
     n_comp = means.shape[0]
     n_blocks = (n_rows + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for blk in prange(n_blocks):
+    for blk in range(n_blocks):
         start = blk * BLOCK_ROWS
         m = min(BLOCK_ROWS, n_rows - start)
         xt = np.zeros((n_features, BLOCK_ROWS))

@@ -6,12 +6,11 @@ drawn by the caller and passed in, so these functions are deterministic.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import BLOCK_ROWS, JIT, njit
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def population_assign(X, sample_weight, population, bounds, sse, sums, weights, update):
     """SSE of every chromosome, and (``update``) the cluster sums of one Lloyd step for each.
 
@@ -30,7 +29,7 @@ def population_assign(X, sample_weight, population, bounds, sse, sums, weights, 
     n_pop, n_clusters = population.shape[0], population.shape[1]
     n_slots = bounds.shape[0] - 1
     zero = X.dtype.type(0)
-    for s in prange(n_slots):
+    for s in range(n_slots):
         xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
         dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
         best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
