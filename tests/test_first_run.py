@@ -35,9 +35,7 @@ print(json.dumps(compiled))
 _KMEANS_KERNELS = {
     "transpose_blocks",
     "assign_fused",
-    "_fused_slot",
     "_nearest_in_block",
-    "clear_slot",
     "sample_row",
     "closer",
     "candidate_potentials",
