@@ -60,7 +60,8 @@ def _responsibilities(logp, lse, top, total):
     logp : (k, B) INOUT; lse, top, total : (B,) OUT (top and total are scratch)
     """
     n_comp = logp.shape[0]
-    top[:] = logp[0]
+    for b in range(top.shape[0]):
+        top[b] = logp[0, b]
     for k in range(1, n_comp):
         for b in range(top.shape[0]):
             top[b] = max(top[b], logp[k, b])
