@@ -90,7 +90,6 @@ def _cmd_segment(args):
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
     progress = _Progress(not args.quiet)
-    progress.stage("reading " + ("the demo customers" if args.demo else args.input))
     frame, id_column, features, truth, transactions = io.load_customers(
         demo=args.demo,
         path=args.input,
@@ -102,6 +101,8 @@ def _cmd_segment(args):
         order_column=args.order_column,
         seed=args.seed,
     )
+    # Said once the rows are read: a bad file stays a one-line error.
+    progress.stage(f"read {len(frame)} customers from " + ("the demo data" if args.demo else args.input))
     progress.watch_compilation()
     from fastseg.segment import segment_customers
 
