@@ -246,3 +246,25 @@ def test_in_parallel_splits_the_range_among_the_numba_threads():
 
     with threads(2), pytest.raises(ValueError, match="second part"):
         in_parallel(4, fail)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_in_parallel_works_in_a_forked_child():
+    import multiprocessing
+
+    from fastseg._kernels._config import in_parallel, threads
+
+    with threads(2):
+        in_parallel(4, lambda a, b: None)  # the parent's pool exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_parts_in_child).get(timeout=60) == [(0, 2), (2, 4)]
+
+
+def _parts_in_child():
+    from fastseg._kernels._config import in_parallel, threads
+
+    parts = []
+    with threads(2):
+        in_parallel(4, lambda a, b: parts.append((a, b)))
+    return sorted(parts)

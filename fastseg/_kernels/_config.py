@@ -1,6 +1,7 @@
 """Shared Numba settings, the fixed row partition every kernel reduces over, and the threads
 that run a kernel over parts of that partition."""
 
+import os
 import threading
 
 import numpy as np
@@ -60,6 +61,15 @@ def in_parallel(n_tasks, run):
 
 _POOL = None
 _POOL_LOCK = threading.Lock()
+
+
+def _forget_pool():
+    # A forked child has none of the parent's threads: it starts its own pool when it needs one.
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _pool():
