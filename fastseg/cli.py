@@ -19,13 +19,49 @@ def _cmd_reproduce(args):
 
 
 class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal."""
+    """Progress on stderr: a one-line bar on a terminal; elsewhere (a log, a CI job) one line per
+    stage with the seconds since the start, so a long first run is never silent."""
 
     def __init__(self, enabled):
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self.bars = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self._compiling = False
+
+    def stage(self, label):
+        """One line saying what starts now (not on a terminal, where the bars show it)."""
+        if self.enabled and not self.bars:
+            sys.stderr.write(f"fastseg: {label} ({time.perf_counter() - self.t0:.1f} s)\n")
+            sys.stderr.flush()
+
+    def watch_compilation(self):
+        """Say so once when Numba starts compiling a kernel (a first run; later runs load the cache)."""
+        if not self.enabled:
+            return
+        from numba.core import event
+
+        progress = self
+
+        class _FirstCompile(event.Listener):
+            def on_start(self, ev):
+                if not progress._compiling:
+                    progress._compiling = True
+                    if progress.bars:
+                        sys.stderr.write("\n")
+                    sys.stderr.write(
+                        f"fastseg: compiling kernels on first use, cached for later runs "
+                        f"({time.perf_counter() - progress.t0:.1f} s)\n"
+                    )
+                    sys.stderr.flush()
+
+            def on_end(self, ev):
+                pass
+
+        event.register("numba:compile", _FirstCompile())
 
     def __call__(self, label):
-        if not self.enabled:
+        self.stage(label)
+        if not self.bars:
             return None
 
         def update(i, total):
@@ -68,6 +104,7 @@ def _cmd_segment(args):
             raise ValueError(f"{flag} must be in [0, 1], got {value}")
     if not args.outlier_sd >= 0:
         raise ValueError(f"--outlier-sd must be 0 (off) or more, got {args.outlier_sd}")
+    progress = _Progress(not args.quiet)
     data = io.load_customers(
         demo=args.demo, path=args.input, sep=args.sep, id_column=args.id_column,
         features=[c.strip() for c in args.features.split(",")] if args.features else None,
@@ -79,7 +116,9 @@ def _cmd_segment(args):
     if not args.quiet:
         for line in data.report.lines():
             _say(line)
-    progress = _Progress(not args.quiet)
+    # Said once the rows are read: a bad file stays a one-line error.
+    progress.stage(f"read {len(data.frame)} customers from " + ("the demo data" if args.demo else args.input))
+    progress.watch_compilation()
     from fastseg.segment import segment_customers
 
     t0 = time.perf_counter()
@@ -88,10 +127,13 @@ def _cmd_segment(args):
         log_columns="auto" if not args.no_log else [], min_segment_share=args.min_segment_share,
         outlier_sd=args.outlier_sd, progress=progress,
     )  # fmt: skip
+    if data.purchases is not None:
+        progress.stage("pairs and recommendations")
     baskets = io.basket_tables(
         data.purchases, data.id_column, result["labels"], data.frame, seed=args.seed, evaluate=args.evaluate,
         min_pair_count=args.min_pair_count, min_support=args.min_support, min_confidence=args.min_confidence, item_column=data.item_column,
     )  # fmt: skip
+    progress.stage(f"writing {args.out}/")
     extra = {"data_report.csv": data.report.table(), **(baskets or {})}
     files = io.write_outputs(
         args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes

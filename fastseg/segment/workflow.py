@@ -20,7 +20,7 @@ def outlier_rows(Z, sd):
 
 def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="kmeans", random_state=0,
                       log_columns="auto", min_recommended_k=3, min_segment_share=0.02, outlier_sd=4.0,
-                      sweep_rows=100_000, progress=None):  # fmt: skip
+                      sweep_rows=100_000, progress=None, dtype=np.float64):  # fmt: skip
     """Preprocess, sweep K, cluster and describe. Returns a dict of results (nothing is written).
 
     Customers more than ``outlier_sd`` standard deviations out on a clustering feature (after
@@ -34,13 +34,15 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
     on a random sample of that many (the same for every K); K-means then runs on every customer
     from the sample's best centres (GA-K-means and the mixture assign every customer with the
     model fitted on the sample).
+
+    ``dtype`` (float64 or float32) is the clustering space's: the model is fitted on rows of it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
     if outlier_sd is not None and (not np.isfinite(outlier_sd) or outlier_sd < 0):
         raise ValueError(f"outlier_sd must be a number >= 0 (0: no outliers), got {outlier_sd!r}.")
     pre, logged = make_preprocessor(frame, features, log_columns)
-    Z = np.asarray(pre.fit_transform(frame[features]), dtype=np.float64)
+    Z = np.ascontiguousarray(pre.fit_transform(frame[features]), dtype=dtype)
     outliers = outlier_rows(Z, outlier_sd)
     if outliers.mean() > 0.05:  # a long tail, not a few customers far out: cluster them all
         outliers[:] = False
@@ -91,4 +93,5 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
         "names": segment_names(Z, labels, columns),
         "logged": logged,
         "preprocessor": pre,
+        "method": method,
     }
