@@ -5,6 +5,7 @@ prints and writes (README's "Your own data" block with --update-readme).
 """
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,8 @@ def render(n_customers=400, seed=0):
         stdout = done.stdout.splitlines()
         # The timing line differs from run to run; the README shows the rest.
         stdout = [line for line in stdout if not line.startswith("Segmented ")]
+        # So do the progress lines on stderr ("fastseg: K sweep (3.2 s)").
+        stderr = [line for line in done.stderr.splitlines() if not re.search(r"\(\d+\.\d s\)$", line)]
         shown = " \\\n    ".join(" ".join(line) for line in COMMAND_LINES)
         parts = [
             f"`online_retail.csv` ({len(export):,} rows of {n_customers} customers, written by "
@@ -52,10 +55,10 @@ def render(n_customers=400, seed=0):
             shown,
             "```",
             "",
-            "On stderr, one line per dropped reason and per note:",
+            "On stderr, one line per dropped reason and per note (progress lines, with their seconds, left out):",
             "",
             "```text",
-            done.stderr.rstrip(),
+            "\n".join(stderr),
             "```",
             "",
             "On stdout:",
