@@ -115,9 +115,15 @@ def e_stats(rows, sample_weight, shift, covariance_type, weights, means, precisi
     return Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum())
 
 
-def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky):
-    """(n, k) weighted log-probabilities of validated C-ordered rows."""
-    shift = np.asarray(X.mean(axis=0), dtype=np.float64)
+def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky, shift=None):
+    """(n, k) weighted log-probabilities of validated C-ordered rows.
+
+    ``shift`` (d,) float64 is subtracted from rows and means before the products (rounding only);
+    the rows' own mean when None. A fixed shift makes a row's result independent of the others.
+    """
+    if shift is None:
+        shift = X.mean(axis=0)
+    shift = np.asarray(shift, dtype=np.float64)
     out = np.empty((X.shape[0], np.shape(means)[0]))
     args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift)
     e = slot_bounds(X.shape[0])  # edges on block edges: each block's rows as in one call
