@@ -50,10 +50,15 @@ def warn_if_clusters_missing(counts, stacklevel):
 
 def check_centres(centres, n_clusters, n_features, what):
     """Refuse centres of the wrong shape or with non-finite values (``what``: "initial", ...)."""
-    if centres.shape != (n_clusters, n_features):
+    # scikit-learn's wording: code that calls either library matches on it.
+    if centres.shape[0] != n_clusters:
         raise ValueError(
-            f"The shape of the {what} centers {centres.shape} does not match "
-            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+            f"The shape of the {what} centers {centres.shape} does not match the number of clusters {n_clusters}."
+        )
+    if centres.shape[1] != n_features:
+        raise ValueError(
+            f"The shape of the {what} centers {centres.shape} does not match the number of features "
+            f"of the data {n_features}."
         )
     if not np.all(np.isfinite(centres)):
         raise ValueError(f"The {what} centers contain NaN or infinity.")

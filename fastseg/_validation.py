@@ -2,6 +2,7 @@
 that shows the ``fastseg`` logger while a fit runs."""
 
 import logging
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -14,19 +15,27 @@ logger = logging.getLogger("fastseg")
 
 @contextmanager
 def verbose_logging(verbose):
-    """Show the ``fastseg`` logger's INFO records on stderr while ``verbose`` is set."""
+    """Print the ``fastseg`` logger's INFO records to stdout while ``verbose`` is set, as
+    scikit-learn prints its progress (one line per record, nothing else).
+
+    A handler the caller attached to the ``fastseg`` logger takes the records instead; the
+    records do not reach the root logger's handlers meanwhile, so nothing is printed twice.
+    """
     if not verbose or logger.handlers:
         yield
         return
-    handler = logging.StreamHandler()
-    old_level = logger.level
+    handler = logging.StreamHandler(sys.stdout)
+    old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
         yield
     finally:
+        handler.flush()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
 
 
 def check_weights(sample_weight, X, unit_if_none=False):

@@ -205,6 +205,13 @@ class KMeans(_CentresModel):
 
     def _iterations(self, rows):
         """The function that runs one K-means from initial centres (all give the same result)."""
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return _lloyd.lloyd
         if rows.sparse or rows.stream or self.algorithm == "lloyd":
             return _lloyd.lloyd
         if self.algorithm == "auto":
