@@ -241,16 +241,33 @@ class Rows:
         order = np.lexsort((idx, -dist))[:m]
         return idx[order], dist[order]
 
-    def closer(self, sample_weight, centre, closest, slot_pot):
+    def numpy_mean(self):
+        """``X.mean(axis=0)`` in X's dtype, bit for bit: numpy adds the rows of a C-ordered array
+        one after another in each column, so batches added in row order give the same sums."""
+        if not self.stream:
+            return np.asarray(self.X.mean(axis=0), dtype=self.dtype)
+        total = np.zeros(self.d, dtype=self.dtype)
+        for _, _, r0, r1, _ in self.batches():
+            for start in range(r0, r1, MOMENT_ROWS):
+                block = self.X[start : min(start + MOMENT_ROWS, r1)]
+                total = np.add.reduce(np.concatenate([total[None, :], block]), axis=0)
+        return total / self.dtype.type(self.n)
+
+    def closer(self, sample_weight, shift, centre, closest, slot_pot):
         """Seeding pass: lower ``closest`` towards ``centre``, refresh the slot potentials."""
         for a, b, r0, r1, local in self.batches():
             w = self._weights(sample_weight, r0, r1)
-            _sk.closer(self.X[r0:r1], w, centre, local, closest[r0:r1], slot_pot[a:b])
+            _sk.closer(self.X[r0:r1], w, shift, centre, local, closest[r0:r1], slot_pot[a:b])
 
-    def candidate_potentials(self, sample_weight, closest, cand_rows):
+    def candidate_potentials(self, sample_weight, shift, closest, cand_rows):
         """Seeding pass: potential of each candidate, per slot ``(n_slots, L)``."""
         cand_pot = np.empty((self.bounds.shape[0] - 1, cand_rows.shape[0]))
         for a, b, r0, r1, local in self.batches():
             w = self._weights(sample_weight, r0, r1)
-            _sk.candidate_potentials(self.X[r0:r1], w, closest[r0:r1], cand_rows, local, cand_pot[a:b])
+            _sk.candidate_potentials(self.X[r0:r1], w, shift, closest[r0:r1], cand_rows, local, cand_pot[a:b])
         return cand_pot
+
+    def candidate_distances(self, shift, closest, cand_rows, out):
+        """Seeding pass: ``out[t] = minimum(closest, squared distances to cand_rows[t])``, (L, n)."""
+        for _, _, r0, r1, local in self.batches():
+            _sk.candidate_distances(self.X[r0:r1], shift, closest[r0:r1], cand_rows, local, out[:, r0:r1])

@@ -185,7 +185,11 @@ class KMeans(_CentresModel):
     def _init_centres(self, rows, sample_weight, random_state, init_array):
         init = self.init
         if isinstance(init, str) and init == "k-means++":
-            centres, _ = _seeding.kmeans_plusplus(rows, sample_weight, self.n_clusters, random_state)
+            # Seeded on X - X.mean(axis=0) in X's dtype, the rounding of scikit-learn's centred copy
+            # (computed on the fly: X itself is left alone), so float32 draws its rows too.
+            centres, _ = _seeding.kmeans_plusplus(
+                rows, sample_weight, self.n_clusters, random_state, centred=not rows.sparse
+            )
             return centres
         if isinstance(init, str) and init == "random":
             if sample_weight.shape[0] == 0:  # scikit-learn draws with p even for unit weights
