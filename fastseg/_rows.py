@@ -112,13 +112,17 @@ class Rows:
             mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
             var = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel() - mean**2
         else:
-            count, mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
+            from ._validation import check_magnitude  # (it imports this module)
+
+            count, mean, m2, largest = 0, np.zeros(self.d), np.zeros(self.d), 0.0
             for _, _, r0, r1, _ in self.batches():
                 for start in range(r0, r1, MOMENT_ROWS):
                     block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
                     if not np.isfinite(block).all():
                         raise ValueError("Input X contains NaN or infinity.")
+                    largest = max(largest, float(np.abs(block).max(initial=0.0)))
                     count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
+            check_magnitude(self.X, largest=largest)
             var = m2 / max(count, 1)
         self._moments = (mean, var)
         return self._moments

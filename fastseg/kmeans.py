@@ -13,7 +13,7 @@ from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
 from ._centres import _CentresModel, check_centres, explicit_init, is_same_clustering, tolerance
-from ._validation import check_weights, verbose_logging
+from ._validation import check_magnitude, check_weights, verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -41,6 +41,7 @@ def kmeans_plusplus(
     indices : ndarray of shape (n_clusters,)
     """
     X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], accept_large_sparse=False)
+    check_magnitude(X)
     if not (isinstance(n_clusters, Integral) and n_clusters >= 1):
         raise ValueError(f"n_clusters must be a positive integer, got {n_clusters!r}.")
     if X.shape[0] < n_clusters:
