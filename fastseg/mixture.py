@@ -126,7 +126,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 _, indices = _seeding.kmeans_plusplus(rows, sample_weight, k, random_state)
                 resp[indices, np.arange(k)] = 1
             w = sample_weight.astype(np.float64)
-            stats = _em.hard_stats(resp * w[:, None], X - shift, self.covariance_type)
+            if self.init_params != "k-means++":
+                resp = resp * w[:, None]
+            # else each row k-means++ drew (never one of weight 0) counts as one row whatever its
+            # weight, as one of its repeated copies would: weights stay equivalent to repetition.
+            stats = _em.hard_stats(resp, X - shift, self.covariance_type)
             params = _em.start_from_stats(
                 stats, shift, tied_moment, self.covariance_type, self.reg_covar, self._weights_init, w.sum()
             )
