@@ -177,6 +177,9 @@ def test_sample_and_warm_start():
     g = GaussianMixture(3, random_state=0).fit(X)
     S, y = g.sample(500)
     assert S.shape == (500, 3) and np.bincount(y, minlength=3).sum() == 500
+    # Each row is drawn from its component: far more likely under it than under the others.
+    log_prob = g._weighted_log_prob(S)[0] - np.log(g.weights_)
+    assert np.mean(log_prob.argmax(axis=1) == y) > 0.9
     with pytest.raises(ValueError, match="n_samples"):
         g.sample(0)
     warm = GaussianMixture(3, random_state=0, warm_start=True, max_iter=2, tol=0)
@@ -264,3 +267,24 @@ def test_verbose_prints_what_sklearn_prints(capsys, verbose):
     number = r"-?\d+(?:\.\d+)?"
     assert re.sub(number, "#", ours.out) == re.sub(number, "#", theirs.out)
     assert ours.out.splitlines()[0] == "Initialization 0"
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_sample_draws_what_sklearn_draws(covariance_type):
+    # The same fitted parameters and random_state: scikit-learn's sample() draws the same rows.
+    X = _data(4)
+    ours = GaussianMixture(3, covariance_type=covariance_type, random_state=5).fit(X)
+    theirs = SkGMM(3, covariance_type=covariance_type, random_state=5)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+        setattr(theirs, name, getattr(ours, name))
+    theirs.converged_, theirs.n_iter_, theirs.lower_bound_ = True, ours.n_iter_, ours.lower_bound_
+    theirs.n_features_in_ = X.shape[1]
+    S, y = ours.sample(2000)
+    S_sk, y_sk = theirs.sample(2000)
+    np.testing.assert_array_equal(y, y_sk)
+    np.testing.assert_allclose(S, S_sk, rtol=1e-12, atol=1e-12)
+    # And the draws follow the model: per-component means and spreads near the fitted ones.
+    for j in range(3):
+        rows = S[y == j]
+        if len(rows) > 200:
+            np.testing.assert_allclose(rows.mean(axis=0), ours.means_[j], atol=0.3)
