@@ -120,7 +120,8 @@ class Rows:
                     block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
                     if not np.isfinite(block).all():
                         raise ValueError("Input X contains NaN or infinity.")
-                    largest = max(largest, float(np.abs(block).max(initial=0.0)))
+                    if block.size:
+                        largest = max(largest, float(block.max()), -float(block.min()))
                     count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
             check_magnitude(self.X, largest=largest)
             var = m2 / max(count, 1)

@@ -75,7 +75,7 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
     weights = None if sample_weight.shape[0] == 0 else w
     for c in range(1, indices.size):
         running = np.cumsum(closest if weights is None else weights * closest)
-        cand = np.searchsorted(running, uniforms[c - 1] * current_pot)
+        cand = _searchsorted_float64(running, uniforms[c - 1] * current_pot)
         del running
         np.clip(cand, None, n - 1, out=cand)
         rows.candidate_distances(shift, closest, _shifted(rows, cand, shift), distances)
@@ -85,6 +85,23 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
         closest[:] = distances[best]
         indices[c] = cand[best]
     return indices
+
+
+def _searchsorted_float64(running, targets):
+    """``np.searchsorted(running, targets)`` compared in float64 (as NumPy does for float32
+    ``running`` and float64 targets) without NumPy's float64 copy of ``running``: search the
+    rounded targets, then step to the exact place (running sums are non-decreasing)."""
+    if running.dtype == np.float64:
+        return np.searchsorted(running, targets)
+    cand = np.searchsorted(running, targets.astype(running.dtype))
+    for j, target in enumerate(targets.tolist()):
+        i = int(cand[j])
+        while i > 0 and float(running[i - 1]) >= target:
+            i -= 1
+        while i < running.shape[0] and float(running[i]) < target:
+            i += 1
+        cand[j] = i
+    return cand
 
 
 def seed_indices_by_slot(rows, sample_weight, first, uniforms, shift=None):
