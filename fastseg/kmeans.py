@@ -78,7 +78,8 @@ class KMeans(_CentresModel):
         Convergence threshold on the squared centre shift, relative to the mean feature
         variance. Runs also stop as soon as no label changes.
     verbose : int, default=0
-        Log progress (``logging`` logger ``'fastseg'``) when non-zero.
+        When non-zero, print scikit-learn's progress lines to stdout (records of the ``logging``
+        logger ``'fastseg'``; a handler attached to it receives them instead).
     random_state : int, RandomState instance or None, default=None
         Seed for the initialisation.
     copy_x : bool, default=True
@@ -88,7 +89,8 @@ class KMeans(_CentresModel):
         ``(n,)`` int32 labels and O(k * d) statistics. Other layouts and dtypes are copied
         once, as scikit-learn does.
     algorithm : {'auto', 'lloyd', 'elkan', 'yinyang'}, default='auto'
-        All give the same labels, centres and ``n_iter_`` from the same init. 'lloyd' computes
+        All give the same labels, centres and ``n_iter_`` from the same init ('elkan' with one
+        cluster warns and runs Lloyd, as scikit-learn does). 'lloyd' computes
         every distance each iteration; 'yinyang' (and 'elkan', scikit-learn's name for a
         bound-based exact method) keeps per-row bounds and skips the distances they rule out
         (dense input; memory 8 * (k/10 + 2) bytes per row). 'auto' picks Yinyang where it was
