@@ -39,7 +39,7 @@ def relocate_empty_clusters(rows, sample_weight, centres_old, labels, sums, weig
         far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
         far_distances = distances[far]
     else:
-        far, far_distances = rows.farthest(centres_old, labels, empty.size)
+        far, far_distances = rows.farthest(centres_old, labels, empty.size, sample_weight)
     if not np.any(far_distances > 0):
         # Every row sits on its centre (more clusters than distinct rows): relocating is
         # pointless, and scikit-learn skips it too.

@@ -227,8 +227,9 @@ class Rows:
                 _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
         return out
 
-    def farthest(self, centres, labels, m):
-        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks.
+    def farthest(self, centres, labels, m, sample_weight=None):
+        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks;
+        rows of weight 0 count as at distance -1 (never chosen before a row of positive weight).
 
         Returns (row indices int64, squared distances float64).
         """
@@ -239,6 +240,8 @@ class Rows:
                 stop = min(start + block.shape[0], r1)
                 out = block[: stop - start]
                 _lk.sq_distances_to_assigned(self.X[start:stop], centres, labels[start:stop], out)
+                if sample_weight is not None and sample_weight.shape[0]:
+                    out[sample_weight[start:stop] == 0] = -1.0
                 top = np.argpartition(out, -min(m, out.size))[-min(m, out.size) :]
                 cand_dist.append(out[top].copy())
                 cand_rows.append(top + start)

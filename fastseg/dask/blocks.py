@@ -83,7 +83,9 @@ def block_farthest(block, weights, centres, m, offset, num_threads):
         rows = block_rows(block)
         labels, _ = nearest(rows, weights, centres)
         idx, dist = (
-            rows.farthest(centres, labels, min(m, rows.n)) if m and rows.n else (np.empty(0, np.int64),) * 2
+            rows.farthest(centres, labels, min(m, rows.n), weights)
+            if m and rows.n
+            else (np.empty(0, np.int64),) * 2
         )
     return dist, idx + offset, rows.X[idx].astype(np.float64), weights[idx], labels[idx]
 

@@ -324,6 +324,8 @@ class Fit:
         w = np.concatenate([p[3] for p in parts])
         labels = np.concatenate([p[4] for p in parts])
         far = np.lexsort((index, -dist))[:m]
+        if not np.any(dist[far] > 0):  # every row on its centre: nothing to relocate (as in memory)
+            return
         _lloyd.move_to_empty_clusters(sums, weights, empty, rows[far], w[far].astype(np.float64), labels[far])
 
     def final(self, centres):
