@@ -2,12 +2,15 @@
 
     python -m benchmarks.seeding                  # both code paths (AVX2 in a child process)
     python -m benchmarks.seeding --update-readme  # also rewrite the seeding table in README.md
+    python -m benchmarks.seeding --threads 1 --update-readme  # one thread each (its own table)
 
 For each case and seed, ``fastseg.kmeans_plusplus`` and ``sklearn.cluster.kmeans_plusplus`` run
 one after the other on the same array (interleaved rounds, one seed per round); the table gives
 how many of the seeds drew every row as scikit-learn did, the first centre where any seed's draws
 left scikit-learn's, and the median time ratio (scikit-learn / fastseg: above 1, fastseg is
-faster).
+faster). ``--threads 1`` runs both on one thread (Numba's and BLAS's): the ratio of the work
+itself, less sensitive to other processes on a shared machine than two threads that wait for
+each other at every parallel pass.
 """
 
 import argparse
@@ -38,10 +41,20 @@ def blobs(n, d, k, dtype, seed=0):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
-def run_case(n, d, k, dtype, repeats):
-    from sklearn.cluster import kmeans_plusplus as theirs
+def run_case(n, d, k, dtype, repeats, threads=None):
+    from sklearn.cluster import kmeans_plusplus as theirs_all_threads
+    from threadpoolctl import threadpool_limits
 
-    from fastseg import kmeans_plusplus as ours
+    from fastseg import kmeans_plusplus as ours_all_threads
+    from fastseg._kernels._config import threads as numba_threads
+
+    def ours(*args, **kw):
+        with numba_threads(threads), threadpool_limits(threads, user_api="blas"):
+            return ours_all_threads(*args, **kw)
+
+    def theirs(*args, **kw):
+        with threadpool_limits(threads, user_api="blas"):
+            return theirs_all_threads(*args, **kw)
 
     X = blobs(n, d, k, dtype)
     ours(X[:2000], 8, random_state=0)  # compilation
@@ -61,16 +74,16 @@ def run_case(n, d, k, dtype, repeats):
     return {"ratio": float(np.median(ratios)), "same": same, "seeds": repeats, "first_diff": first_diff}
 
 
-def measure(repeats):
+def measure(repeats, threads=None):
     """Every case on this process's code path: (code path line, results)."""
     results = []
     for case in CASES:
         print(f"running k-means++ {case} ...", file=sys.stderr, flush=True)
-        results.append((case, run_case(*case, repeats)))
+        results.append((case, run_case(*case, repeats, threads)))
     return code_path(), results
 
 
-def render(runs, repeats):
+def render(runs, repeats, threads=None):
     lines = [
         "| k-means++ | code | same rows as scikit-learn (seeds) | first centre that differs | "
         f"scikit-learn time / fastseg time | goal >= {GOAL:g}x |",
@@ -88,9 +101,12 @@ def render(runs, repeats):
     for label, (path, _) in runs:
         lines.append(f"{label}: {path}")
     lines.append("")
+    how = "`python -m benchmarks.seeding --update-readme`"
+    if threads:
+        how = f"`python -m benchmarks.seeding --threads {threads} --update-readme`"
+    on = f"{threads} thread(s) each (Numba and BLAS)" if threads else "every thread (2 cores)"
     lines.append(
-        f"Median of {repeats} interleaved rounds (one seed per round, the same for both); "
-        "`python -m benchmarks.seeding --update-readme`."
+        f"Median of {repeats} interleaved rounds (one seed per round, the same for both), {on}; {how}."
     )
     return "\n".join(lines)
 
@@ -99,15 +115,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="rounds (seeds) per case")
     parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--threads", type=int, default=None, help="threads for both (default: all)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # child: results only
     args = parser.parse_args(argv)
     if args.json:
-        print(json.dumps(measure(args.repeats)))
+        print(json.dumps(measure(args.repeats, args.threads)))
         return 0
-    runs = [("native", measure(args.repeats))]
+    runs = [("native", measure(args.repeats, args.threads))]
     # Numba and OpenBLAS read these at start-up: the AVX2 run is a child process that has them.
+    extra = ["--threads", str(args.threads)] if args.threads else []
     child = subprocess.run(
-        [sys.executable, "-m", "benchmarks.seeding", "--json", "--repeats", str(args.repeats)],
+        [sys.executable, "-m", "benchmarks.seeding", "--json", "--repeats", str(args.repeats), *extra],
         env=dict(os.environ, **AVX2_ENV),
         cwd=ROOT,
         capture_output=True,
@@ -116,10 +134,10 @@ def main(argv=None):
     )
     path, results = json.loads(child.stdout.strip().splitlines()[-1])
     runs.append(("AVX2", (path, [(tuple(c), r) for c, r in results])))
-    table = render(runs, args.repeats)
+    table = render(runs, args.repeats, args.threads)
     print(table)
     if args.update_readme:
-        update_readme(table, "seeding-table")
+        update_readme(table, f"seeding-table-{args.threads}-thread" if args.threads else "seeding-table")
     return 0
 
 
