@@ -10,7 +10,6 @@ scikit-learn's centred copy of X (zeros: no centring).
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import JIT, njit
 
@@ -39,7 +38,7 @@ def sample_row(closest, sample_weight, slot_pot, bounds, target):
     return bounds[n_slots] - 1
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
     """Lower ``closest`` to the squared distance to ``centre`` where that is nearer, and refresh
     the per-slot potential ``slot_pot[s] = sum w * closest``.
@@ -54,7 +53,7 @@ def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
     """
     n_features = X.shape[1]
     unit = sample_weight.shape[0] == 0
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         acc = 0.0
         for i in range(bounds[s], bounds[s + 1]):
             d2 = 0.0
@@ -69,7 +68,7 @@ def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
         slot_pot[s] = acc
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     """``out[t, i] = min(closest[i], |x_i - cand_rows[t]|^2)``, the distance rounded to X.dtype:
     scikit-learn's ``np.minimum(closest, distance_to_candidates)``.
@@ -84,7 +83,7 @@ def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     n_features = X.shape[1]
     n_trials = cand_rows.shape[0]
     cand = cand_rows.astype(np.float64)
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         x = np.empty(n_features)  # the row in float64, once: the loops below then vectorise
         for i in range(bounds[s], bounds[s + 1]):
             for f in range(n_features):
@@ -99,7 +98,7 @@ def candidate_distances(X, shift, closest, cand_rows, bounds, out):
                 out[t, i] = d2x if d2x < ci else ci
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def candidate_potentials(X, sample_weight, shift, closest, cand_rows, bounds, cand_pot):
     """Potential ``sum w * min(closest, d(x, candidate)^2)`` of each candidate, per slot.
 
@@ -115,7 +114,7 @@ def candidate_potentials(X, sample_weight, shift, closest, cand_rows, bounds, ca
     n_trials = cand_rows.shape[0]
     unit = sample_weight.shape[0] == 0
     cand = cand_rows.astype(np.float64)
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         pot = cand_pot[s]
         pot[:] = 0.0
         x = np.empty(n_features)

@@ -5,6 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import basket as _bk
+from .._kernels._config import in_parallel
 from .._pandas import require_columns
 from .._pandas import require_pandas as _pandas
 
@@ -60,18 +61,19 @@ def pair_counts(B, min_count=1):
     )  # fmt: skip
     row_nnz = np.zeros(keep.size + 1, dtype=np.int64)
     empty32 = np.empty(0, dtype=np.int32)
-    _bk.pair_counts(*args, row_nnz, empty32, empty32, False)
+    in_parallel(keep.size, lambda a, b: _bk.pair_counts(*args, row_nnz, empty32, empty32, False, a, b))
     ptr = np.zeros(keep.size + 1, dtype=np.int64)
     np.cumsum(row_nnz[:-1], out=ptr[1:])
     cols = np.empty(ptr[-1], dtype=np.int32)
     counts = np.empty(ptr[-1], dtype=np.int32)
-    _bk.pair_counts(*args, ptr, cols, counts, True)
+    in_parallel(keep.size, lambda a, b: _bk.pair_counts(*args, ptr, cols, counts, True, a, b))
     rows = np.repeat(np.arange(keep.size), np.diff(ptr))
     return keep[rows], keep[cols], counts
 
 
-def association_rules(B, items, *, min_support=0.0, min_confidence=0.0):
-    """Pair rules X -> Y with count, support, confidence and lift (both directions of each pair).
+def association_rules(B, items, *, min_count=1, min_support=0.0, min_confidence=0.0):
+    """Pair rules X -> Y with count, support, confidence and lift (both directions of each pair),
+    for pairs bought together in at least ``min_count`` baskets and ``min_support`` of them.
 
     support = n(X and Y) / n_baskets; confidence(X -> Y) = n(X and Y) / n(X);
     lift = support(X, Y) / (support(X) support(Y)).
@@ -82,10 +84,12 @@ def association_rules(B, items, *, min_support=0.0, min_confidence=0.0):
     for name, v in (("min_support", min_support), ("min_confidence", min_confidence)):
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {v!r}.")
+    if isinstance(min_count, bool) or not isinstance(min_count, int | np.integer) or min_count < 1:
+        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}.")
     n = B.shape[0]
     if n == 0:
         raise ValueError("no baskets.")
-    min_count = max(1, int(np.ceil(min_support * n - 1e-9)))
+    min_count = max(int(min_count), int(np.ceil(min_support * n - 1e-9)))
     i, j, c = pair_counts(B, min_count)
     item_count = item_counts(B)
     ant = np.concatenate([i, j])

@@ -4,7 +4,7 @@ plots, synthetic customers and the paper reproduction."""
 from .datasets import FEATURES, TABLE5, make_customers, make_transactions
 from .features import rfm
 from .plots import write_plots
-from .profiles import profile_table, segment_names, standardised_means
+from .profiles import clustering_space_means, profile_table, segment_names, standardised_means
 from .sweep import (
     METHODS,
     fitted_labels,
@@ -21,6 +21,7 @@ __all__ = [
     "FEATURES",
     "METHODS",
     "TABLE5",
+    "clustering_space_means",
     "fitted_labels",
     "make_customers",
     "make_model",
