@@ -5,6 +5,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 
 def _cmd_reproduce(args):
@@ -104,6 +105,11 @@ def _cmd_segment(args):
             raise ValueError(f"{flag} must be in [0, 1], got {value}")
     if not args.outlier_sd >= 0:
         raise ValueError(f"--outlier-sd must be 0 (off) or more, got {args.outlier_sd}")
+    previous = None
+    if args.previous:
+        from fastseg.segment.model import load_model
+
+        previous = load_model(args.previous)  # a bad model file stops the run before any work
     progress = _Progress(not args.quiet)
     data = io.load_customers(
         demo=args.demo, path=args.input, sep=args.sep, id_column=args.id_column,
@@ -127,14 +133,24 @@ def _cmd_segment(args):
         log_columns="auto" if not args.no_log else [], min_segment_share=args.min_segment_share,
         outlier_sd=args.outlier_sd, progress=progress,
     )  # fmt: skip
+    if previous is not None:
+        from fastseg.segment.drift import follow_previous
+
+        result = follow_previous(result, previous, data.frame, ids=data.frame[data.id_column])
     if data.purchases is not None:
         progress.stage("pairs and recommendations")
     baskets = io.basket_tables(
-        data.purchases, data.id_column, result["labels"], data.frame, seed=args.seed, evaluate=args.evaluate,
+        data.purchases, data.id_column, result["segments"], data.frame, seed=args.seed, evaluate=args.evaluate,
         min_pair_count=args.min_pair_count, min_support=args.min_support, min_confidence=args.min_confidence, item_column=data.item_column,
     )  # fmt: skip
     progress.stage(f"writing {args.out}/")
     extra = {"data_report.csv": data.report.table(), **(baskets or {})}
+    if previous is not None:
+        extra["drift.csv"] = result["drift"].reset_index()
+    if args.save_model:
+        from fastseg.segment.model import model_from_result
+
+        model_from_result(result, ids=data.frame[data.id_column]).save(args.save_model)
     files = io.write_outputs(
         args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes
     )
@@ -142,6 +158,10 @@ def _cmd_segment(args):
     if args.quiet:
         return 0
     print(io.describe(data.frame, data.id_column, data.features, result, data.truth, args.demo, baskets))
+    if previous is not None:
+        print("\n" + _drift_summary(result["drift"], args.previous))
+    if args.save_model:
+        print(f"\nModel saved to {args.save_model} (assign new customers with: fastseg assign --model ...).")
     print(
         f"\nSegmented {len(data.frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s."
     )
@@ -149,21 +169,83 @@ def _cmd_segment(args):
     return 0
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="fastseg",
-        description="Customer segmentation: K-means, GA-K-means and Gaussian mixtures on Numba kernels.",
+def _drift_summary(drift, path):
+    """What changed since the previous model, in a few lines."""
+    kept = drift[drift["status"] == "kept"]
+    lines = [f"Against the previous model ({path}): {len(kept)} segments kept their numbers and names."]
+    for status, what in (("new", "New segments"), ("vanished", "Vanished segments")):
+        rows = drift[drift["status"] == status]
+        if len(rows):
+            lines.append(f"{what}: " + ", ".join(f"{s} ({name})" for s, name in rows["name"].items()))
+    both = drift.attrs.get("customers_in_both", 0)
+    if both:
+        lines.append(
+            f"Of {both:,} customers in both runs, {drift.attrs['changed_share']:.1%} changed segment (drift.csv)."
+        )
+    return "\n".join(lines)
+
+
+def _cmd_assign(args):
+    from fastseg.segment import files as io
+    from fastseg.segment.model import load_model
+
+    model = load_model(args.model)
+    if not args.input:
+        raise ValueError("give --input FILE with the customers to assign")
+    if args.features and [c.strip() for c in args.features.split(",")] != model.features:
+        raise ValueError(f"the model's features are {','.join(model.features)}; leave out --features")
+    progress = _Progress(not args.quiet)
+    transactions = args.transactions
+    data = io.load_customers(
+        path=args.input, sep=args.sep, id_column=args.id_column, features=None if transactions else model.features,
+        transactions=transactions, date_column=args.date_column, date_format=args.date_format,
+        amount_column=args.amount_column, quantity_column=args.quantity_column,
+        price_column=args.price_column, order_column=args.order_column, item_column=args.item_column,
+        strict=args.strict,
+    )  # fmt: skip
+    progress.stage(f"read {len(data.frame)} customers from {args.input}")
+    segments, unseen = model.assign(data.frame)
+    report = data.report.table()
+    for feature, rows in unseen.items():
+        line = f"a {feature!r} value the model never saw (assigned with that feature's one-hot columns at 0)"
+        report.loc[len(report)] = [line, rows]
+        data.report.note(f"{rows:,} customers have {line}")
+    if not args.quiet:
+        for line in data.report.lines():
+            _say(line)
+    from fastseg._pandas import require_pandas
+
+    pd = require_pandas()
+    labels = pd.DataFrame({data.id_column: data.frame[data.id_column].to_numpy(), "segment": segments})
+    labels["segment_name"] = labels["segment"].map(model.names)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels.to_csv(out / "labels.csv", index=False)
+    report.to_csv(out / "data_report.csv", index=False)
+    if args.quiet:
+        return 0
+    counts = labels["segment"].value_counts().reindex(sorted(model.names), fill_value=0)
+    table = pd.DataFrame(
+        {"name": [model.names[s] for s in counts.index], "customers": counts.to_numpy(),
+         "share": [f"{v:.1%}" for v in counts.to_numpy() / max(len(labels), 1)],
+         "share in the fit": [f"{model.shares[s]:.1%}" for s in counts.index]},
+        index=counts.index.rename("segment"),
+    )  # fmt: skip
+    print(io.markdown_table(table))
+    print(
+        f"\nAssigned {len(labels)} customers to the {model.k} segments of {args.model} "
+        f"({model.method}, written by fastseg {model.version}). Files in {args.out}/: labels.csv, data_report.csv"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    seg = sub.add_parser(
-        "segment",
-        help="segment customers: K sweep, clustering, profiles, names and plots",
-        description="Segment customers and write labels, profiles and plots to an output folder. "
-        "Input is a customer table (one row per customer, feature columns) or, with --transactions, "
-        "a purchase table from which recency/frequency/monetary features are built.",
-    )
-    src = seg.add_argument_group("input")
-    src.add_argument("--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)")
+    return 0
+
+
+def _input_flags(parser, demo):
+    """The input and column flags of ``segment`` and ``assign``: one set, the same meanings."""
+    src = parser.add_argument_group("input")
+    if demo:
+        src.add_argument(
+            "--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)"
+        )
     src.add_argument("--input", metavar="FILE",
                      help="CSV (, ; tab or | delimited, optionally gzip-compressed) or Parquet file")  # fmt: skip
     src.add_argument("--sep", metavar="CHAR", help="CSV delimiter (default: sniffed from the header line)")
@@ -195,6 +277,23 @@ def build_parser():
                      help="with --transactions: product column, for product pairs and recommendations (default: item)")  # fmt: skip
     src.add_argument("--strict", action="store_true",
                      help="stop with an error instead of dropping rows that cannot be used")  # fmt: skip
+    return src
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastseg",
+        description="Customer segmentation: K-means, GA-K-means and Gaussian mixtures on Numba kernels.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    seg = sub.add_parser(
+        "segment",
+        help="segment customers: K sweep, clustering, profiles, names and plots",
+        description="Segment customers and write labels, profiles and plots to an output folder. "
+        "Input is a customer table (one row per customer, feature columns) or, with --transactions, "
+        "a purchase table from which recency/frequency/monetary features are built.",
+    )
+    _input_flags(seg, demo=True)
     how = seg.add_argument_group("clustering")
     how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
                      help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
@@ -223,7 +322,29 @@ def build_parser():
     pairs.add_argument("--min-confidence", type=float, default=0.0, metavar="C",
                        help="and with confidence at least C one way (default 0)")  # fmt: skip
     out.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
+    keep = seg.add_argument_group("segments over time")
+    keep.add_argument("--save-model", metavar="PATH",
+                      help="save the fitted segmentation (preprocessing, model, segment numbers and names) "
+                      "to one file, for fastseg assign and --previous")  # fmt: skip
+    keep.add_argument("--previous", metavar="PATH",
+                      help="a model saved by an earlier run: segments that persist keep its numbers and "
+                      "names; drift.csv says what changed")  # fmt: skip
     seg.set_defaults(func=_cmd_segment)
+
+    asg = sub.add_parser(
+        "assign",
+        help="label new customers with a saved segmentation (no refit)",
+        description="Label customers with the segments of a model saved by fastseg segment --save-model: "
+        "exactly its preprocessing, its centres or mixture, its segment numbers and names. Writes labels.csv "
+        "and data_report.csv to --out.",
+    )
+    asg.add_argument(
+        "--model", required=True, metavar="PATH", help="a model file from fastseg segment --save-model"
+    )
+    _input_flags(asg, demo=False)
+    asg.add_argument("--out", default="fastseg-assigned", help="output folder (default ./fastseg-assigned)")
+    asg.add_argument("--quiet", action="store_true", help="print nothing")
+    asg.set_defaults(func=_cmd_assign)
 
     rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
     rep.add_argument(

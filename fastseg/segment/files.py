@@ -266,7 +266,7 @@ def customers_from_table(
 
 
 def basket_tables(
-    purchases, id_column, labels, frame, *, seed=0, evaluate=False, min_pair_count=5, min_support=0.0,
+    purchases, id_column, segments, frame, *, seed=0, evaluate=False, min_pair_count=5, min_support=0.0,
     min_confidence=0.0, top=10, item_column="item",
 ):  # fmt: skip
     """Product pairs per segment (the ``top`` by lift among pairs in at least ``min_pair_count``
@@ -277,7 +277,7 @@ def basket_tables(
 
     if purchases is None or "item" not in purchases.columns:
         return None
-    segment_of = dict(zip(frame[id_column], labels + 1))
+    segment_of = dict(zip(frame[id_column], segments))
     keep = ~purchases["is_return"].to_numpy() & purchases["has_item"].to_numpy()
     tx = purchases.loc[keep, ["customer", "basket", "item"]]
     tx = tx[tx["customer"].isin(segment_of.keys())]
@@ -338,7 +338,7 @@ def write_outputs(out, frame, id_column, features, result, extra=None, notes=())
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".fastseg-") as tmp:
         tmp = Path(tmp)
-        labels = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": result["labels"] + 1})
+        labels = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": result["segments"]})
         labels["segment_name"] = labels["segment"].map(result["names"])
         if "outliers" in result:
             labels["outlier"] = result["outliers"]
@@ -360,7 +360,7 @@ def write_outputs(out, frame, id_column, features, result, extra=None, notes=())
             result["z_means"],
             result["names"],
             result["Z"],
-            result["labels"],
+            result["segments"],
             result["k"],
         )
         for name, table in (extra or {}).items():

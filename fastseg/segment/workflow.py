@@ -71,16 +71,21 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
     model = make_model(method, chosen, random_state, on_generation).fit(sample)
     if sampled and method == "kmeans":
         model = KMeans(chosen, init=model.cluster_centers_, n_init=1, random_state=random_state).fit(fit_rows)
-    labels = np.empty(Z.shape[0], dtype=np.int64)
-    labels[~outliers] = (
-        fitted_labels(model, fit_rows) if (not sampled or method == "kmeans") else model.predict(fit_rows)
-    )
-    if outliers.any():
-        labels[outliers] = model.predict(Z[outliers])
+    if method == "gmm":  # one call over every row: a saved model's assign gives these labels exactly
+        labels = model.predict(Z).astype(np.int64)
+    else:
+        labels = np.empty(Z.shape[0], dtype=np.int64)
+        labels[~outliers] = (
+            fitted_labels(model, fit_rows) if (not sampled or method == "kmeans") else model.predict(fit_rows)
+        )
+        if outliers.any():
+            labels[outliers] = model.predict(Z[outliers])
     columns = list(pre.get_feature_names_out())
     return {
         "Z": Z,
         "labels": labels,
+        "segments": labels + 1,  # segment numbers; a refit matched to a previous model renumbers them
+        "segment_numbers": np.arange(1, chosen + 1),
         "model": model,
         "k": chosen,
         "sweep": sweep,
