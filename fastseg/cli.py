@@ -3,6 +3,7 @@
 import argparse
 import sys
 import time
+from datetime import datetime, timezone
 
 
 def _cmd_reproduce(args):
@@ -53,9 +54,11 @@ def _cmd_segment(args):
 
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
+    database = _read_database(args)
     frame, id_column, features, truth, transactions = io.load_customers(
         demo=args.demo,
-        path=args.input,
+        path=None if database else args.input,
+        frame=database["frame"] if database else None,
         id_column=args.id_column,
         features=[c.strip() for c in args.features.split(",")] if args.features else None,
         transactions=args.transactions,
@@ -76,7 +79,10 @@ def _cmd_segment(args):
         transactions, id_column, result["labels"], frame, order_column="order_id" if args.demo else args.order_column,
         item_column=args.item_column, seed=args.seed, evaluate=args.evaluate,
     )  # fmt: skip
-    files = io.write_outputs(args.out, frame, id_column, features, result, extra=baskets)
+    seconds = time.perf_counter() - t0
+    written_table = _write_database(args, database, frame, id_column, result)
+    run = _run_facts(args, database, frame, id_column, features, transactions, result, seconds, written_table)
+    files = io.write_outputs(args.out, frame, id_column, features, result, extra=baskets, finish=_report(run))
     elapsed = time.perf_counter() - t0
     if args.quiet:
         return 0
@@ -84,8 +90,77 @@ def _cmd_segment(args):
     print(
         f"\nSegmented {len(frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s."
     )
+    if written_table:
+        print(f"Segments written to table {written_table}.")
     print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))
     return 0
+
+
+def _read_database(args):
+    """{'frame', 'column_types'} read from a database --input, None for a file or the demo."""
+    from fastseg.segment import db
+
+    if not (args.input and db.is_database_url(args.input)):
+        used = [flag for flag, value in (("--table", args.table), ("--query", args.query),
+                                         ("--write-table", args.write_table)) if value]  # fmt: skip
+        if used:
+            raise ValueError(f"{' and '.join(used)} need a database URL as --input (sqlite:///..., postgresql://...)")
+        return None
+    if args.write_table:  # before any work: an existing table with --if-exists fail stops here
+        db.check_writable(args.input, args.write_table, args.if_exists)
+    frame, column_types = db.read_database(args.input, table=args.table, query=args.query)
+    return {"frame": frame, "column_types": column_types}
+
+
+def _write_database(args, database, frame, id_column, result):
+    """Labels, method, K and run time into --write-table, in one transaction; its description."""
+    if not (database and args.write_table):
+        return None
+    from fastseg.segment import db
+    from fastseg.segment.pipeline import labels_frame
+
+    rows = labels_frame(frame, id_column, result["labels"], result["names"])
+    rows["method"], rows["k"], rows["run_at"] = args.method, result["k"], datetime.now(timezone.utc)
+    types = {id_column: database["column_types"][id_column]} if id_column in database["column_types"] else None
+    n = db.write_table(args.input, args.write_table, rows, if_exists=args.if_exists, column_types=types)
+    return f"{args.write_table} ({n:,} rows, --if-exists {args.if_exists})"
+
+
+def _run_facts(args, database, frame, id_column, features, transactions, result, seconds, written_table):
+    """What the report says about the run."""
+    if args.demo:
+        source, rows_read = "built-in synthetic customers (--demo)", len(frame)
+    elif database:
+        from fastseg.segment.db import hide_password
+
+        what = f"table {args.table}" if args.table else f"query: {args.query}"
+        source, rows_read = f"{hide_password(args.input)}, {what}", len(database["frame"])
+    else:
+        source, rows_read = args.input, len(transactions) if args.transactions else len(frame)
+    return {
+        "source": source,
+        "rows_read": rows_read,
+        "customers": len(frame),
+        "transactions": bool(args.transactions),
+        "id_column": id_column,
+        "features": list(features),
+        "logged": list(result.get("logged", [])),
+        "method": args.method,
+        "k": result["k"],
+        "recommended_k": result["sweep"].attrs.get("recommended_k"),
+        "reason": result["sweep"].attrs.get("reason"),
+        "seconds": seconds,
+        "written_table": written_table,
+    }
+
+
+def _report(run):
+    def finish(folder):
+        from fastseg.segment.report import write_report
+
+        write_report(folder, run)
+
+    return finish
 
 
 def build_parser():
@@ -103,7 +178,11 @@ def build_parser():
     )
     src = seg.add_argument_group("input")
     src.add_argument("--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)")
-    src.add_argument("--input", metavar="FILE", help="CSV or Parquet file (.csv, .parquet)")
+    src.add_argument("--input", metavar="FILE|URL",
+                     help="CSV or Parquet file (.csv, .parquet), or a database URL (sqlite:///shop.db, "
+                     "postgresql://user@host:5432/db, any SQLAlchemy URL) with --table or --query")  # fmt: skip
+    src.add_argument("--table", metavar="NAME", help="with a database URL: read this table (or schema.table)")
+    src.add_argument("--query", metavar="SQL", help="with a database URL: read the rows of this SELECT")
     src.add_argument(
         "--id-column", metavar="COL", help="customer id column (default: customer_id if present)"
     )
@@ -140,6 +219,11 @@ def build_parser():
     out.add_argument("--evaluate", action="store_true",
                      help="also measure the recommendations: leave-one-out hit rate@10 (hit_rate.csv)")  # fmt: skip
     out.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
+    out.add_argument("--write-table", metavar="NAME",
+                     help="with a database URL: write customer id, segment, segment_name, method, k and "
+                     "run_at to this table of the same database, in one transaction")  # fmt: skip
+    out.add_argument("--if-exists", choices=["fail", "replace", "append"], default="fail",
+                     help="when the --write-table table exists: fail (default), replace it or append to it")  # fmt: skip
     seg.set_defaults(func=_cmd_segment)
 
     rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")

@@ -68,6 +68,7 @@ def load_customers(
     *,
     demo=False,
     path=None,
+    frame=None,
     id_column=None,
     features=None,
     transactions=False,
@@ -79,7 +80,8 @@ def load_customers(
     """(frame, id_column, features, true_segments or None, transactions or None).
 
     ``demo`` draws the synthetic customers (seeded by ``seed``), otherwise the table is read from
-    ``path`` (CSV or Parquet). ``features`` is a list of column names, or None for the demo's
+    ``path`` (CSV or Parquet) or given as ``frame`` (a table read elsewhere, e.g. from a database;
+    it goes through the same checks as a file). ``features`` is a list of column names, or None for the demo's
     features or every column but the id. With ``transactions`` the file is a purchase table and the
     features are its RFM columns (``date_column``, ``amount_column``, ``order_column``).
     Transactions come with the demo and with ``transactions``.
@@ -91,7 +93,7 @@ def load_customers(
         features = FEATURES if not features else list(features)
         _check_features(frame, features)
         return frame, "customer_id", features, truth, make_transactions(frame, truth, random_state=seed)
-    frame = _read_table(path)
+    frame = _read_table(path) if frame is None else frame
     purchases = frame if transactions else None
     if transactions:
         from .features import rfm
@@ -171,9 +173,10 @@ def _profile_for_print(result):
     return short
 
 
-def write_outputs(out, frame, id_column, features, result, extra=None):
+def write_outputs(out, frame, id_column, features, result, extra=None, finish=None):
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
-    way leaves ``out`` as it was. Returns the written paths."""
+    way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
+    report reads the written tables there). Returns the written paths."""
     pd = _pandas()
     from .plots import write_plots
 
@@ -204,6 +207,8 @@ def write_outputs(out, frame, id_column, features, result, extra=None):
         )
         for name, table in (extra or {}).items():
             table.to_csv(tmp / name, index=False)
+        if finish is not None:
+            finish(tmp)
         out.mkdir(exist_ok=True)
         written = []
         for f in sorted(tmp.iterdir()):
