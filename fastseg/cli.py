@@ -104,7 +104,9 @@ def _read_database(args):
         used = [flag for flag, value in (("--table", args.table), ("--query", args.query),
                                          ("--write-table", args.write_table)) if value]  # fmt: skip
         if used:
-            raise ValueError(f"{' and '.join(used)} need a database URL as --input (sqlite:///..., postgresql://...)")
+            raise ValueError(
+                f"{' and '.join(used)} need a database URL as --input (sqlite:///..., postgresql://...)"
+            )
         return None
     if args.write_table:  # before any work: an existing table with --if-exists fail stops here
         db.check_writable(args.input, args.write_table, args.if_exists)
@@ -121,7 +123,9 @@ def _write_database(args, database, frame, id_column, result):
 
     rows = labels_frame(frame, id_column, result["labels"], result["names"])
     rows["method"], rows["k"], rows["run_at"] = args.method, result["k"], datetime.now(timezone.utc)
-    types = {id_column: database["column_types"][id_column]} if id_column in database["column_types"] else None
+    types = (
+        {id_column: database["column_types"][id_column]} if id_column in database["column_types"] else None
+    )
     n = db.write_table(args.input, args.write_table, rows, if_exists=args.if_exists, column_types=types)
     return f"{args.write_table} ({n:,} rows, --if-exists {args.if_exists})"
 

@@ -181,7 +181,13 @@ def write_table(url, table, frame, *, if_exists="fail", column_types=None):
     try:
         with db.errors(f"writing table {table!r}"), db.engine.begin() as conn:
             frame.to_sql(
-                name, conn, schema=schema, if_exists=if_exists, index=False, dtype=dtype or None, chunksize=5000
+                name,
+                conn,
+                schema=schema,
+                if_exists=if_exists,
+                index=False,
+                dtype=dtype or None,
+                chunksize=5000,
             )
     finally:
         db.dispose()

@@ -242,14 +242,23 @@ def _basket_section(folder):
                 )
         if recs is not None:
             seg_recs = recs[recs["segment"] == seg]
-            item = [c for c in recs.columns if c not in (labels.columns[0], "rank", "score", "segment", "segment_name")]
+            item = [
+                c
+                for c in recs.columns
+                if c not in (labels.columns[0], "rank", "score", "segment", "segment_name")
+            ]
             customers = list(dict.fromkeys(seg_recs[labels.columns[0]]))[:SAMPLE_CUSTOMERS]
             if customers and item:
                 rows = [
                     {
                         "customer": c,
                         "recommended": ", ".join(
-                            map(str, seg_recs[seg_recs[labels.columns[0]] == c].nsmallest(SAMPLE_ITEMS, "rank")[item[0]])
+                            map(
+                                str,
+                                seg_recs[seg_recs[labels.columns[0]] == c].nsmallest(SAMPLE_ITEMS, "rank")[
+                                    item[0]
+                                ],
+                            )
                         ),
                     }
                     for c in customers
