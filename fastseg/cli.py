@@ -104,8 +104,9 @@ def _read_database(args):
         used = [flag for flag, value in (("--table", args.table), ("--query", args.query),
                                          ("--write-table", args.write_table)) if value]  # fmt: skip
         if used:
+            verb = "needs" if len(used) == 1 else "need"
             raise ValueError(
-                f"{' and '.join(used)} need a database URL as --input (sqlite:///..., postgresql://...)"
+                f"{' and '.join(used)} {verb} a database URL as --input (sqlite:///..., postgresql://...)"
             )
         return None
     if args.write_table:  # before any work: an existing table with --if-exists fail stops here

@@ -131,7 +131,7 @@ def test_command_writes_every_file(tmp_path, capsys):
         "k_sweep.png",
         "profile_heatmap.png",
     }
-    assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv"}
+    assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv", "report.html"}
     pairs = pd.read_csv(out / "pairs.csv")
     assert set(pairs["segment"]) <= set(range(1, 7)) and (pairs["support"] >= 0.01).all()
     recs = pd.read_csv(out / "recommendations.csv")

@@ -1,8 +1,9 @@
-"""Customer segmentation, the application: features (RFM), files, the K sweep, profiles, names,
-plots, synthetic customers and the paper reproduction."""
+"""Customer segmentation, the application: features (RFM), files and databases, the K sweep,
+profiles, names, plots, the report, synthetic customers and the paper reproduction."""
 
 from .datasets import FEATURES, TABLE5, make_customers, make_transactions
 from .features import rfm
+from .pipeline import Segmentation, segment_frame
 from .plots import write_plots
 from .profiles import profile_table, segment_names, standardised_means
 from .sweep import (
@@ -20,6 +21,7 @@ from .workflow import segment_customers
 __all__ = [
     "FEATURES",
     "METHODS",
+    "Segmentation",
     "TABLE5",
     "fitted_labels",
     "make_customers",
@@ -29,6 +31,7 @@ __all__ = [
     "profile_table",
     "rfm",
     "segment_customers",
+    "segment_frame",
     "segment_names",
     "select_k",
     "skewed_columns",

@@ -61,7 +61,10 @@ class _Database:
         self.shown = parsed.render_as_string(hide_password=True)
         backend = parsed.get_backend_name()
         if backend == "sqlite" and must_exist and parsed.database not in (None, "", ":memory:"):
-            if not Path(parsed.database).is_file():
+            path = parsed.database
+            if parsed.query.get("uri") == "true":  # sqlite:///file:/path/to.db?mode=ro&uri=true
+                path = path.removeprefix("file:").removeprefix("//")
+            if not Path(path).is_file():
                 raise ValueError(f"database file {parsed.database!r} does not exist.")
         connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if backend == "postgresql" else {}
         try:
@@ -87,8 +90,10 @@ class _Database:
                 # e.g. "did not recognize type" while reflecting: the column is still read
                 warnings.simplefilter("ignore", sa.exc.SAWarning)
                 yield
-        except sa.exc.SQLAlchemyError as exc:
-            raise ValueError(f"database error while {doing} ({self.shown}): {_first_line(exc)}") from None
+        except (sa.exc.SQLAlchemyError, _pandas().errors.DatabaseError) as exc:
+            # pandas wraps the driver's error: report the driver's own first line
+            cause = exc.__cause__ if isinstance(exc.__cause__, sa.exc.SQLAlchemyError) else exc
+            raise ValueError(f"database error while {doing} ({self.shown}): {_first_line(cause)}") from None
 
     def dispose(self):
         self.engine.dispose()
@@ -177,7 +182,7 @@ def write_table(url, table, frame, *, if_exists="fail", column_types=None):
         raise ValueError(f"if_exists must be one of {', '.join(IF_EXISTS)}, got {if_exists!r}.")
     schema, name = _split_table(table)
     dtype = {c: t for c, t in (column_types or {}).items() if c in frame.columns}
-    db = _Database(url, must_exist=True)
+    db = _Database(url, must_exist=False)
     try:
         with db.errors(f"writing table {table!r}"), db.engine.begin() as conn:
             frame.to_sql(
