@@ -3,7 +3,6 @@
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
 
 
 def _cmd_reproduce(args):
@@ -120,10 +119,10 @@ def _write_database(args, database, frame, id_column, result):
     if not (database and args.write_table):
         return None
     from fastseg.segment import db
-    from fastseg.segment.pipeline import labels_frame
+    from fastseg.segment.pipeline import labels_frame, table_rows
 
-    rows = labels_frame(frame, id_column, result["labels"], result["names"])
-    rows["method"], rows["k"], rows["run_at"] = args.method, result["k"], datetime.now(timezone.utc)
+    labels = labels_frame(frame, id_column, result["labels"], result["names"])
+    rows = table_rows(labels, args.method, result["k"])
     types = (
         {id_column: database["column_types"][id_column]} if id_column in database["column_types"] else None
     )

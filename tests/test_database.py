@@ -232,6 +232,9 @@ def test_segment_frame_for_pipelines(shop_sqlite):
     assert result.k == 3 and result.profile["size"].sum() == N and len(result.profile) == 3
     assert set(result.labels["segment"]) == {1, 2, 3}
     assert result.pairs is None and result.recommendations is None
+    rows = result.table_rows()
+    assert list(rows.columns) == ["customer_id", "segment", "segment_name", "method", "k", "run_at"]
+    assert (rows["k"] == 3).all() and (rows["method"] == "kmeans").all() and rows["run_at"].nunique() == 1
     again = segment_frame(read, id_column="customer_id", k=3, k_range=range(2, 5), random_state=0)
     pd.testing.assert_frame_equal(result.labels, again.labels)
     tx = pd.read_sql(

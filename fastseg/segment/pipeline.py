@@ -31,12 +31,8 @@ class Segmentation:
     details: dict = field(default_factory=dict, repr=False)
 
     def table_rows(self, run_at=None):
-        """The labels with the run's method, K and time, as written by ``--write-table``."""
-        out = self.labels.copy()
-        out["method"] = self.method
-        out["k"] = self.k
-        out["run_at"] = run_at or datetime.now(timezone.utc)
-        return out
+        """The labels with the run's method, K and time, as ``--write-table`` writes them."""
+        return table_rows(self.labels, self.method, self.k, run_at)
 
 
 def labels_frame(frame, id_column, labels, names):
@@ -44,6 +40,15 @@ def labels_frame(frame, id_column, labels, names):
     pd = _pandas()
     out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": labels + 1})
     out["segment_name"] = out["segment"].map(names)
+    return out
+
+
+def table_rows(labels, method, k, run_at=None):
+    """``labels`` plus the run's ``method``, ``k`` and ``run_at`` (now, UTC, by default)."""
+    out = labels.copy()
+    out["method"] = method
+    out["k"] = int(k)
+    out["run_at"] = run_at or datetime.now(timezone.utc)
     return out
 
 
