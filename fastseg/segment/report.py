@@ -39,13 +39,18 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1rem 0 1.6rem; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
 .recommendation { font-weight: 600; }
-#profile td:nth-child(2) { min-width: 15em; }
+#profile { font-size: .84rem; }
+#profile th, #profile td { padding: .3rem .4rem; }
+#profile td:nth-child(2) { min-width: 12em; }
 @media print {
   @page { size: A4; margin: 14mm; }
   body { max-width: none; padding: 0; font-size: 10pt; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3 { break-after: avoid; }
   table, figure, dl.facts, .segment-block { break-inside: avoid; page-break-inside: avoid; }
+  table { font-size: 8pt; }
+  #profile { font-size: 7.5pt; }
+  #profile td:nth-child(2) { min-width: 10em; }
   .scroll { overflow: visible; }
   tbody tr:nth-child(even) { background: none; }
   th { background: none; }
@@ -70,6 +75,8 @@ def _esc(value):
 def _cell(value, fmt):
     if isinstance(value, bool) or value is None:
         return _esc(value), False
+    if isinstance(value, str):  # "26.6%" is a number for alignment
+        return _esc(value), value.endswith("%") and value[:-1].replace(",", "").replace(".", "").isdigit()
     if isinstance(value, int | float) or hasattr(value, "dtype"):
         try:
             number = float(value)
@@ -78,11 +85,16 @@ def _cell(value, fmt):
         if number != number:  # NaN
             return "", True
         if fmt:
-            return _esc(fmt.format(value)), True
+            return _esc(fmt(value) if callable(fmt) else fmt.format(value)), True
         if number.is_integer() and abs(number) < 1e15:
             return f"{int(number):,}", True
         return f"{number:,.3f}" if abs(number) < 1000 else f"{number:,.1f}", True
     return _esc(value), False
+
+
+def _compact(value):
+    """Two decimals below 1,000, none above: a profile cell stays short."""
+    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def html_table(frame, *, table_id=None, formats=None, max_rows=MAX_ROWS, caption=None):
@@ -190,12 +202,16 @@ def _profile_section(folder):
         shown = profile[keep].copy()
         if "share" in shown:
             shown["share"] = [f"{v:.1%}" for v in pd.to_numeric(shown["share"])]
+        shares = [c for c in shown.columns if " = " in c]  # categorical features: share per value
+        shown[shares] = shown[shares].map(lambda v: f"{v:.0%}")
         shown = shown.rename(columns=lambda c: c.removesuffix(" mean").replace("_", " "))
         parts.append(
             '<p class="note">Size, share and the mean of each feature in the input\'s own units '
             "(medians in profile.csv).</p>"
         )
-        parts.append(html_table(shown, table_id="profile", formats={"segment": "{}", "size": "{:,}"}))
+        formats = dict.fromkeys(shown.columns, _compact)
+        formats.update({"segment": "{}", "size": "{:,}"})
+        parts.append(html_table(shown, table_id="profile", formats=formats))
     grid = [
         _figure(folder / name, FIGURES[name])
         for name in ("profile_heatmap.png", "pca.png")
