@@ -450,3 +450,27 @@ def test_postgres_failed_write_leaves_no_partial_table(pg_shop):
         with pytest.raises(ValueError, match="NUL"):
             db.write_table(shop, "kept", frame, if_exists=if_exists)
         assert pg_rows(shop, "SELECT count(*) FROM kept") == [(10,)]
+
+
+def test_the_real_command_prints_no_warning_or_traceback(tmp_path, shop_sqlite):
+    """In a subprocess, where library warnings would reach the terminal."""
+    import os
+    import subprocess
+    import sys
+
+    path, _ = shop_sqlite
+    base = [sys.executable, "-m", "fastseg.cli", "segment", "--input", f"sqlite:///{path}", "--quiet"]
+    env = dict(os.environ, PYTHONWARNINGS="default")
+    done = subprocess.run(
+        [*base, "--table", "customers", "--write-table", "segs", "--k", "2", "--k-range", "2-2", "--out", "ok"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "" and done.stdout == ""
+    assert sqlite_rows(path, "SELECT count(*) FROM segs") == [(N,)]
+    bad = subprocess.run(
+        [*base, "--query", "SELECT * FROM nowhere", "--out", "bad"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+    assert bad.stderr.startswith("fastseg: error: database error while running the query")
+    assert "no such table: nowhere" in bad.stderr and not (tmp_path / "bad").exists()
