@@ -176,9 +176,10 @@ def build_parser():
     seg = sub.add_parser(
         "segment",
         help="segment customers: K sweep, clustering, profiles, names and plots",
-        description="Segment customers and write labels, profiles and plots to an output folder. "
-        "Input is a customer table (one row per customer, feature columns) or, with --transactions, "
-        "a purchase table from which recency/frequency/monetary features are built.",
+        description="Segment customers and write labels, profiles, plots and report.html to an output "
+        "folder. Input is a customer table (one row per customer, feature columns) or, with "
+        "--transactions, a purchase table from which recency/frequency/monetary features are built; "
+        "either from a file or from a database (--input URL with --table or --query).",
     )
     src = seg.add_argument_group("input")
     src.add_argument("--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)")
