@@ -474,3 +474,14 @@ def test_the_real_command_prints_no_warning_or_traceback(tmp_path, shop_sqlite):
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
     assert bad.stderr.startswith("fastseg: error: database error while running the query")
     assert "no such table: nowhere" in bad.stderr and not (tmp_path / "bad").exists()
+
+
+def test_urls_and_paths_are_told_apart():
+    assert db.is_database_url("sqlite:///shop.db") and db.is_database_url("postgresql+psycopg://u@h/d")
+    assert not db.is_database_url("customers.csv") and not db.is_database_url("C:\\data\\shop.csv")
+    assert not db.is_database_url(None)
+    assert db.hide_password("postgresql://ann:s3cret@host:5432/shop") == "postgresql://ann:***@host:5432/shop"
+    with pytest.raises(ValueError, match="if_exists must be one of fail, replace, append"):
+        db.write_table("sqlite://", "t", pd.DataFrame({"a": [1]}), if_exists="merge")
+    with pytest.raises(ValueError, match="table name must be a non-empty string"):
+        db.write_table("sqlite://", " ", pd.DataFrame({"a": [1]}))
