@@ -223,6 +223,7 @@ def test_a_failing_write_leaves_the_table_as_it_was(tmp_path, capsys, shop_sqlit
 def test_segment_frame_for_pipelines(shop_sqlite):
     path, frame = shop_sqlite
     read, types = db.read_database(f"sqlite:///{path}", table="customers", chunk_rows=50)
+    assert all(type(c) is str for c in read.columns)  # as a file's, whatever pandas' string storage
     before = read.copy()
     result = segment_frame(read, id_column="customer_id", k=3, k_range=range(2, 4), random_state=0)
     pd.testing.assert_frame_equal(read, before)  # the caller's frame is not modified

@@ -135,7 +135,7 @@ def read_database(url, *, table=None, query=None, chunk_rows=CHUNK_ROWS):
                     if not sa.inspect(conn).has_table(name, schema=schema):
                         raise ValueError(f"no table {table!r} in the database {db.shown}.")
                     source = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
-                    column_types = {c.name: c.type for c in source.columns}
+                    column_types = {str(c.name): c.type for c in source.columns}
                     chunks = list(pd.read_sql(sa.select(source), conn, chunksize=chunk_rows))
             else:
                 if not isinstance(query, str) or not query.strip():
@@ -150,6 +150,9 @@ def read_database(url, *, table=None, query=None, chunk_rows=CHUNK_ROWS):
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     if frame.empty:
         raise ValueError(f"{what} returned no rows.")
+    # SQLAlchemy names columns with a str subclass (quoted_name) that scikit-learn does not take
+    # as a column name: plain strings, as a file's columns are
+    frame.columns = [str(c) for c in frame.columns]
     return frame, column_types
 
 
