@@ -133,10 +133,24 @@ def _postgres_part(folder):
     ]
 
 
+def _cpu():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "CPU unknown"
+
+
 def render():
     with tempfile.TemporaryDirectory(prefix="fastseg-db-demo-") as tmp:
         folder = Path(tmp)
-        lines = ["Output of `python -m benchmarks.database_demo --update-readme`:", ""]
+        lines = [
+            f"Output of `python -m benchmarks.database_demo --update-readme` ({_cpu()}, 2 cores shared with "
+            "other jobs: the run times printed are this machine's, not a benchmark):",
+            "",
+        ]
         lines += _sqlite_part(folder)
         lines += [""] + _postgres_part(folder)
     return "\n".join(lines)
