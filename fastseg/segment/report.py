@@ -221,67 +221,63 @@ def _profile_section(folder):
     return "".join(parts)
 
 
-def _basket_section(folder):
+def _recommendations_by_segment(folder):
+    """recommendations.csv joined with labels.csv (ids compared as text), with the name of the
+    id and item columns; None when either file is missing."""
     pd = _pandas()
-    pairs = _read(folder, "pairs.csv")
-    labels_path = folder / "labels.csv"
-    recs = None
-    if (folder / "recommendations.csv").is_file() and labels_path.is_file():
-        id_column = pd.read_csv(labels_path, nrows=0).columns[0]
-        labels = pd.read_csv(labels_path, dtype={id_column: str})
-        recs = pd.read_csv(folder / "recommendations.csv", dtype={id_column: str})
-        if id_column in recs.columns:
-            recs = recs.merge(labels, on=id_column, how="inner")
-        else:
-            recs = None
-    if pairs is None and recs is None:
+    labels_path, recs_path = folder / "labels.csv", folder / "recommendations.csv"
+    if not (labels_path.is_file() and recs_path.is_file()):
+        return None
+    id_column = pd.read_csv(labels_path, nrows=0).columns[0]
+    labels = pd.read_csv(labels_path, dtype={id_column: str})
+    recs = pd.read_csv(recs_path, dtype={id_column: str})
+    items = [c for c in recs.columns if c not in (id_column, "rank", "score")]
+    if id_column not in recs.columns or not items:
+        return None
+    return recs.merge(labels, on=id_column, how="inner"), id_column, items[0]
+
+
+def _sample_recommendations(recs, id_column, item, segment):
+    pd = _pandas()
+    mine = recs[recs["segment"] == segment]
+    rows = []
+    for customer in list(dict.fromkeys(mine[id_column]))[:SAMPLE_CUSTOMERS]:
+        top = mine[mine[id_column] == customer].nsmallest(SAMPLE_ITEMS, "rank")[item]
+        rows.append({"customer": customer, "recommended": ", ".join(map(str, top))})
+    if not rows:
         return ""
-    parts = ["<h2>Products per segment</h2>"]
-    segments = sorted(
-        set(pairs["segment"] if pairs is not None else []) | set(recs["segment"] if recs is not None else [])
-    )
+    return html_table(pd.DataFrame(rows), caption=f"Sample recommendations (top {SAMPLE_ITEMS})")
+
+
+def _top_pairs(pairs, segment):
+    top = pairs[pairs["segment"] == segment].head(PAIRS_PER_SEGMENT)
+    cols = [c for c in ("antecedent", "consequent", "support", "confidence", "lift") if c in top]
+    if top.empty:
+        return ""
+    shown = top[cols].rename(columns={"antecedent": "product", "consequent": "bought with"})
+    return html_table(shown, caption="Top product pairs by lift")
+
+
+def _basket_section(folder):
+    pairs = _read(folder, "pairs.csv")
+    joined = _recommendations_by_segment(folder)
+    if pairs is None and joined is None:
+        return ""
+    segments = set(pairs["segment"]) if pairs is not None else set()
     names = {}
-    if recs is not None:
+    if joined is not None:
+        recs, id_column, item = joined
+        segments |= set(recs["segment"])
         names = dict(zip(recs["segment"], recs["segment_name"]))
-    for seg in segments:
+    parts = ["<h2>Products per segment</h2>"]
+    for seg in sorted(segments):
         title = f"Segment {seg}" + (f": {names[seg]}" if seg in names else "")
-        block = [f'<div class="segment-block"><h3>{_esc(title)}</h3>']
+        block = f'<div class="segment-block"><h3>{_esc(title)}</h3>'
         if pairs is not None:
-            top = pairs[pairs["segment"] == seg].head(PAIRS_PER_SEGMENT)
-            cols = [c for c in ("antecedent", "consequent", "support", "confidence", "lift") if c in top]
-            if len(top):
-                block.append(
-                    html_table(
-                        top[cols].rename(columns={"antecedent": "product", "consequent": "bought with"}),
-                        caption="Top product pairs by lift",
-                    )
-                )
-        if recs is not None:
-            seg_recs = recs[recs["segment"] == seg]
-            item = [
-                c
-                for c in recs.columns
-                if c not in (labels.columns[0], "rank", "score", "segment", "segment_name")
-            ]
-            customers = list(dict.fromkeys(seg_recs[labels.columns[0]]))[:SAMPLE_CUSTOMERS]
-            if customers and item:
-                rows = [
-                    {
-                        "customer": c,
-                        "recommended": ", ".join(
-                            map(
-                                str,
-                                seg_recs[seg_recs[labels.columns[0]] == c].nsmallest(SAMPLE_ITEMS, "rank")[
-                                    item[0]
-                                ],
-                            )
-                        ),
-                    }
-                    for c in customers
-                ]
-                block.append(html_table(pd.DataFrame(rows), caption="Sample recommendations (top 5)"))
-        block.append("</div>")
-        parts.append("".join(block))
+            block += _top_pairs(pairs, seg)
+        if joined is not None:
+            block += _sample_recommendations(recs, id_column, item, seg)
+        parts.append(block + "</div>")
     hits = _read(folder, "hit_rate.csv")
     if hits is not None:
         parts.append("<h3>Recommendations, leave-one-out hit rate@10</h3>" + html_table(hits))
