@@ -147,6 +147,11 @@ def test_if_exists_fail_replace_append(tmp_path, capsys, shop_sqlite):
             "--k", "3", "--k-range", "3-3", "--quiet"]  # fmt: skip
     assert run(capsys, *argv, "--out", tmp_path / "o1")[0] == 0
     first = sqlite_rows(path, "SELECT run_at FROM segs LIMIT 1")[0][0]
+    # the early check creates or replaces the table in a transaction it rolls back
+    db.check_writable(f"sqlite:///{path}", "segs", "replace")
+    db.check_writable(f"sqlite:///{path}", "other", "fail")
+    assert sqlite_rows(path, "SELECT count(*), min(run_at) FROM segs") == [(N, first)]
+    assert sqlite_rows(path, "SELECT count(*) FROM sqlite_master WHERE name = 'other'") == [(0,)]
     code, _, err = run(capsys, *argv, "--out", tmp_path / "o2")  # default: fail
     assert_one_line_error(code, err, "table 'segs' already exists", tmp_path / "o2")
     assert sqlite_rows(path, "SELECT count(*), min(run_at) FROM segs") == [(N, first)]
@@ -175,7 +180,7 @@ def test_if_exists_fail_replace_append(tmp_path, capsys, shop_sqlite):
         (
             ["--input", "sqlite:///file:{tmp}/shop.db?mode=ro&uri=true", "--table", "customers",
              "--write-table", "segs"],
-            "readonly database",
+            "checking table 'segs'.*readonly database",  # found before any work
         ),
     ],
 )  # fmt: skip
@@ -428,7 +433,7 @@ def test_postgres_errors_are_one_line_and_write_nothing(pg_shop, postgres, tmp_p
         ),
         (
             [f"postgresql://reader@{host}/shop", "--table", "customers", "--write-table", "reader_segments"],
-            "permission denied for schema public",
+            "checking table 'reader_segments'.*permission denied for schema public",
         ),
         ([f"postgresql://postgres:secret@{host}/shop", "--table", "nope"], r"postgres:\*\*\*@"),
     ]

@@ -80,6 +80,7 @@ class _Database:
             ) from None
         if backend == "sqlite":
             _transactional_ddl(sa, self.engine)
+        self.transactional_ddl = backend in ("sqlite", "postgresql")
 
     @contextlib.contextmanager
     def errors(self, doing):
@@ -157,7 +158,9 @@ def read_database(url, *, table=None, query=None, chunk_rows=CHUNK_ROWS):
 
 
 def check_writable(url, table, if_exists="fail"):
-    """Fail early (before any work) when ``table`` exists and ``if_exists`` is 'fail'."""
+    """Fail early, before any work: when ``table`` exists and ``if_exists`` is 'fail', and, where
+    DDL is transactional (PostgreSQL, SQLite), when it could not be created or replaced (a
+    permission problem, a read-only database), found by doing so in a transaction rolled back."""
     sa = _sqlalchemy()
     if if_exists not in IF_EXISTS:
         raise ValueError(f"if_exists must be one of {', '.join(IF_EXISTS)}, got {if_exists!r}.")
@@ -166,13 +169,21 @@ def check_writable(url, table, if_exists="fail"):
     try:
         with db.errors(f"checking table {table!r}"), db.engine.connect() as conn:
             exists = sa.inspect(conn).has_table(name, schema=schema)
+            if exists and if_exists == "fail":
+                raise ValueError(
+                    f"table {table!r} already exists in {db.shown}: choose another --write-table, "
+                    "or --if-exists replace / append."
+                )
+            if db.transactional_ddl and (not exists or if_exists == "replace"):
+                probe = sa.Table(name, sa.MetaData(), sa.Column("probe", sa.Integer), schema=schema)
+                conn.rollback()  # end the transaction the inspection began
+                with conn.begin() as transaction:
+                    if exists:
+                        probe.drop(conn)
+                    probe.create(conn)
+                    transaction.rollback()
     finally:
         db.dispose()
-    if exists and if_exists == "fail":
-        raise ValueError(
-            f"table {table!r} already exists in {db.shown}: choose another --write-table, "
-            "or --if-exists replace / append."
-        )
 
 
 def write_table(url, table, frame, *, if_exists="fail", column_types=None):
