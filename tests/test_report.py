@@ -10,7 +10,7 @@ pytest.importorskip("matplotlib")
 
 from fastseg.cli import main  # noqa: E402
 from fastseg.segment.report import render_report, write_report  # noqa: E402
-from tests.services import assert_report_renders  # noqa: E402
+from tests.services import assert_report_renders, run_chromium  # noqa: E402
 
 
 class _Links(HTMLParser):
@@ -67,6 +67,15 @@ def test_demo_report_says_what_the_run_did(demo_report):
 def test_demo_report_renders_in_chromium(demo_report, chromium, tmp_path):
     n_segments = len(pd.read_csv(demo_report / "profile.csv"))
     assert_report_renders(chromium, demo_report / "report.html", n_segments, tmp_path)
+
+
+def test_demo_report_prints(demo_report, chromium, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    run_chromium(chromium, demo_report / "report.html", "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 2 <= pages <= 10  # A4 pages (print CSS): the demo's four segments fit in a few
 
 
 def test_report_reads_whatever_tables_the_run_wrote(tmp_path):
