@@ -15,6 +15,7 @@ from scipy import linalg
 
 from ._blas import blas_single_thread
 from ._kernels import em as _ek
+from ._kernels._config import in_parallel, slot_bounds
 
 logger = logging.getLogger("fastseg")
 
@@ -104,16 +105,31 @@ def e_stats(rows, sample_weight, shift, covariance_type, weights, means, precisi
     sxx = np.empty((n_slots, k, d, d) if moments else (n_slots, k, 0, 0))
     loglik = np.empty(n_slots)
     args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift)
-    _ek.em_stats(rows.X, sample_weight, shift, *args, moments, rows.bounds, nk, sx, sxx, loglik)
+    in_parallel(
+        n_slots,
+        lambda a, b: _ek.em_stats(
+            rows.X, sample_weight, shift, *args, moments, rows.bounds[a : b + 1], nk[a:b], sx[a:b],
+            sxx[a:b], loglik[a:b],
+        ),
+    )  # fmt: skip
     return Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum())
 
 
-def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky):
-    """(n, k) weighted log-probabilities of validated C-ordered rows."""
-    shift = np.asarray(X.mean(axis=0), dtype=np.float64)
+def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky, shift=None):
+    """(n, k) weighted log-probabilities of validated C-ordered rows.
+
+    ``shift`` (d,) float64 is subtracted from rows and means before the products (rounding only);
+    the rows' own mean when None. A fixed shift makes a row's result independent of the others.
+    """
+    if shift is None:
+        shift = X.mean(axis=0)
+    shift = np.asarray(shift, dtype=np.float64)
     out = np.empty((X.shape[0], np.shape(means)[0]))
-    _ek.weighted_log_prob(
-        X, shift, *kernel_args(covariance_type, weights, means, precisions_cholesky, shift), out
+    args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift)
+    e = slot_bounds(X.shape[0])  # edges on block edges: each block's rows as in one call
+    in_parallel(
+        e.shape[0] - 1,
+        lambda a, b: _ek.weighted_log_prob(X[e[a] : e[b]], shift, *args, out[e[a] : e[b]]),
     )
     return out
 

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 
 from . import _seeding
 from ._kernels import genetic as _gk
+from ._kernels._config import in_parallel
 
 logger = logging.getLogger("fastseg")
 
@@ -44,6 +45,23 @@ def initial_population(rows, sample_weight, n_clusters, population_size, init_po
     return np.stack([_seeding.kmeans_plusplus(rows, sample_weight, k, seed)[0] for seed in seeds])
 
 
+def _population_assign(rows, sample_weight, population, sse, sums, weights, update):
+    """``population_assign`` over the slots of ``rows``, parts of them on several threads."""
+    in_parallel(
+        rows.bounds.size - 1,
+        lambda a, b: _gk.population_assign(
+            rows.X,
+            sample_weight,
+            population,
+            rows.bounds[a : b + 1],
+            sse[a:b],
+            sums[a:b],
+            weights[a:b],
+            update,
+        ),
+    )
+
+
 def evaluate(rows, sample_weight, population, lloyd_steps):
     """Run ``lloyd_steps`` Lloyd steps on every chromosome (in place), then score them.
 
@@ -55,19 +73,12 @@ def evaluate(rows, sample_weight, population, lloyd_steps):
     for _ in range(lloyd_steps):
         sums = np.empty((n_slots, P, k, d))
         weights = np.empty((n_slots, P, k))
-        _gk.population_assign(rows.X, sample_weight, population, rows.bounds, sse, sums, weights, True)
+        _population_assign(rows, sample_weight, population, sse, sums, weights, True)
         sums, weights = sums.sum(axis=0), weights.sum(axis=0)
         filled = weights > 0  # an empty cluster keeps its centre
         population[filled] = (sums[filled] / weights[filled][:, None]).astype(population.dtype)
-    _gk.population_assign(
-        rows.X,
-        sample_weight,
-        population,
-        rows.bounds,
-        sse,
-        np.empty((n_slots, 0, 0, 0)),
-        np.empty((n_slots, 0, 0)),
-        False,
+    _population_assign(
+        rows, sample_weight, population, sse, np.empty((n_slots, 0, 0, 0)), np.empty((n_slots, 0, 0)), False
     )
     return sse.sum(axis=0)
 

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from ._blas import blas_single_thread, use_gemm
 from ._kernels import lloyd as _lk
 from ._kernels import seeding as _sk
-from ._kernels._config import BLOCK_ROWS, slot_bounds
+from ._kernels._config import BLOCK_ROWS, in_parallel, slot_bounds
 
 # Slots per batch when a memmap is streamed: at 1e8 rows a slot is 1.6e6 rows, so a batch
 # keeps a few hundred MB resident while two threads still share its slots.
@@ -166,29 +166,40 @@ class Rows:
         inertia = np.empty(n_slots)
         changed = np.empty(n_slots, dtype=np.int64)
         if self.sparse:
-            out = (labels, sums, weights, inertia, changed, mode)
-            _lk.assign_sparse(*self.csr(), sample_weight, centres, self.bounds, *out)
+            data, indices, indptr = self.csr()
+            in_parallel(
+                n_slots,
+                lambda a, b: _lk.assign_sparse(
+                    data, indices, indptr, sample_weight, centres, self.bounds[a : b + 1], labels,
+                    sums[a:b], weights[a:b], inertia[a:b], changed[a:b], mode,
+                ),
+            )  # fmt: skip
         elif use_gemm(d, k, self.dtype):
             shift = self.mean
             with blas_single_thread():
                 for a, b, r0, r1, local in self.batches():
-                    out = (
-                        labels[r0:r1],
-                        sums[a:b],
-                        weights[a:b],
-                        counts[a:b],
-                        inertia[a:b],
-                        changed[a:b],
-                        mode,
-                    )
-                    w = self._weights(sample_weight, r0, r1)
-                    _lk.assign_gemm(self.X[r0:r1], w, centres, shift, local, *out)
+                    X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
+                    in_parallel(
+                        b - a,
+                        lambda p, q, a=a, local=local, X=X, w=w, lab=lab: _lk.assign_gemm(
+                            X, w, centres, shift, local[p : q + 1], lab, sums[a + p : a + q],
+                            weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
+                            changed[a + p : a + q], mode,
+                        ),
+                    )  # fmt: skip
         else:
             keep = not self.stream and self.n * _lk.padded_features(d) * self.dtype.itemsize <= BLOCKS_BYTES
             for a, b, r0, r1, local in self.batches(None if keep else STREAM_SLOTS):
-                out = (labels[r0:r1], sums[a:b], weights[a:b], counts[a:b], inertia[a:b], changed[a:b], mode)
-                w = self._weights(sample_weight, r0, r1)
-                _lk.assign_fused(self.X[r0:r1], self._transposed(r0, r1, keep), w, centres, local, *out)
+                X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
+                xb = self._transposed(r0, r1, keep)
+                in_parallel(
+                    b - a,
+                    lambda p, q, a=a, local=local, X=X, w=w, lab=lab, xb=xb: _lk.assign_fused(
+                        X, xb, w, centres, local[p : q + 1], lab, sums[a + p : a + q],
+                        weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
+                        changed[a + p : a + q], mode,
+                    ),
+                )  # fmt: skip
         # Slot statistics are added in slot order: the result does not depend on threads.
         return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
 
@@ -202,25 +213,53 @@ class Rows:
             # Zeroed once: padded features must stay 0; stale lanes past the last row are ignored.
             self._blocks = np.zeros((n_blocks, _lk.padded_features(self.d), BLOCK_ROWS), dtype=self.dtype)
         xb = self._blocks[:n_blocks]
-        _lk.transpose_blocks(self.X[r0:r1], xb)
+        X = self.X[r0:r1]
+        in_parallel(
+            n_blocks,
+            lambda p, q: _lk.transpose_blocks(X[p * BLOCK_ROWS : q * BLOCK_ROWS], xb[p:q]),
+        )
         return xb
 
     def sq_distances(self, centres):
         out = np.empty((self.n, centres.shape[0]), dtype=self.dtype)
+        edges = self.bounds
         if self.sparse:
-            _lk.sq_distances_sparse(*self.csr(), centres, out)
+            data, indices, indptr = self.csr()
+            in_parallel(
+                edges.shape[0] - 1,
+                lambda a, b: _lk.sq_distances_sparse(
+                    data, indices, indptr[edges[a] : edges[b] + 1], centres, out[edges[a] : edges[b]]
+                ),
+            )
         else:
-            _lk.sq_distances(self.X, centres, out)
+            in_parallel(
+                edges.shape[0] - 1,
+                lambda a, b: _lk.sq_distances(self.X[edges[a] : edges[b]], centres, out[edges[a] : edges[b]]),
+            )
         return out
 
     def sq_distances_to_assigned(self, centres, labels):
         out = np.empty(self.n)
+        edges = self.bounds
         if self.sparse:
-            _lk.sq_distances_to_assigned_sparse(*self.csr(), centres, labels, out)
+            data, indices, indptr = self.csr()
+            in_parallel(
+                edges.shape[0] - 1,
+                lambda a, b: _lk.sq_distances_to_assigned_sparse(
+                    data, indices, indptr[edges[a] : edges[b] + 1], centres,
+                    labels[edges[a] : edges[b]], out[edges[a] : edges[b]],
+                ),
+            )  # fmt: skip
         else:
-            for _, _, r0, r1, _ in self.batches():
-                _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
+            for a0, b0, _, _, _ in self.batches():
+                in_parallel(
+                    b0 - a0,
+                    lambda a, b, a0=a0: self._to_assigned(centres, labels, out, edges[a0 + a], edges[a0 + b]),
+                )
         return out
+
+    def _to_assigned(self, centres, labels, out, r0, r1):
+        _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
 
     def farthest(self, centres, labels, m):
         """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks.
@@ -244,13 +283,23 @@ class Rows:
     def closer(self, sample_weight, centre, closest, slot_pot):
         """Seeding pass: lower ``closest`` towards ``centre``, refresh the slot potentials."""
         for a, b, r0, r1, local in self.batches():
-            w = self._weights(sample_weight, r0, r1)
-            _sk.closer(self.X[r0:r1], w, centre, local, closest[r0:r1], slot_pot[a:b])
+            X, w, near = self.X[r0:r1], self._weights(sample_weight, r0, r1), closest[r0:r1]
+            in_parallel(
+                b - a,
+                lambda p, q, a=a, local=local, X=X, w=w, near=near: _sk.closer(
+                    X, w, centre, local[p : q + 1], near, slot_pot[a + p : a + q]
+                ),
+            )
 
     def candidate_potentials(self, sample_weight, closest, cand_rows):
         """Seeding pass: potential of each candidate, per slot ``(n_slots, L)``."""
         cand_pot = np.empty((self.bounds.shape[0] - 1, cand_rows.shape[0]))
         for a, b, r0, r1, local in self.batches():
-            w = self._weights(sample_weight, r0, r1)
-            _sk.candidate_potentials(self.X[r0:r1], w, closest[r0:r1], cand_rows, local, cand_pot[a:b])
+            X, w, near = self.X[r0:r1], self._weights(sample_weight, r0, r1), closest[r0:r1]
+            in_parallel(
+                b - a,
+                lambda p, q, a=a, local=local, X=X, w=w, near=near: _sk.candidate_potentials(
+                    X, w, near, cand_rows, local[p : q + 1], cand_pot[a + p : a + q]
+                ),
+            )
         return cand_pot

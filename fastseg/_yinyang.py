@@ -12,6 +12,7 @@ import numpy as np
 
 from ._blas import blas_single_thread, use_gemm
 from ._kernels import yinyang as _yk
+from ._kernels._config import in_parallel
 from ._lloyd import lloyd
 
 logger = logging.getLogger("fastseg")
@@ -96,7 +97,13 @@ class _Bounds:
         self.order, self.position, self.gstart = _layout(self.group_of)
         self.x_norm = np.zeros(n)
         if self.gemm:
-            _yk.row_norms_shifted(rows.X, self.x_shift, self.x_norm)
+            e = rows.bounds
+            in_parallel(
+                e.shape[0] - 1,
+                lambda a, b: _yk.row_norms_shifted(
+                    rows.X[e[a] : e[b]], self.x_shift, self.x_norm[e[a] : e[b]]
+                ),
+            )
         eps = float(np.finfo(rows.dtype).eps)
         # A squared distance computed directly, in any order: relative error <= (d + 2) eps.
         # A GEMM score after the shift: absolute error <= (d + 2) eps (|c|^2 / 2 + |c| |x|).
@@ -118,10 +125,14 @@ class _Bounds:
         c64 = centres.astype(np.float64) - self.x_shift
         cmax = float(np.sqrt((c64 * c64).sum(axis=1).max()))
         dense = self.first
+        n_slots = rows.bounds.shape[0] - 1
         if not dense:
-            fails = np.empty(rows.bounds.shape[0] - 1, dtype=np.int64)
-            _yk.global_filter_fails(
-                labels, self.ub, self.lb_all, self.cum_c, self.cum_all, rows.bounds, fails
+            fails = np.empty(n_slots, dtype=np.int64)
+            in_parallel(
+                n_slots,
+                lambda a, b: _yk.global_filter_fails(
+                    labels, self.ub, self.lb_all, self.cum_c, self.cum_all, rows.bounds[a : b + 1], fails[a:b]
+                ),
             )
             dense = fails.sum() > DENSE_ABOVE * rows.n
         if dense:
@@ -130,10 +141,13 @@ class _Bounds:
             self.cum_g[:] = 0
             self.cum_all = 0.0
             with blas_single_thread():
-                _yk.init_bounds(
-                    rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.order,
-                    self.gstart, self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds, labels, self.ub,
-                    self.lb_all, self.lb, sums, weights, counts, changed,
+                in_parallel(
+                    n_slots,
+                    lambda a, b: _yk.init_bounds(
+                        rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.order,
+                        self.gstart, self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds[a : b + 1], labels,
+                        self.ub, self.lb_all, self.lb, sums[a:b], weights[a:b], counts[a:b], changed[a:b],
+                    ),
                 )  # fmt: skip
             self.work[:] = -1  # a dense pass: no filter ran
             self.first = False
@@ -142,36 +156,17 @@ class _Bounds:
             slack = 64 * eps64 * (self.cum_all + self.scale + cmax)
             # Near ties on the GEMM path recompute their chunk's GEMM: BLAS on one thread.
             with blas_single_thread():
-                _yk.assign_yinyang(
-                    rows.X,
-                    sample_weight,
-                    centres,
-                    centres[self.order],
-                    self.x_shift,
-                    self.order,
-                    self.position,
-                    self.gstart,
-                    self.group_of,
-                    self.gemm,
-                    self.gamma,
-                    self.m_coef,
-                    cmax,
-                    slack,
-                    self.x_norm,
-                    self.cum_c,
-                    self.cum_g,
-                    self.cum_all,
-                    rows.bounds,
-                    labels,
-                    self.ub,
-                    self.lb_all,
-                    self.lb,
-                    sums,
-                    weights,
-                    counts,
-                    changed,
-                    self.work,
-                )
+                cr = centres[self.order]
+                in_parallel(
+                    n_slots,
+                    lambda a, b: _yk.assign_yinyang(
+                        rows.X, sample_weight, centres, cr, self.x_shift, self.order, self.position,
+                        self.gstart, self.group_of, self.gemm, self.gamma, self.m_coef, cmax, slack,
+                        self.x_norm, self.cum_c, self.cum_g, self.cum_all, rows.bounds[a : b + 1], labels,
+                        self.ub, self.lb_all, self.lb, sums[a:b], weights[a:b], counts[a:b], changed[a:b],
+                        self.work[a:b],
+                    ),
+                )  # fmt: skip
         self.work_log.append(self.work.sum(axis=0))
 
     def move(self, centres_old, centres_new):

@@ -17,13 +17,49 @@ def _cmd_reproduce(args):
 
 
 class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal."""
+    """Progress on stderr: a one-line bar on a terminal; elsewhere (a log, a CI job) one line per
+    stage with the seconds since the start, so a long first run is never silent."""
 
     def __init__(self, enabled):
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self.bars = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self._compiling = False
+
+    def stage(self, label):
+        """One line saying what starts now (not on a terminal, where the bars show it)."""
+        if self.enabled and not self.bars:
+            sys.stderr.write(f"fastseg: {label} ({time.perf_counter() - self.t0:.1f} s)\n")
+            sys.stderr.flush()
+
+    def watch_compilation(self):
+        """Say so once when Numba starts compiling a kernel (a first run; later runs load the cache)."""
+        if not self.enabled:
+            return
+        from numba.core import event
+
+        progress = self
+
+        class _FirstCompile(event.Listener):
+            def on_start(self, ev):
+                if not progress._compiling:
+                    progress._compiling = True
+                    if progress.bars:
+                        sys.stderr.write("\n")
+                    sys.stderr.write(
+                        f"fastseg: compiling kernels on first use, cached for later runs "
+                        f"({time.perf_counter() - progress.t0:.1f} s)\n"
+                    )
+                    sys.stderr.flush()
+
+            def on_end(self, ev):
+                pass
+
+        event.register("numba:compile", _FirstCompile())
 
     def __call__(self, label):
-        if not self.enabled:
+        self.stage(label)
+        if not self.bars:
             return None
 
         def update(i, total):
@@ -53,6 +89,7 @@ def _cmd_segment(args):
 
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
+    progress = _Progress(not args.quiet)
     database = _read_database(args)
     frame, id_column, features, truth, transactions = io.load_customers(
         demo=args.demo,
@@ -66,7 +103,9 @@ def _cmd_segment(args):
         order_column=args.order_column,
         seed=args.seed,
     )
-    progress = _Progress(not args.quiet)
+    # Said once the rows are read: a bad file stays a one-line error.
+    progress.stage(f"read {len(frame)} customers from " + _source_name(args, database))
+    progress.watch_compilation()
     from fastseg.segment import segment_customers
 
     t0 = time.perf_counter()
@@ -74,13 +113,18 @@ def _cmd_segment(args):
         frame, features, k=args.k, k_range=args.k_range, method=args.method, random_state=args.seed,
         log_columns="auto" if not args.no_log else [], progress=progress,
     )  # fmt: skip
+    if transactions is not None:
+        progress.stage("pairs and recommendations")
     baskets = io.basket_tables(
         transactions, id_column, result["labels"], frame, order_column="order_id" if args.demo else args.order_column,
         item_column=args.item_column, seed=args.seed, evaluate=args.evaluate,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
+    if database and args.write_table:
+        progress.stage(f"writing table {args.write_table}")
     written_table = _write_database(args, database, frame, id_column, result)
     run = _run_facts(args, database, frame, id_column, features, transactions, result, seconds, written_table)
+    progress.stage(f"writing {args.out}/")
     files = io.write_outputs(args.out, frame, id_column, features, result, extra=baskets, finish=_report(run))
     elapsed = time.perf_counter() - t0
     if args.quiet:
@@ -93,6 +137,17 @@ def _cmd_segment(args):
         print(f"Segments written to table {written_table}.")
     print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))
     return 0
+
+
+def _source_name(args, database):
+    """The input as said on screen and in the report (a database URL without its password)."""
+    if args.demo:
+        return "the demo data"
+    if database:
+        from fastseg.segment.db import hide_password
+
+        return hide_password(args.input)
+    return args.input
 
 
 def _read_database(args):
@@ -135,10 +190,8 @@ def _run_facts(args, database, frame, id_column, features, transactions, result,
     if args.demo:
         source, rows_read = "built-in synthetic customers (--demo)", len(frame)
     elif database:
-        from fastseg.segment.db import hide_password
-
         what = f"table {args.table}" if args.table else f"query: {args.query}"
-        source, rows_read = f"{hide_password(args.input)}, {what}", len(database["frame"])
+        source, rows_read = f"{_source_name(args, database)}, {what}", len(database["frame"])
     else:
         source, rows_read = args.input, len(transactions) if args.transactions else len(frame)
     return {

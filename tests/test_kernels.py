@@ -223,3 +223,48 @@ def test_assign_is_identical_on_one_and_two_threads(kind, rng):
         two = run_assign(kind, X, w, centres)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_in_parallel_splits_the_range_among_the_numba_threads():
+    import threading
+
+    from fastseg._kernels._config import in_parallel, threads
+
+    for n_threads, want in ((1, [(0, 10)]), (2, [(0, 5), (5, 10)])):
+        parts = []
+        with threads(n_threads):
+            in_parallel(10, lambda a, b, parts=parts: parts.append((a, b, threading.get_ident())))
+        assert sorted(p[:2] for p in parts) == want
+        assert len({p[2] for p in parts}) == n_threads
+    with threads(2):
+        in_parallel(1, lambda a, b: parts.append((a, b)))  # fewer tasks than threads: one part
+    assert parts[-1] == (0, 1)
+
+    def fail(a, b):
+        if a > 0:
+            raise ValueError("second part")
+
+    with threads(2), pytest.raises(ValueError, match="second part"):
+        in_parallel(4, fail)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_in_parallel_works_in_a_forked_child():
+    import multiprocessing
+
+    from fastseg._kernels._config import in_parallel, threads
+
+    with threads(2):
+        in_parallel(4, lambda a, b: None)  # the parent's pool exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_parts_in_child).get(timeout=60) == [(0, 2), (2, 4)]
+
+
+def _parts_in_child():
+    from fastseg._kernels._config import in_parallel, threads
+
+    parts = []
+    with threads(2):
+        in_parallel(4, lambda a, b: parts.append((a, b)))
+    return sorted(parts)

@@ -238,6 +238,15 @@ def test_real_command_in_a_subprocess(tmp_path):
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "res" / "pca.png").read_bytes().startswith(PNG_MAGIC)
+    # stderr is a pipe, not a terminal: the command says what it does, one line per stage, in order.
+    stages = [line.split(" (")[0] for line in done.stderr.splitlines() if "compiling" not in line]
+    assert stages == [
+        "fastseg: read 4000 customers from the demo data",
+        "fastseg: K sweep",
+        "fastseg: clustering",
+        "fastseg: pairs and recommendations",
+        "fastseg: writing res/",
+    ], done.stderr
     bad = subprocess.run(
         [sys.executable, "-m", "fastseg.cli", "segment", "--input", "nope.csv"],
         cwd=tmp_path,
@@ -246,3 +255,4 @@ def test_real_command_in_a_subprocess(tmp_path):
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("fastseg: error:")
+    assert len(bad.stderr.splitlines()) == 1

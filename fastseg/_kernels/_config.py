@@ -1,4 +1,8 @@
-"""Shared Numba settings and the fixed row partition every kernel reduces over."""
+"""Shared Numba settings, the fixed row partition every kernel reduces over, and the threads
+that run a kernel over parts of that partition."""
+
+import os
+import threading
 
 import numpy as np
 from numba import njit
@@ -29,6 +33,58 @@ def slot_bounds(n_rows, chunk_rows=CHUNK_ROWS, max_slots=MAX_SLOTS):
     return np.minimum(chunk_edges * chunk_rows, n_rows).astype(np.int64)
 
 
+def in_parallel(n_tasks, run):
+    """Call ``run(lo, hi)`` on contiguous parts of ``range(n_tasks)``, one part per Numba thread.
+
+    The kernels are serial loops over slots (or rows, or blocks) that release the GIL, so the
+    parts run at once on plain threads. This keeps ``parallel=True`` out of the kernels: Numba's
+    parallel lowering costs about a second of compilation per kernel and dtype, paid by every
+    first run. Each slot's result is written to its own place and added in slot order by the
+    caller, so the split never changes a result. ``numba.set_num_threads`` (or ``threads``) sets
+    the number of parts for the calling thread, as it does for a ``prange`` loop.
+    """
+    import numba
+
+    n_parts = min(numba.get_num_threads(), n_tasks)
+    if n_parts <= 1:
+        run(0, n_tasks)
+        return
+    edges = [(n_tasks * p) // n_parts for p in range(n_parts + 1)]
+    pool = _pool()
+    futures = [pool.submit(run, edges[p], edges[p + 1]) for p in range(1, n_parts)]
+    try:
+        run(edges[0], edges[1])
+    finally:
+        for future in futures:
+            future.result()
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _forget_pool():
+    # A forked child has none of the parent's threads: it starts its own pool when it needs one.
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _pool():
+    """The worker threads of ``in_parallel``, started once (as many as Numba may use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            import numba
+
+            _POOL = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastseg")
+    return _POOL
+
+
 class threads:
     """Run Numba kernels on ``n`` threads inside the block; restore the old count after.
 
@@ -53,4 +109,14 @@ class threads:
         return False
 
 
-__all__ = ["BLOCK_ROWS", "CHUNK_ROWS", "FASTMATH", "JIT", "MAX_SLOTS", "njit", "slot_bounds", "threads"]
+__all__ = [
+    "BLOCK_ROWS",
+    "CHUNK_ROWS",
+    "FASTMATH",
+    "JIT",
+    "MAX_SLOTS",
+    "in_parallel",
+    "njit",
+    "slot_bounds",
+    "threads",
+]

@@ -1,23 +1,24 @@
 """Basket kernels over CSR/CSC structure: item-pair co-occurrence counts and top-N
 collaborative-filtering recommendations (never an n_users x n_users or items x items dense matrix).
 
-Counts are integers, so the parallel loops give the same result on any number of threads.
+Each kernel fills the rows ``[first, stop)`` of its output, so the caller can run parts of the
+rows on several threads (``_config.in_parallel``); counts are integers and every row is computed
+alone, so the result is the same on any number of threads.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import JIT, njit
 
-ITEMS_PER_TASK = 64
 
-
-@njit(parallel=True, **JIT)
-def pair_counts(item_ptr, item_baskets, basket_ptr, basket_items, min_count, row_nnz, cols, counts, fill):
+@njit(**JIT)
+def pair_counts(
+    item_ptr, item_baskets, basket_ptr, basket_items, min_count, row_nnz, cols, counts, fill, first, stop
+):
     """Co-occurrence counts of item pairs (i < j) bought in the same basket, kept when >= min_count.
 
-    Gustavson's sparse product B^T B, one output row (item i) per task, with a reusable dense
-    accumulator per group of items. Run twice: ``fill=False`` counts the kept pairs of each row
+    Gustavson's sparse product B^T B, one output row (item i) at a time, with a dense
+    accumulator reset through the list of entries touched. Run twice: ``fill=False`` counts the kept pairs of each row
     into ``row_nnz``; the caller makes row pointers from them and ``fill=True`` writes them.
 
     item_ptr, item_baskets : CSC of the basket x item matrix (baskets holding each item), IN
@@ -27,37 +28,36 @@ def pair_counts(item_ptr, item_baskets, basket_ptr, basket_items, min_count, row
         IN (fill=True): row pointers
     cols : (nnz,) int32, OUT (fill=True) -- item j of each pair, ascending within a row
     counts : (nnz,) int32, OUT (fill=True)
+    first, stop : int -- the items (output rows) to do
     """
     n_items = item_ptr.shape[0] - 1
-    n_tasks = (n_items + ITEMS_PER_TASK - 1) // ITEMS_PER_TASK
-    for task in prange(n_tasks):
-        acc = np.zeros(n_items, dtype=np.int32)
-        touched = np.empty(n_items, dtype=np.int32)
-        for i in range(task * ITEMS_PER_TASK, min(n_items, (task + 1) * ITEMS_PER_TASK)):
-            n_touched = 0
-            for p in range(item_ptr[i], item_ptr[i + 1]):
-                b = item_baskets[p]
-                for q in range(basket_ptr[b], basket_ptr[b + 1]):
-                    j = basket_items[q]
-                    if j > i:
-                        if acc[j] == 0:
-                            touched[n_touched] = j
-                            n_touched += 1
-                        acc[j] += 1
-            kept = touched[:n_touched]
-            if fill:  # only the written rows need ascending columns
-                kept.sort()
-            out = row_nnz[i] if fill else 0
-            for t in range(n_touched):
-                j = kept[t]
-                if acc[j] >= min_count:
-                    if fill:
-                        cols[out] = j
-                        counts[out] = acc[j]
-                    out += 1
-                acc[j] = 0
-            if not fill:
-                row_nnz[i] = out
+    acc = np.zeros(n_items, dtype=np.int32)
+    touched = np.empty(n_items, dtype=np.int32)
+    for i in range(first, stop):
+        n_touched = 0
+        for p in range(item_ptr[i], item_ptr[i + 1]):
+            b = item_baskets[p]
+            for q in range(basket_ptr[b], basket_ptr[b + 1]):
+                j = basket_items[q]
+                if j > i:
+                    if acc[j] == 0:
+                        touched[n_touched] = j
+                        n_touched += 1
+                    acc[j] += 1
+        kept = touched[:n_touched]
+        if fill:  # only the written rows need ascending columns
+            kept.sort()
+        out = row_nnz[i] if fill else 0
+        for t in range(n_touched):
+            j = kept[t]
+            if acc[j] >= min_count:
+                if fill:
+                    cols[out] = j
+                    counts[out] = acc[j]
+                out += 1
+            acc[j] = 0
+        if not fill:
+            row_nnz[i] = out
 
 
 @njit(**JIT)
@@ -82,7 +82,7 @@ def _top_n(scores, candidates, n_candidates, n, out_idx, out_val):
     return filled
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def user_based_topn(
     user_ptr,
     user_items,
@@ -96,6 +96,8 @@ def user_based_topn(
     n,
     out_items,
     out_scores,
+    first,
+    stop,
 ):
     """User-based collaborative filtering with cosine similarity, top-n items per user.
 
@@ -111,66 +113,66 @@ def user_based_topn(
     n_neighbours, n : int >= 1
     out_items : (n_users, n) int64, OUT (-1 where fewer than n items can be scored)
     out_scores : (n_users, n) float64, OUT
+    first, stop : int -- the users (output rows) to do
     """
     n_users = user_ptr.shape[0] - 1
     n_items = item_ptr.shape[0] - 1
-    n_tasks = (n_users + ITEMS_PER_TASK - 1) // ITEMS_PER_TASK
-    for task in prange(n_tasks):
-        sim = np.zeros(n_users)
-        seen = np.empty(n_users, dtype=np.int64)
-        score = np.zeros(n_items)
-        owned = np.zeros(n_items, dtype=np.bool_)
-        cand = np.empty(n_items, dtype=np.int64)
-        nb_idx = np.empty(n_neighbours, dtype=np.int64)
-        nb_val = np.empty(n_neighbours)
-        for u in range(task * ITEMS_PER_TASK, min(n_users, (task + 1) * ITEMS_PER_TASK)):
-            n_seen = 0
-            for p in range(user_ptr[u], user_ptr[u + 1]):
+    sim = np.zeros(n_users)
+    seen = np.empty(n_users, dtype=np.int64)
+    score = np.zeros(n_items)
+    owned = np.zeros(n_items, dtype=np.bool_)
+    cand = np.empty(n_items, dtype=np.int64)
+    nb_idx = np.empty(n_neighbours, dtype=np.int64)
+    nb_val = np.empty(n_neighbours)
+    for u in range(first, stop):
+        n_seen = 0
+        for p in range(user_ptr[u], user_ptr[u + 1]):
+            i = user_items[p]
+            a = user_vals[p]
+            for q in range(item_ptr[i], item_ptr[i + 1]):
+                v = item_users[q]
+                if v == u or (allowed_group and group[v] != group[u]):
+                    continue
+                if sim[v] == 0.0:
+                    seen[n_seen] = v
+                    n_seen += 1
+                sim[v] += a * item_vals[q]
+        n_nb = _top_n(sim, seen, n_seen, n_neighbours, nb_idx, nb_val)
+        for t in range(n_seen):
+            sim[seen[t]] = 0.0
+        for p in range(user_ptr[u], user_ptr[u + 1]):
+            owned[user_items[p]] = True
+        n_cand = 0
+        for t in range(n_nb):
+            v = nb_idx[t]
+            for p in range(user_ptr[v], user_ptr[v + 1]):
                 i = user_items[p]
-                a = user_vals[p]
-                for q in range(item_ptr[i], item_ptr[i + 1]):
-                    v = item_users[q]
-                    if v == u or (allowed_group and group[v] != group[u]):
-                        continue
-                    if sim[v] == 0.0:
-                        seen[n_seen] = v
-                        n_seen += 1
-                    sim[v] += a * item_vals[q]
-            n_nb = _top_n(sim, seen, n_seen, n_neighbours, nb_idx, nb_val)
-            for t in range(n_seen):
-                sim[seen[t]] = 0.0
-            for p in range(user_ptr[u], user_ptr[u + 1]):
-                owned[user_items[p]] = True
-            n_cand = 0
-            for t in range(n_nb):
-                v = nb_idx[t]
-                for p in range(user_ptr[v], user_ptr[v + 1]):
-                    i = user_items[p]
-                    if owned[i]:
-                        continue
-                    if score[i] == 0.0:
-                        cand[n_cand] = i
-                        n_cand += 1
-                    score[i] += nb_val[t]
-            out_items[u] = -1
-            out_scores[u] = 0.0
-            _top_n(score, cand, n_cand, n, out_items[u], out_scores[u])
-            for t in range(n_cand):
-                score[cand[t]] = 0.0
-            for p in range(user_ptr[u], user_ptr[u + 1]):
-                owned[user_items[p]] = False
+                if owned[i]:
+                    continue
+                if score[i] == 0.0:
+                    cand[n_cand] = i
+                    n_cand += 1
+                score[i] += nb_val[t]
+        out_items[u] = -1
+        out_scores[u] = 0.0
+        _top_n(score, cand, n_cand, n, out_items[u], out_scores[u])
+        for t in range(n_cand):
+            score[cand[t]] = 0.0
+        for p in range(user_ptr[u], user_ptr[u + 1]):
+            owned[user_items[p]] = False
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def top_n_unowned(score_ptr, score_cols, score_vals, owned_ptr, owned_cols, n, out_items, out_scores):
     """Per row of a sparse score matrix, the n best positive scores over columns the row does
     not own (ties: smaller column first).
 
     score_ptr, score_cols, score_vals : CSR scores, IN; owned_ptr, owned_cols : CSR of owned items
     (sorted), IN; out_items : (rows, n) int64, OUT (-1 padding); out_scores : (rows, n), OUT
+    Split by rows: ``score_ptr[a:b + 1]``, ``owned_ptr[a:b + 1]``, ``out_*[a:b]``.
     """
     n_rows = score_ptr.shape[0] - 1
-    for r in prange(n_rows):
+    for r in range(n_rows):
         lo, hi = score_ptr[r], score_ptr[r + 1]
         cand = np.empty(hi - lo, dtype=np.int64)
         n_cand = 0

@@ -7,7 +7,6 @@ float64 whatever the input dtype.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import BLOCK_ROWS, JIT, njit
 
@@ -61,7 +60,8 @@ def _responsibilities(logp, lse, top, total):
     logp : (k, B) INOUT; lse, top, total : (B,) OUT (top and total are scratch)
     """
     n_comp = logp.shape[0]
-    top[:] = logp[0]
+    for b in range(top.shape[0]):
+        top[b] = logp[0, b]
     for k in range(1, n_comp):
         for b in range(top.shape[0]):
             top[b] = max(top[b], logp[k, b])
@@ -79,7 +79,7 @@ def _responsibilities(logp, lse, top, total):
             logp[k, b] *= total[b]
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def em_stats(
     X, sample_weight, shift, means, prec_chol, diag, log_const, moments, bounds, nk, sx, sxx, loglik
 ):
@@ -97,7 +97,7 @@ def em_stats(
     n_features = X.shape[1]
     n_comp = means.shape[0]
     n_slots = bounds.shape[0] - 1
-    for s in prange(n_slots):
+    for s in range(n_slots):
         xt = np.zeros((n_features, BLOCK_ROWS))
         diff = np.empty((n_features, BLOCK_ROWS))
         y = np.empty(BLOCK_ROWS)
@@ -150,7 +150,7 @@ def em_stats(
         loglik[s] = acc
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def weighted_log_prob(X, shift, means, prec_chol, diag, log_const, out):
     """``log w_k + log N(x_i | mu_k, Sigma_k)`` for every row and component.
 
@@ -160,7 +160,7 @@ def weighted_log_prob(X, shift, means, prec_chol, diag, log_const, out):
     n_rows, n_features = X.shape
     n_comp = means.shape[0]
     n_blocks = (n_rows + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for blk in prange(n_blocks):
+    for blk in range(n_blocks):
         start = blk * BLOCK_ROWS
         m = min(BLOCK_ROWS, n_rows - start)
         xt = np.zeros((n_features, BLOCK_ROWS))

@@ -6,12 +6,11 @@ drawn by the caller and passed in, so these functions are deterministic.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import BLOCK_ROWS, JIT, njit
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def population_assign(X, sample_weight, population, bounds, sse, sums, weights, update):
     """SSE of every chromosome, and (``update``) the cluster sums of one Lloyd step for each.
 
@@ -30,7 +29,7 @@ def population_assign(X, sample_weight, population, bounds, sse, sums, weights, 
     n_pop, n_clusters = population.shape[0], population.shape[1]
     n_slots = bounds.shape[0] - 1
     zero = X.dtype.type(0)
-    for s in prange(n_slots):
+    for s in range(n_slots):
         xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
         dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
         best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
@@ -43,9 +42,13 @@ def population_assign(X, sample_weight, population, bounds, sse, sums, weights, 
             weights[s] = 0.0
         for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
             m = min(BLOCK_ROWS, bounds[s + 1] - start)
-            xt[:, :m] = X[start : start + m].T
-            wb[:m] = sample_weight[start : start + m]
-            wb[m:] = zero
+            # Copies written as loops: a slice assignment between arrays brings in Numba's
+            # shape-mismatch error formatting, seconds of compilation on a first run.
+            for b in range(BLOCK_ROWS):
+                wb[b] = sample_weight[start + b] if b < m else zero
+                for f in range(n_features):
+                    if b < m:
+                        xt[f, b] = X[start + b, f]
             for p in range(n_pop):
                 for j in range(n_clusters):
                     dist[:] = zero
@@ -56,8 +59,9 @@ def population_assign(X, sample_weight, population, bounds, sse, sums, weights, 
                             t = xf[b] - c
                             dist[b] += t * t
                     if j == 0:
-                        best_dist[:] = dist
-                        best[:] = 0
+                        for b in range(BLOCK_ROWS):
+                            best_dist[b] = dist[b]
+                            best[b] = 0
                     else:
                         jj = np.int32(j)
                         for b in range(BLOCK_ROWS):
@@ -131,18 +135,17 @@ def crossover(population, parents, cuts, children):
     population : (P, k, d), IN; parents : (m, 2) int64, IN; cuts : (m,) int64 in [0, k), IN
     children : (2m, k, d), OUT
     """
-    n_clusters = population.shape[1]
+    n_clusters, n_features = population.shape[1], population.shape[2]
     for q in range(parents.shape[0]):
         a = parents[q, 0]
         b = parents[q, 1]
         cut = cuts[q]
         for j in range(n_clusters):
-            if j < cut:
-                children[2 * q, j] = population[a, j]
-                children[2 * q + 1, j] = population[b, j]
-            else:
-                children[2 * q, j] = population[b, j] if cut > 0 else population[a, j]
-                children[2 * q + 1, j] = population[a, j] if cut > 0 else population[b, j]
+            # The first child's centre j comes from ``a`` before the cut (or with no cut), else from ``b``.
+            first, second = (a, b) if j < cut or cut == 0 else (b, a)
+            for f in range(n_features):  # element copies: see population_assign
+                children[2 * q, j, f] = population[first, j, f]
+                children[2 * q + 1, j, f] = population[second, j, f]
 
 
 @njit(**JIT)

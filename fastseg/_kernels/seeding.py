@@ -5,7 +5,6 @@ serve data held in memory and data streamed in batches of slots.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import JIT, njit
 
@@ -34,7 +33,7 @@ def sample_row(closest, sample_weight, slot_pot, bounds, target):
     return bounds[n_slots] - 1
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def closer(X, sample_weight, centre, bounds, closest, slot_pot):
     """Lower ``closest`` to the squared distance to ``centre`` where that is nearer, and refresh
     the per-slot potential ``slot_pot[s] = sum w * closest``.
@@ -48,7 +47,7 @@ def closer(X, sample_weight, centre, bounds, closest, slot_pot):
     """
     n_features = X.shape[1]
     unit = sample_weight.shape[0] == 0
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         acc = 0.0
         for i in range(bounds[s], bounds[s + 1]):
             d2 = X.dtype.type(0)
@@ -62,7 +61,7 @@ def closer(X, sample_weight, centre, bounds, closest, slot_pot):
         slot_pot[s] = acc
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def candidate_potentials(X, sample_weight, closest, cand_rows, bounds, cand_pot):
     """Potential ``sum w * min(closest, d(x, candidate)^2)`` of each candidate, per slot.
 
@@ -76,7 +75,7 @@ def candidate_potentials(X, sample_weight, closest, cand_rows, bounds, cand_pot)
     n_features = X.shape[1]
     n_trials = cand_rows.shape[0]
     unit = sample_weight.shape[0] == 0
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         pot = cand_pot[s]
         pot[:] = 0.0
         for i in range(bounds[s], bounds[s + 1]):

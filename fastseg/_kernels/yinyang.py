@@ -16,7 +16,6 @@ original index of permuted position ``p``.
 """
 
 import numpy as np
-from numba import prange
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
 from .lloyd import MOVES, account_row, gemm_centres, gemm_chunk
@@ -41,13 +40,13 @@ def _score_one(xs, cr, p):
     return acc
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def row_norms_shifted(X, x_shift, out):
     """Euclidean norm of each row minus ``x_shift``, in float64 from the X.dtype differences.
 
     X : (n, d), IN; x_shift : (d,) X.dtype, IN; out : (n,) float64, OUT
     """
-    for i in prange(X.shape[0]):
+    for i in range(X.shape[0]):
         s = 0.0
         for f in range(X.shape[1]):
             t = np.float64(X[i, f] - x_shift[f])
@@ -55,7 +54,7 @@ def row_norms_shifted(X, x_shift, out):
         out[i] = np.sqrt(s)
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def init_bounds(
     X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma, m_coef, cmax, x_norm,
     bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
@@ -79,7 +78,7 @@ def init_bounds(
     sums, weights, counts, changed : as ``lloyd.assign_fused`` with ``update=MOVES``, INOUT / OUT
     """
     shifted, half_norms = gemm_centres(centres, x_shift)
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         _init_slot(
             s, shifted, half_norms, X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma,
             m_coef, cmax, x_norm, bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
@@ -210,7 +209,7 @@ def _sq_dist(X, i, centres, j):
     return acc
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def assign_yinyang(
     X, sample_weight, centres, cr, x_shift, order, position, gstart, group_of, gemm, gamma, m_coef,
     cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
@@ -249,7 +248,7 @@ def assign_yinyang(
         filter, groups recomputed (for benchmarks and tests)
     """
     shifted, half_norms = gemm_centres(centres, x_shift)
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         _assign_slot(
             s, shifted, half_norms, X, sample_weight, centres, cr, x_shift, order, position, gstart,
             group_of, gemm,
@@ -403,14 +402,14 @@ def _assign_slot(
     work[s, 2] = n_groups_done
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def global_filter_fails(labels, ub, lb_all, cum_c, cum_all, bounds, out):
     """Rows per slot whose global bounds fail (margins left out): decides a dense pass.
 
     labels : (n,) int32, IN; ub, lb_all : (n,) float64, IN; cum_c : (k,) float64, IN
     bounds : (n_slots + 1,) int64, IN; out : (n_slots,) int64, OUT
     """
-    for s in prange(bounds.shape[0] - 1):
+    for s in range(bounds.shape[0] - 1):
         count = 0
         for i in range(bounds[s], bounds[s + 1]):
             if not (lb_all[i] - cum_all > ub[i] + cum_c[labels[i]]):

@@ -5,6 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import basket as _bk
+from .._kernels._config import in_parallel
 from .._pandas import require_pandas as _pandas
 from .rules import basket_matrix, item_counts, pair_counts
 
@@ -20,10 +21,20 @@ def _exclude_owned_top_n(scores_csr, U, n):
     S.sort_indices()
     out_items = np.empty((U.shape[0], n), dtype=np.int64)
     out_scores = np.empty((U.shape[0], n))
-    _bk.top_n_unowned(
-        S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data,
-        U.indptr.astype(np.int64), U.indices.astype(np.int64), int(n), out_items, out_scores,
-    )  # fmt: skip
+    s_ptr, s_cols, o_ptr, o_cols = (a.astype(np.int64) for a in (S.indptr, S.indices, U.indptr, U.indices))
+    in_parallel(
+        U.shape[0],
+        lambda a, b: _bk.top_n_unowned(
+            s_ptr[a : b + 1],
+            s_cols,
+            S.data,
+            o_ptr[a : b + 1],
+            o_cols,
+            int(n),
+            out_items[a:b],
+            out_scores[a:b],
+        ),
+    )
     return out_items, out_scores
 
 
@@ -50,11 +61,12 @@ def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
         g = np.zeros(U.shape[0], dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
         items = np.empty((U.shape[0], n), dtype=np.int64)
         scores = np.empty((U.shape[0], n))
-        _bk.user_based_topn(
+        args = (
             Un.indptr.astype(np.int64), Un.indices.astype(np.int64), Un.data,
             C.indptr.astype(np.int64), C.indices.astype(np.int64), C.data,
             groups is not None, g, int(n_neighbours), int(n), items, scores,
         )  # fmt: skip
+        in_parallel(U.shape[0], lambda a, b: _bk.user_based_topn(*args, a, b))
         return items, scores
     if method == "item":
         i, j, c = pair_counts(U, 1)

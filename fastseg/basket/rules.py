@@ -5,6 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import basket as _bk
+from .._kernels._config import in_parallel
 from .._pandas import require_columns
 from .._pandas import require_pandas as _pandas
 
@@ -60,12 +61,12 @@ def pair_counts(B, min_count=1):
     )  # fmt: skip
     row_nnz = np.zeros(keep.size + 1, dtype=np.int64)
     empty32 = np.empty(0, dtype=np.int32)
-    _bk.pair_counts(*args, row_nnz, empty32, empty32, False)
+    in_parallel(keep.size, lambda a, b: _bk.pair_counts(*args, row_nnz, empty32, empty32, False, a, b))
     ptr = np.zeros(keep.size + 1, dtype=np.int64)
     np.cumsum(row_nnz[:-1], out=ptr[1:])
     cols = np.empty(ptr[-1], dtype=np.int32)
     counts = np.empty(ptr[-1], dtype=np.int32)
-    _bk.pair_counts(*args, ptr, cols, counts, True)
+    in_parallel(keep.size, lambda a, b: _bk.pair_counts(*args, ptr, cols, counts, True, a, b))
     rows = np.repeat(np.arange(keep.size), np.diff(ptr))
     return keep[rows], keep[cols], counts
 

@@ -1,0 +1,126 @@
+"""Keeping segment numbers across refits: match a new fit's segments to a saved model's, and
+measure the drift between them (shares, centre shifts, customers who changed segment)."""
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .._pandas import require_pandas as _pandas
+
+# A new segment whose centre lies farther than this from its matched previous centre (Euclidean,
+# in the previous model's standardised clustering space, so in standard deviations) is new.
+MAX_SHIFT = 1.0
+
+
+def centres_in_previous_space(previous, frame, labels, k):
+    """(k, d) means of the new segments' customers in the previous model's clustering space."""
+    Z, _ = previous.transform(frame)
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    sums = np.zeros((k, Z.shape[1]))
+    np.add.at(sums, labels, Z)
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def match_segments(previous, frame, labels, k, max_shift=MAX_SHIFT):
+    """Segment numbers for a new fit's clusters, matched to the previous model's segments.
+
+    The new clusters' centres (their customers' means in the previous model's space) are paired
+    with the previous centres by the Hungarian algorithm on Euclidean distances; a pair farther
+    apart than ``max_shift`` standard deviations is not a match. Matched clusters take the previous
+    segment's number; the others are new and numbered after the previous model's largest number.
+
+    Returns
+    -------
+    numbers : (k,) int64, segment number of each new cluster
+    shifts : {segment number: centre shift in standard deviations} for matched segments
+    """
+    new = centres_in_previous_space(previous, frame, labels, k)
+    old = previous.centres_in_space()
+    cost = np.sqrt(((old[:, None, :] - new[None, :, :]) ** 2).sum(axis=2))
+    rows, cols = linear_sum_assignment(cost)
+    old_numbers = previous.segment_numbers
+    numbers = np.zeros(k, dtype=np.int64)
+    shifts = {}
+    for r, c in zip(rows, cols):
+        if cost[r, c] <= max_shift:
+            numbers[c] = old_numbers[r]
+            shifts[int(old_numbers[r])] = float(cost[r, c])
+    next_number = int(old_numbers.max()) + 1
+    for c in range(k):
+        if numbers[c] == 0:
+            numbers[c] = next_number
+            next_number += 1
+    return numbers, shifts
+
+
+def drift_table(previous, segments, names, shifts, ids=None):
+    """Per segment: status, share before and after, centre shift (SD) and the share of the
+    customers present in both runs who were in the segment before and are in another now.
+
+    ``segments``: the new fit's segment number per customer; ``ids``: their ids (text), matched
+    against the ids stored in the previous model (no ``changed_share`` when either is missing).
+    """
+    pd = _pandas()
+    segments = np.asarray(segments)
+    before = previous.shares
+    numbers, counts = np.unique(segments, return_counts=True)
+    after = {int(s): c / counts.sum() for s, c in zip(numbers, counts)}
+    moved, stayed_in = {}, {}
+    both = 0
+    if ids is not None and "ids" in previous.arrays:
+        old = pd.Series(previous.arrays["segments"], index=pd.Index(previous.arrays["ids"]))
+        old = old[~old.index.duplicated()]
+        new = pd.Series(segments, index=pd.Index([str(v) for v in ids]))
+        new = new[~new.index.duplicated()]
+        common = old.index.intersection(new.index)
+        both = len(common)
+        was, now = old.loc[common].to_numpy(), new.loc[common].to_numpy()
+        for s in np.unique(was):
+            members = was == s
+            stayed_in[int(s)] = int(members.sum())
+            moved[int(s)] = int((now[members] != s).sum())
+    rows = []
+    for s in sorted(set(before) | set(after)):
+        status = "kept" if s in before and s in after else ("new" if s in after else "vanished")
+        rows.append(
+            {
+                "segment": s,
+                "name": names.get(s, previous.names.get(s, "")),
+                "status": status,
+                "share_before": before.get(s, 0.0),
+                "share_after": after.get(s, 0.0),
+                "centre_shift_sd": shifts.get(s, np.nan),
+                "customers_in_both": stayed_in.get(s, 0),
+                "changed_share": moved[s] / stayed_in[s] if stayed_in.get(s) else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("segment")
+    table.attrs["customers_in_both"] = both
+    table.attrs["changed_share"] = sum(moved.values()) / both if both else float("nan")
+    return table
+
+
+def follow_previous(result, previous, frame, ids=None, max_shift=MAX_SHIFT):
+    """Renumber a ``segment_customers`` result after ``previous`` (a loaded model).
+
+    Matched segments take the previous number and name; ``result`` gains ``segment_numbers``
+    (per cluster), ``segments`` (per customer) and ``drift`` (see :func:`drift_table`), and its
+    profile, standardised means and names are re-keyed by segment number.
+    """
+    k = int(result["k"])
+    numbers, shifts = match_segments(previous, frame, result["labels"], k, max_shift)
+    mapping = {j + 1: int(numbers[j]) for j in range(k)}
+    old_names = previous.names
+    names = {}
+    for j in range(k):
+        s = mapping[j + 1]
+        names[s] = old_names[s] if s in shifts else result["names"][j + 1]
+    result = dict(result)
+    result["segment_numbers"] = numbers
+    result["segments"] = numbers[np.asarray(result["labels"])]
+    result["names"] = names
+    for key in ("profile", "z_means"):
+        if key in result:
+            result[key] = result[key].rename(index=mapping).sort_index()
+    result["drift"] = drift_table(previous, result["segments"], names, shifts, ids)
+    return result

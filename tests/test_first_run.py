@@ -1,0 +1,71 @@
+"""First run: what ``import fastseg`` loads, what a fit compiles, and that the kernel cache is reused."""
+
+import json
+import os
+import subprocess
+import sys
+
+# Records every fastseg kernel Numba compiles while a float32 KMeans fits and predicts.
+_FIT = """
+import json
+import numpy as np
+from numba.core import event
+
+compiled = []
+
+class Recorder(event.Listener):
+    def on_start(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("fastseg._kernels"):
+            compiled.append([func.__name__, str(ev.data["args"][0])])
+
+    def on_end(self, ev):
+        pass
+
+event.register("numba:compile", Recorder())
+from fastseg import KMeans
+
+X = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+KMeans(3, random_state=0).fit(X).predict(X)
+print(json.dumps(compiled))
+"""
+
+# The kernels a dense float32 k-means++ fit and predict need, and nothing else (no float64,
+# sparse, GEMM, Yinyang, EM, GA or basket kernel).
+_KMEANS_KERNELS = {
+    "transpose_blocks",
+    "assign_fused",
+    "_nearest_in_block",
+    "sample_row",
+    "closer",
+    "candidate_potentials",
+}
+
+
+def _compiled(cache_dir):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    out = subprocess.run(
+        [sys.executable, "-c", _FIT], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_second_process_compiles_nothing_and_first_compiles_only_what_the_fit_uses(tmp_path):
+    first = _compiled(tmp_path)
+    names = [name for name, _ in first]
+    assert set(names) == _KMEANS_KERNELS
+    assert len(names) == len(set(names)), f"a kernel compiled twice: {first}"
+    takes_x = {"transpose_blocks", "assign_fused", "closer", "candidate_potentials"}
+    assert all(arg == "array(float32, 2d, C)" for name, arg in first if name in takes_x), first
+    # A fresh process with the same cache loads every kernel from it.
+    assert _compiled(tmp_path) == []
+
+
+def test_import_fastseg_loads_nothing_heavy():
+    code = (
+        "import sys, fastseg\n"
+        "heavy = ('numba', 'sklearn', 'pandas', 'matplotlib', 'scipy.stats', 'dask', 'fastseg._kernels')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
