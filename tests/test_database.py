@@ -6,6 +6,7 @@ read with SQL. No mock stands in for a database.
 
 import re
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -466,7 +467,8 @@ def test_the_real_command_prints_no_warning_or_traceback(tmp_path, shop_sqlite):
 
     path, _ = shop_sqlite
     base = [sys.executable, "-m", "fastseg.cli", "segment", "--input", f"sqlite:///{path}", "--quiet"]
-    env = dict(os.environ, PYTHONWARNINGS="default")
+    root = str(Path(__file__).resolve().parent.parent)  # this checkout's fastseg, whatever is installed
+    env = dict(os.environ, PYTHONWARNINGS="default", PYTHONPATH=root)
     done = subprocess.run(
         [*base, "--table", "customers", "--write-table", "segs", "--k", "2", "--k-range", "2-2", "--out", "ok"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
