@@ -150,6 +150,35 @@ def user_based_topn(U, n, n_neighbours, groups=None):
     return items
 
 
+def user_based_topn_capped(U, n, n_neighbours, max_item_users):
+    """Twin of basket.user_based_topn with a bound on the buyers of an item: each user is compared,
+    through an item with more buyers, with the ``max_item_users`` buyers around it (sorted ids)."""
+    A = (np.asarray(U.todense()) > 0).astype(float)
+    An = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-300)
+    items = np.full((len(A), n), -1)
+    for u in range(len(A)):
+        sim = np.zeros(len(A))
+        for i in np.flatnonzero(A[u]):
+            buyers = np.flatnonzero(A[:, i])
+            if buyers.size > max_item_users:
+                lo = min(
+                    max(int(np.searchsorted(buyers, u)) - max_item_users // 2, 0),
+                    buyers.size - max_item_users,
+                )
+                buyers = buyers[lo : lo + max_item_users]
+            for v in buyers:
+                if v != u:
+                    sim[v] += An[u, i] * An[v, i]
+        cand = np.flatnonzero(sim > 0)
+        order = cand[np.lexsort((cand, -sim[cand]))][:n_neighbours]
+        score = sim[order] @ A[order]
+        score[A[u] > 0] = 0
+        top = np.flatnonzero(score > 0)
+        top = top[np.lexsort((top, -score[top]))][:n]
+        items[u, : top.size] = top
+    return items
+
+
 def top_n_unowned(scores, owned, n):
     """Twin of basket.top_n_unowned on dense arrays: best positive unowned columns per row."""
     out = np.full((len(scores), n), -1)

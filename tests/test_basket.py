@@ -90,7 +90,7 @@ def test_paper_table2_from_table1():
 def test_user_based_topn_matches_reference(rng):
     U = random_baskets(rng, 300, 40, per_basket=6)
     for groups in (None, rng.integers(0, 3, 300)):
-        got, _ = basket.top_n(U, n=5, n_neighbours=7, groups=groups)
+        got, _ = basket.top_n(U, n=5, n_neighbours=7, groups=groups, max_item_users=300)  # every buyer
         want = reference.user_based_topn(U, 5, 7, groups)
         np.testing.assert_array_equal(got, want)
     owned = U.toarray() > 0
@@ -98,6 +98,26 @@ def test_user_based_topn_matches_reference(rng):
     rows = np.repeat(np.arange(300), 5)
     valid = got.ravel() >= 0
     assert not owned[rows[valid], got.ravel()[valid]].any()  # never recommends what was bought
+
+
+def test_user_based_topn_bounds_the_buyers_of_popular_items(rng):
+    U = random_baskets(rng, 200, 30, per_basket=5).tolil()
+    U[:, 0] = 1  # a best-seller everyone bought
+    U = sp.csr_matrix(U)
+    for cap in (7, 40):
+        got, _ = basket.top_n(U, n=4, n_neighbours=6, max_item_users=cap)
+        np.testing.assert_array_equal(got, reference.user_based_topn_capped(U, 4, 6, cap))
+    uncapped, _ = basket.top_n(U, n=4, n_neighbours=6, max_item_users=10_000)
+    np.testing.assert_array_equal(uncapped, reference.user_based_topn(U, 4, 6))
+
+
+def test_popularity_matches_reference_without_a_score_matrix(rng):
+    U = random_baskets(rng, 120, 25, per_basket=4)
+    got, scores = basket.top_n(U, n=6, method="popularity")
+    popularity = np.asarray((U > 0).sum(axis=0), dtype=float).ravel()
+    want = reference.top_n_unowned(np.tile(popularity, (120, 1)), U.toarray() > 0, 6)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(scores[got >= 0], popularity[got[got >= 0]])
 
 
 def test_recommend_and_hit_rate_on_demo():

@@ -33,6 +33,7 @@ print(json.dumps(compiled))
 # The kernels a dense float32 k-means++ fit and predict need, and nothing else (no float64,
 # sparse, GEMM, Yinyang, EM, GA or basket kernel).
 _KMEANS_KERNELS = {
+    "_fused_slot",
     "transpose_blocks",
     "assign_fused",
     "_nearest_in_block",

@@ -193,3 +193,91 @@ def test_loading_never_unpickles(customers, tmp_path):
     assert not marker.exists()
     meta = json.loads(np.load(good)["meta"].tobytes())
     assert meta["format"] == "fastseg-segmentation"
+
+
+# -- the command --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def customer_file(tmp_path_factory):
+    frame = make_customers(700, random_state=5, return_segments=False)
+    frame["customer_id"] = [f"{i:04d}" for i in range(len(frame))]
+    path = tmp_path_factory.mktemp("data") / "customers.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def _run(capsys, *argv):
+    from fastseg.cli import main
+
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_command_saves_assigns_and_follows(customer_file, tmp_path, capsys):
+    path, frame = customer_file
+    model = tmp_path / "seg.fsm"
+    status, out, err = _run(capsys, "segment", "--input", path, "--k", 3, "--k-range", "2-3",
+                            "--out", tmp_path / "fit", "--save-model", model)  # fmt: skip
+    assert status == 0, err
+    assert "Model saved to" in out
+    status, out, err = _run(capsys, "assign", "--model", model, "--input", path, "--out", tmp_path / "new")
+    assert status == 0, err
+    fitted = pd.read_csv(tmp_path / "fit" / "labels.csv", dtype=str)
+    assigned = pd.read_csv(tmp_path / "new" / "labels.csv", dtype=str)
+    assert list(assigned["customer_id"]) == list(frame["customer_id"])  # "0007" stays "0007"
+    pd.testing.assert_frame_equal(assigned, fitted[["customer_id", "segment", "segment_name"]])
+    assert "Traceback" not in err and "Warning" not in err
+
+    # a refit of a resample keeps the numbers and says what drifted
+    sample = frame.sample(frac=0.8, random_state=3)
+    sample_path = tmp_path / "sample.csv"
+    sample.to_csv(sample_path, index=False)
+    status, out, err = _run(capsys, "segment", "--input", sample_path, "--k", 3, "--k-range", "2-3",
+                            "--seed", 4, "--out", tmp_path / "refit", "--previous", model)  # fmt: skip
+    assert status == 0, err
+    assert "3 segments kept their numbers and names" in out
+    drift = pd.read_csv(tmp_path / "refit" / "drift.csv")
+    assert list(drift["status"]) == ["kept"] * 3
+    refit = pd.read_csv(tmp_path / "refit" / "labels.csv", dtype=str).set_index("customer_id")
+    same = (refit["segment"] == fitted.set_index("customer_id").loc[refit.index, "segment"]).mean()
+    assert same >= 0.95
+    assert drift["changed_share"].fillna(0).max() <= 0.1
+
+
+def test_command_assign_reports_unseen_categories(customer_file, tmp_path, capsys):
+    path, frame = customer_file
+    model = tmp_path / "seg.fsm"
+    assert _run(capsys, "segment", "--input", path, "--k", 3, "--k-range", "2-3", "--out", tmp_path / "fit",
+                "--save-model", model, "--quiet")[0] == 0  # fmt: skip
+    new = frame.head(40).copy()
+    new.loc[new.index[:5], "gender"] = "unknown"
+    new_path = tmp_path / "new.csv"
+    new.to_csv(new_path, index=False)
+    status, out, err = _run(capsys, "assign", "--model", model, "--input", new_path, "--out", tmp_path / "a")
+    assert status == 0, err
+    assert "5 customers have a 'gender' value the model never saw" in err
+    report = pd.read_csv(tmp_path / "a" / "data_report.csv")
+    assert report["rows"].tolist() == [5] and "gender" in report["reason"][0]
+    assert len(pd.read_csv(tmp_path / "a" / "labels.csv")) == 40
+
+
+@pytest.mark.parametrize("problem", ["missing column", "not a model", "no such file"])
+def test_command_assign_errors_are_one_line(customer_file, tmp_path, capsys, problem):
+    path, frame = customer_file
+    model = tmp_path / "seg.fsm"
+    assert _run(capsys, "segment", "--input", path, "--k", 3, "--k-range", "2-3", "--out", tmp_path / "fit",
+                "--save-model", model, "--quiet")[0] == 0  # fmt: skip
+    if problem == "missing column":
+        frame.drop(columns="age").to_csv(tmp_path / "x.csv", index=False)
+        argv = ["--model", model, "--input", tmp_path / "x.csv"]
+        expected = "no column 'age'"
+    elif problem == "not a model":
+        argv = ["--model", path, "--input", path]
+        expected = "is not a fastseg segmentation model"
+    else:
+        argv = ["--model", tmp_path / "nothing.fsm", "--input", path]
+        expected = "nothing.fsm"
+    status, out, err = _run(capsys, "assign", *argv, "--out", tmp_path / "a")
+    assert status == 2
+    assert err.strip().count("\n") == 0 and expected in err and err.startswith("fastseg: error:")
+    assert not (tmp_path / "a").exists()

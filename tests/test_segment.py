@@ -63,7 +63,8 @@ def test_rfm_on_a_hand_made_table():
     out = rfm(tx, now="2024-01-11", order="order")
     assert out.loc["a"].tolist() == [1.0, 2.0, 16.0]
     assert out.loc["b"].tolist() == [6.0, 1.0, 7.5]
-    assert rfm(tx, now="2024-01-11").loc["a", "frequency"] == 3.0
+    # Without an order column a basket is one customer's purchases on one day: a bought on 2 days.
+    assert rfm(tx, now="2024-01-11").loc["a", "frequency"] == 2.0
     with pytest.raises(ValueError, match="no column 'price'"):
         rfm(tx, amount="price")
     with pytest.raises(ValueError, match="not numeric"):
@@ -130,10 +131,14 @@ def test_command_writes_every_file(tmp_path, capsys):
         "k_sweep.csv",
         "k_sweep.png",
         "profile_heatmap.png",
+        "data_report.csv",
     }
     assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv", "report.html"}
     pairs = pd.read_csv(out / "pairs.csv")
-    assert set(pairs["segment"]) <= set(range(1, 7)) and (pairs["support"] >= 0.01).all()
+    assert set(pairs["segment"]) <= set(range(1, 7)) and (pairs["count"] >= 5).all()
+    assert (pairs.groupby("segment").size() == 10).all()  # the promised top 10 per segment
+    for _, part in pairs.groupby("segment"):
+        assert part["lift"].is_monotonic_decreasing
     recs = pd.read_csv(out / "recommendations.csv")
     assert recs["rank"].between(1, 10).all()
     for png in ("k_sweep.png", "profile_heatmap.png", "pca.png"):
@@ -144,7 +149,12 @@ def test_command_writes_every_file(tmp_path, capsys):
         image = matplotlib.image.imread(out / png)
         assert image.shape[0] > 200 and image.shape[1] > 300
     labels = pd.read_csv(out / "labels.csv")
-    assert len(labels) == 4000 and set(labels.columns) == {"customer_id", "segment", "segment_name"}
+    assert len(labels) == 4000 and set(labels.columns) == {
+        "customer_id",
+        "segment",
+        "segment_name",
+        "outlier",
+    }
     profile = pd.read_csv(out / "profile.csv", index_col=0)
     assert profile["size"].sum() == 4000
 
@@ -256,3 +266,17 @@ def test_real_command_in_a_subprocess(tmp_path):
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("fastseg: error:")
     assert len(bad.stderr.splitlines()) == 1
+
+
+def test_sweep_on_a_sample_then_kmeans_on_everyone(demo):
+    frame, seg = demo
+    part = frame.iloc[:900]
+    result = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
+    assert result["sweep_rows"] == 300 and result["labels"].shape == (900,)
+    # K-means ran on every customer from the sample's centres: its labels are the nearest centres.
+    Z = result["Z"]
+    centres = result["model"].cluster_centers_
+    nearest = ((Z[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(result["labels"][~result["outliers"]], nearest[~result["outliers"]])
+    again = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
+    np.testing.assert_array_equal(result["labels"], again["labels"])

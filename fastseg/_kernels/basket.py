@@ -93,6 +93,7 @@ def user_based_topn(
     allowed_group,
     group,
     n_neighbours,
+    max_item_users,
     n,
     out_items,
     out_scores,
@@ -102,7 +103,9 @@ def user_based_topn(
     """User-based collaborative filtering with cosine similarity, top-n items per user.
 
     For user u: cosine similarity to every user sharing an item (sparse dot products through the
-    item -> users index, rows already L2-normalised), the ``n_neighbours`` most similar users
+    item -> users index, rows already L2-normalised; an item bought by more than ``max_item_users``
+    users contributes only the ``max_item_users`` of them around u in its sorted list of buyers,
+    which bounds the work per user however popular an item is), the ``n_neighbours`` most similar users
     (restricted to u's group when ``allowed_group``), then score(i) = sum of similarities of the
     neighbours who bought i, over items u has not bought; the n best scores. Accumulators are
     dense per group of users and reset through the list of entries touched.
@@ -110,7 +113,7 @@ def user_based_topn(
     user_ptr, user_items, user_vals : CSR of the normalised user x item matrix, IN
     item_ptr, item_users, item_vals : CSC of the same matrix, IN
     allowed_group : bool; group : (n_users,) int64 -- segment of each user, IN
-    n_neighbours, n : int >= 1
+    n_neighbours, max_item_users, n : int >= 1
     out_items : (n_users, n) int64, OUT (-1 where fewer than n items can be scored)
     out_scores : (n_users, n) float64, OUT
     first, stop : int -- the users (output rows) to do
@@ -129,7 +132,12 @@ def user_based_topn(
         for p in range(user_ptr[u], user_ptr[u + 1]):
             i = user_items[p]
             a = user_vals[p]
-            for q in range(item_ptr[i], item_ptr[i + 1]):
+            lo, hi = item_ptr[i], item_ptr[i + 1]
+            if hi - lo > max_item_users:
+                pos = lo + np.searchsorted(item_users[lo:hi], u)
+                lo = min(max(pos - max_item_users // 2, lo), hi - max_item_users)
+                hi = lo + max_item_users
+            for q in range(lo, hi):
                 v = item_users[q]
                 if v == u or (allowed_group and group[v] != group[u]):
                     continue
@@ -192,3 +200,35 @@ def top_n_unowned(score_ptr, score_cols, score_vals, owned_ptr, owned_cols, n, o
         for t in range(n):
             out_items[r, t] = score_cols[idx[t]] if t < got else -1
             out_scores[r, t] = val[t] if t < got else 0.0
+
+
+@njit(**JIT)
+def top_popular_unowned(ranked, popularity, owned_ptr, owned_cols, n, out_items, out_scores):
+    """Per user, the n most popular items the user does not own (ties: smaller item first),
+    without a users x items score matrix.
+
+    ranked : (n_items,) int64 -- items by decreasing popularity, then increasing index, IN
+    popularity : (n_items,) float64, IN (items with popularity <= 0 are never recommended)
+    owned_ptr, owned_cols : CSR of owned items (sorted), IN
+    out_items : (n_users, n) int64, OUT (-1 padding); out_scores : (n_users, n), OUT
+    Split by rows: ``owned_ptr[a:b + 1]``, ``out_*[a:b]``.
+    """
+    n_users = owned_ptr.shape[0] - 1
+    for r in range(n_users):
+        o_lo, o_hi = owned_ptr[r], owned_ptr[r + 1]
+        got = 0
+        for t in range(ranked.shape[0]):
+            if got == n:
+                break
+            c = ranked[t]
+            if popularity[c] <= 0.0:
+                break
+            k = np.searchsorted(owned_cols[o_lo:o_hi], c)
+            if k < o_hi - o_lo and owned_cols[o_lo + k] == c:
+                continue
+            out_items[r, got] = c
+            out_scores[r, got] = popularity[c]
+            got += 1
+        for t in range(got, n):
+            out_items[r, t] = -1
+            out_scores[r, t] = 0.0

@@ -170,38 +170,47 @@ def assign_fused(
     for j in range(n_clusters):
         for f in range(n_features):
             cp[j, f] = centres[j, f]
+    for s in range(bounds.shape[0] - 1):
+        _fused_slot(
+            s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update
+        )
+
+
+@njit(**JIT)
+def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update):
+    """Slot ``s`` of ``assign_fused``. A function of its own: inlined into the slot loop, the row
+    loop ran 15-20% slower (one thread, 1e6 x 8, k=8, float32)."""
     one = xb.dtype.type(1)
     unit = sample_weight.shape[0] == 0
     acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
     best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
     best = np.empty(BLOCK_ROWS, dtype=np.int32)
-    for s in range(bounds.shape[0] - 1):
-        slot_sums = sums[s]
-        slot_weights = weights[s]
-        slot_counts = counts[s]
-        if update == FRESH:
-            clear_slot(slot_sums, slot_weights, slot_counts)
-        acc = 0.0
-        n_changed = 0
-        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
-            m = min(BLOCK_ROWS, bounds[s + 1] - start)
-            xt = xb[start // BLOCK_ROWS]
-            _nearest_in_block(xt, cp, acc_b, best_dist, best)
-            for b in range(m):
-                i = start + b
-                label = best[b]
-                old = labels[i]
-                if old != label:
-                    n_changed += 1
-                    labels[i] = label
-                w = one if unit else sample_weight[i]
-                acc += w * best_dist[b]
-                # Tested here as well as inside: with the moves kept out of the common path the row
-                # loop stays tight (a late pass measured 3.0 ms against 9.3 ms at 1e6 x 8, k=8).
-                if update == FRESH or old != label:
-                    account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
-        inertia[s] = acc
-        changed[s] = n_changed
+    slot_sums = sums[s]
+    slot_weights = weights[s]
+    slot_counts = counts[s]
+    if update == FRESH:
+        clear_slot(slot_sums, slot_weights, slot_counts)
+    acc = 0.0
+    n_changed = 0
+    for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
+        m = min(BLOCK_ROWS, bounds[s + 1] - start)
+        xt = xb[start // BLOCK_ROWS]
+        _nearest_in_block(xt, cp, acc_b, best_dist, best)
+        for b in range(m):
+            i = start + b
+            label = best[b]
+            old = labels[i]
+            if old != label:
+                n_changed += 1
+                labels[i] = label
+            w = one if unit else sample_weight[i]
+            acc += w * best_dist[b]
+            # Tested here as well as inside: with the moves kept out of the common path the row
+            # loop stays tight (a late pass measured 3.0 ms against 9.3 ms at 1e6 x 8, k=8).
+            if update == FRESH or old != label:
+                account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
+    inertia[s] = acc
+    changed[s] = n_changed
 
 
 @njit(**JIT)
@@ -304,7 +313,7 @@ def assign_gemm(
                     t = X[row, f] - centres[label, f]
                     d2 += t * t
                 acc += w * d2
-                if update == FRESH or old != label:  # see assign_fused
+                if update == FRESH or old != label:  # see _fused_slot
                     account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
         inertia[s] = acc
         changed[s] = n_changed

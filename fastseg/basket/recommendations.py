@@ -38,19 +38,21 @@ def _exclude_owned_top_n(scores_csr, U, n):
     return out_items, out_scores
 
 
-def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
+def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None, max_item_users=200):
     """Top-n unbought items per user of a binary users x items matrix.
 
     method : 'user' (user-based CF, cosine similarity, ``n_neighbours`` nearest users, within the
-        user's group when ``groups`` is given), 'item' (item-based CF: score = sum of the cosine
-        similarities of an item to the user's items) or 'popularity' (most-bought items).
+        user's group when ``groups`` is given; an item bought by more than ``max_item_users``
+        users links each user to ``max_item_users`` of its buyers only, so that a best-seller
+        does not make the neighbour search quadratic), 'item' (item-based CF: score = sum of the
+        cosine similarities of an item to the user's items) or 'popularity' (most-bought items).
     Returns (items (n_users, n) int64 with -1 padding, scores (n_users, n)).
     """
     U = sp.csr_matrix(U, dtype=np.float64)
     U.data[:] = 1.0
     U.sort_indices()
-    if n < 1 or n_neighbours < 1:
-        raise ValueError("n and n_neighbours must be positive.")
+    if n < 1 or n_neighbours < 1 or max_item_users < 1:
+        raise ValueError("n, n_neighbours and max_item_users must be positive.")
     if method == "user":
         norms = np.sqrt(np.asarray(U.sum(axis=1)).ravel())
         Un = sp.diags(1.0 / np.maximum(norms, 1e-300)) @ U
@@ -64,7 +66,7 @@ def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
         args = (
             Un.indptr.astype(np.int64), Un.indices.astype(np.int64), Un.data,
             C.indptr.astype(np.int64), C.indices.astype(np.int64), C.data,
-            groups is not None, g, int(n_neighbours), int(n), items, scores,
+            groups is not None, g, int(n_neighbours), int(max_item_users), int(n), items, scores,
         )  # fmt: skip
         in_parallel(U.shape[0], lambda a, b: _bk.user_based_topn(*args, a, b))
         return items, scores
@@ -79,8 +81,17 @@ def top_n(U, *, n=10, method="user", n_neighbours=50, groups=None):
         return _exclude_owned_top_n(U @ S.tocsr(), U, n)
     if method == "popularity":
         popularity = item_counts(U)
-        scores = sp.csr_matrix(np.ones((U.shape[0], 1))) @ sp.csr_matrix(popularity[None, :])
-        return _exclude_owned_top_n(scores, U, n)
+        ranked = np.lexsort((np.arange(popularity.size), -popularity)).astype(np.int64)
+        items = np.empty((U.shape[0], n), dtype=np.int64)
+        scores = np.empty((U.shape[0], n))
+        o_ptr, o_cols = U.indptr.astype(np.int64), U.indices.astype(np.int64)
+        in_parallel(
+            U.shape[0],
+            lambda a, b: _bk.top_popular_unowned(
+                ranked, popularity, o_ptr[a : b + 1], o_cols, int(n), items[a:b], scores[a:b]
+            ),
+        )
+        return items, scores
     raise ValueError(f"method must be 'user', 'item' or 'popularity', got {method!r}.")
 
 
@@ -93,10 +104,12 @@ def recommend(
     method="user",
     n_neighbours=50,
     segment_of=None,
+    max_item_users=200,
 ):
     """Top-n recommendations per customer as a DataFrame (customer, rank, item, score).
 
-    ``segment_of`` (customer -> segment) restricts user-based neighbours to the customer's segment.
+    ``segment_of`` (customer -> segment) restricts user-based neighbours to the customer's segment;
+    ``max_item_users`` is ``top_n``'s bound on the buyers of one item that a customer is compared with.
     """
     pd = _pandas()
     U, customers, items = user_item_matrix(transactions, customer=customer, item=item)
@@ -106,7 +119,9 @@ def recommend(
         if groups.isna().any():
             raise ValueError("some customers have no segment.")
         groups = pd.factorize(groups)[0]
-    rec, score = top_n(U, n=n, method=method, n_neighbours=n_neighbours, groups=groups)
+    rec, score = top_n(
+        U, n=n, method=method, n_neighbours=n_neighbours, groups=groups, max_item_users=max_item_users
+    )
     users, ranks = np.nonzero(rec >= 0)
     return pd.DataFrame(
         {

@@ -71,8 +71,9 @@ def pair_counts(B, min_count=1):
     return keep[rows], keep[cols], counts
 
 
-def association_rules(B, items, *, min_support=0.0, min_confidence=0.0):
-    """Pair rules X -> Y with count, support, confidence and lift (both directions of each pair).
+def association_rules(B, items, *, min_count=1, min_support=0.0, min_confidence=0.0):
+    """Pair rules X -> Y with count, support, confidence and lift (both directions of each pair),
+    for pairs bought together in at least ``min_count`` baskets and ``min_support`` of them.
 
     support = n(X and Y) / n_baskets; confidence(X -> Y) = n(X and Y) / n(X);
     lift = support(X, Y) / (support(X) support(Y)).
@@ -83,10 +84,12 @@ def association_rules(B, items, *, min_support=0.0, min_confidence=0.0):
     for name, v in (("min_support", min_support), ("min_confidence", min_confidence)):
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {v!r}.")
+    if isinstance(min_count, bool) or not isinstance(min_count, int | np.integer) or min_count < 1:
+        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}.")
     n = B.shape[0]
     if n == 0:
         raise ValueError("no baskets.")
-    min_count = max(1, int(np.ceil(min_support * n - 1e-9)))
+    min_count = max(int(min_count), int(np.ceil(min_support * n - 1e-9)))
     i, j, c = pair_counts(B, min_count)
     item_count = item_counts(B)
     ant = np.concatenate([i, j])

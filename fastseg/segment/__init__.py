@@ -5,7 +5,7 @@ from .datasets import FEATURES, TABLE5, make_customers, make_transactions
 from .features import rfm
 from .pipeline import Segmentation, segment_frame
 from .plots import write_plots
-from .profiles import profile_table, segment_names, standardised_means
+from .profiles import clustering_space_means, profile_table, segment_names, standardised_means
 from .sweep import (
     METHODS,
     fitted_labels,
@@ -23,6 +23,7 @@ __all__ = [
     "METHODS",
     "Segmentation",
     "TABLE5",
+    "clustering_space_means",
     "fitted_labels",
     "make_customers",
     "make_model",

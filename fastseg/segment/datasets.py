@@ -170,3 +170,59 @@ def make_transactions(customers, segments, *, months=3, start="2024-01-01", rand
             "amount": np.round(order_budget[item_order] * share, 2),
         }
     )
+
+
+RETAIL_COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]  # fmt: skip
+
+
+def make_retail_export(n_customers=400, *, months=6, random_state=None):
+    """A synthetic shop export in the layout of the public "Online Retail" data set, with its quirks.
+
+    Columns ``InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID,
+    Country``, every cell as text, as a CSV export holds them: no amount column (quantity and unit
+    price), dates like ``12/1/10 8:26``, numeric-looking customer ids (a third of them
+    zero-padded), about 5% of rows without a customer id, and returns (invoices starting with
+    ``C``, negative quantities) for about 2% of the lines. The purchases follow ``make_customers``
+    and ``make_transactions``.
+
+    Returns
+    -------
+    pandas.DataFrame of strings
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(random_state)
+    customers, segments = make_customers(n_customers, random_state=rng.integers(2**31))
+    tx = make_transactions(
+        customers, segments, months=months, start="2010-12-01", random_state=rng.integers(2**31)
+    )
+    numbers = rng.permutation(np.arange(12346, 12346 + 10 * n_customers, 10))[:n_customers]
+    ids = np.array([f"{v:07d}" if i % 3 == 0 else str(v) for i, v in enumerate(numbers)], dtype=object)
+    id_of = dict(zip(customers["customer_id"], ids))
+    codes, items = pd.factorize(tx["item"], sort=True)
+    stock = np.array(
+        [f"{20000 + 37 * i}" + ("A" if i % 7 == 0 else "") for i in range(items.size)], dtype=object
+    )
+    price = np.round(rng.choice([0.42, 0.85, 1.25, 1.65, 2.55, 2.95, 4.95, 7.95], items.size), 2)
+    quantity = np.maximum(1, np.round(tx["amount"].to_numpy() / price[codes])).astype(int)
+    minutes = rng.integers(8 * 60, 19 * 60, tx["order_id"].max() + 1)[tx["order_id"].to_numpy()]
+    when = tx["date"] + pd.to_timedelta(minutes, unit="min")
+    table = pd.DataFrame(
+        {
+            "InvoiceNo": (536364 + tx["order_id"]).astype(str),
+            "StockCode": stock[codes],
+            "Description": [f"{name.upper().replace('-', ' ')}, ASSORTED" for name in items[codes]],
+            "Quantity": quantity.astype(str),
+            "InvoiceDate": [f"{t.month}/{t.day}/{t.year % 100:02d} {t.hour}:{t.minute:02d}" for t in when],
+            "UnitPrice": [f"{p:.2f}" for p in price[codes]],
+            "CustomerID": tx["customer_id"].map(id_of).to_numpy(),
+            "Country": rng.choice(
+                ["United Kingdom", "France", "Germany", "EIRE"], len(tx), p=[0.85, 0.05, 0.05, 0.05]
+            ),
+        }
+    )
+    returned = table.sample(frac=0.02, random_state=int(rng.integers(2**31)))
+    returned = returned.assign(InvoiceNo="C" + returned["InvoiceNo"], Quantity="-" + returned["Quantity"])
+    table = pd.concat([table, returned]).sort_index(kind="stable").reset_index(drop=True)
+    table.loc[rng.random(len(table)) < 0.05, "CustomerID"] = ""
+    return table[RETAIL_COLUMNS]

@@ -1,37 +1,99 @@
 """Reading customer files for ``fastseg segment`` and writing its output folder."""
 
+import csv
+import gzip
 import shutil
 import tempfile
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._pandas import require_pandas as _pandas
+from .purchases import DataReport, clean_purchases, ids_as_text, rfm_table
+
+DELIMITERS = ",;\t|"
 
 
-def _read_table(path):
+def _open_text(path):
+    """(first 64 kB of text, encoding, compression) of a CSV file, plain or gzip."""
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    compression = "gzip" if magic == b"\x1f\x8b" else None
+    opener = gzip.open if compression else open
+    with opener(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if len(head) == 1 << 16 and exc.start >= len(head) - 3:  # a character cut by the sample
+                text = head[: exc.start].decode(encoding)
+            else:
+                continue
+        return text, encoding, compression
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def sniff_delimiter(text):
+    """The delimiter among , ; tab | that splits the header line into the most fields (quotes
+    respected); a comma when none splits it."""
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        fields = len(next(csv.reader([header], delimiter=delimiter), []))
+        if fields > best_fields:
+            best, best_fields = delimiter, fields
+    return best
+
+
+def read_table(path, *, sep=None, text_columns=(), report=None):
+    """A CSV (any of , ; tab |, sniffed unless ``sep``; quoted fields, CRLF, a UTF-8 BOM, gzip) or
+    Parquet file as a DataFrame. ``text_columns`` that are present are read as text, exactly as
+    written (leading zeros and all); Parquet columns are cast to text later by ``ids_as_text``.
+    A file that is not UTF-8 is read as Latin-1 and ``report`` says so."""
     pd = _pandas()
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"input file {str(path)!r} does not exist.")
     if path.stat().st_size == 0:
         raise ValueError(f"input file {str(path)!r} is empty.")
-    suffix = path.suffix.lower()
+    suffixes = [x.lower() for x in path.suffixes[-2:]]
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
     try:
-        if suffix in (".parquet", ".pq"):
+        if magic == b"PAR1" or suffixes[-1:] in ([".parquet"], [".pq"]):
             frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt", ".tsv"):
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        elif magic[:2] == b"\x1f\x8b" or suffixes[-1:] in ([".csv"], [".txt"], [".tsv"]):
+            text, encoding, compression = _open_text(path)
+            if encoding != "utf-8-sig" and report is not None:
+                report.note(f"{path.name} is not UTF-8: read as Latin-1")
+            if sep is None:
+                sep = "\t" if ".tsv" in suffixes else sniff_delimiter(text)
+            options = dict(sep=sep, encoding=encoding, compression=compression)
+            header = pd.read_csv(path, nrows=0, **options).columns
+            dtype = {c: str for c in text_columns if c in header}
+            try:
+                frame = pd.read_csv(path, dtype=dtype, low_memory=False, **options)
+            except UnicodeDecodeError:  # not UTF-8 after all, past the sample
+                if report is not None:
+                    report.note(f"{path.name} is not UTF-8: read as Latin-1")
+                frame = pd.read_csv(path, dtype=dtype, low_memory=False, **{**options, "encoding": "latin-1"})
         else:
-            raise ValueError(f"cannot read {path.name!r}: use a .csv or .parquet file.")
+            raise ValueError(f"cannot read {path.name!r}: use a .csv (or .csv.gz) or .parquet file.")
     except pd.errors.EmptyDataError:
         raise ValueError(f"input file {str(path)!r} has no data.") from None
     except pd.errors.ParserError as exc:
         raise ValueError(f"input file {str(path)!r} is not valid CSV: {str(exc).splitlines()[0]}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
     except ImportError as exc:
-        raise ValueError(f"cannot read Parquet ({exc}); install pyarrow or use CSV.") from None
+        raise ValueError(f"cannot read Parquet ({exc}); pip install 'fastseg[parquet]' or use CSV.") from None
     if frame.empty:
         raise ValueError(f"input file {str(path)!r} has a header but no rows.")
+    frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
@@ -64,89 +126,182 @@ def _check_features(frame, features):
         raise ValueError(f"need at least 3 customers to segment, got {len(frame)}.")
 
 
+@dataclass
+class CustomerData:
+    """What ``fastseg segment`` clusters: one row per customer (``frame``, ids as text in
+    ``id_column``), the feature columns, the generating segments of the demo (else None), the
+    cleaned purchases (``purchases.clean_purchases``; None for a customer table) and the
+    ``DataReport`` of the rows left out."""
+
+    frame: object
+    id_column: str
+    features: list
+    truth: object = None
+    purchases: object = None
+    report: DataReport = field(default_factory=DataReport)
+    item_column: str = "item"
+
+
 def load_customers(
     *,
     demo=False,
     path=None,
-    frame=None,
+    sep=None,
     id_column=None,
     features=None,
     transactions=False,
     date_column="date",
-    amount_column="amount",
+    date_format=None,
+    amount_column=None,
+    quantity_column=None,
+    price_column=None,
     order_column=None,
+    item_column="item",
+    strict=False,
     seed=0,
 ):
-    """(frame, id_column, features, true_segments or None, transactions or None).
-
-    ``demo`` draws the synthetic customers (seeded by ``seed``), otherwise the table is read from
-    ``path`` (CSV or Parquet) or given as ``frame`` (a table read elsewhere, e.g. from a database;
-    it goes through the same checks as a file). ``features`` is a list of column names, or None for the demo's
-    features or every column but the id. With ``transactions`` the file is a purchase table and the
-    features are its RFM columns (``date_column``, ``amount_column``, ``order_column``).
-    Transactions come with the demo and with ``transactions``.
-    """
+    """The demo customers (seeded by ``seed``) or the table in ``path`` (CSV or Parquet) as a
+    ``CustomerData``; see ``customers_from_table`` for the other arguments."""
     from .datasets import FEATURES, make_customers, make_transactions
 
     if demo:
         frame, truth = make_customers(4000, random_state=seed)
         features = FEATURES if not features else list(features)
         _check_features(frame, features)
-        return frame, "customer_id", features, truth, make_transactions(frame, truth, random_state=seed)
-    frame = _read_table(path) if frame is None else frame
-    purchases = frame if transactions else None
-    if transactions:
-        from .features import rfm
+        tx = make_transactions(frame, truth, random_state=seed)
+        purchases, report = clean_purchases(
+            tx, customer="customer_id", date="date", amount="amount", order="order_id", item="item"
+        )
+        return CustomerData(frame, "customer_id", features, truth, purchases, DataReport())
+    report = DataReport()
+    text_columns = [id_column or "customer_id"] + ([order_column, item_column] if transactions else [])
+    frame = read_table(path, sep=sep, text_columns=[c for c in text_columns if c], report=report)
+    data = customers_from_table(
+        frame, id_column=id_column, features=features, transactions=transactions, date_column=date_column,
+        date_format=date_format, amount_column=amount_column, quantity_column=quantity_column,
+        price_column=price_column, order_column=order_column, item_column=item_column, strict=strict,
+    )  # fmt: skip
+    data.report.notes[:0] = report.notes
+    return data
 
+
+def customers_from_table(
+    table,
+    *,
+    id_column=None,
+    features=None,
+    transactions=False,
+    date_column="date",
+    date_format=None,
+    amount_column=None,
+    quantity_column=None,
+    price_column=None,
+    order_column=None,
+    item_column="item",
+    strict=False,
+):
+    """A DataFrame (read from a file or a database) as a ``CustomerData``.
+
+    A customer table has one row per customer: ``id_column`` (default ``customer_id`` when
+    present, else row numbers) and ``features`` (default every other column). With
+    ``transactions`` it is a purchase table, cleaned by ``purchases.clean_purchases`` (amounts
+    from ``amount_column``, else ``quantity_column`` x ``price_column``, else items bought), and
+    the features are recency, frequency and monetary. Ids are text, as written; rows without an
+    id are left out and reported (``strict``: an error).
+    """
+    pd = _pandas()
+    report = DataReport()
+    if transactions:
         customer = id_column or "customer_id"
-        features_frame = rfm(
-            frame,
-            customer=customer,
-            date=date_column,
-            amount=amount_column,
-            order=order_column,
-        ).reset_index()
-        frame, id_column = features_frame, customer
-        features = ["recency_days", "frequency", "monetary"]
-    else:
-        id_column = id_column or ("customer_id" if "customer_id" in frame.columns else None)
-        if id_column is not None and id_column not in frame.columns:
-            raise ValueError(
-                f"no id column {id_column!r} in the input; its columns are {', '.join(map(str, frame.columns))}."
+        if amount_column is None and quantity_column is None and "amount" in table.columns:
+            amount_column = "amount"
+        purchases, report = clean_purchases(
+            table, customer=customer, date=date_column, amount=amount_column, quantity=quantity_column,
+            price=price_column, order=order_column, item=item_column, date_format=date_format, strict=strict,
+        )  # fmt: skip
+        rfm = rfm_table(purchases)
+        if rfm.attrs["net_negative"]:
+            report.note(
+                f"{rfm.attrs['net_negative']:,} customers returned more than they bought in the period: "
+                "monetary 0"
             )
-        if features:
-            features = [c for c in features if c]
-        else:
-            features = [c for c in frame.columns if c != id_column]
-        if id_column is None:
-            frame = frame.reset_index(drop=True)
-            frame.insert(0, "row", np.arange(1, len(frame) + 1))
-            id_column = "row"
+        frame = rfm.reset_index().rename(columns={"customer": customer})
+        features = ["recency_days", "frequency", "monetary"]
+        _check_features(frame, features)
+        return CustomerData(frame, customer, features, None, purchases, report, item_column or "item")
+    frame = table
+    id_column = id_column or ("customer_id" if "customer_id" in frame.columns else None)
+    if id_column is not None and id_column not in frame.columns:
+        raise ValueError(
+            f"no id column {id_column!r} in the input; its columns are {', '.join(map(str, frame.columns))}."
+        )
+    if features:
+        features = [c for c in features if c]
+    else:
+        features = [c for c in frame.columns if c != id_column]
+    if id_column is None:
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, "row", [str(i) for i in range(1, len(frame) + 1)])
+        id_column = "row"
+    else:
+        ids = ids_as_text(frame[id_column])
+        no_id = ids.isna().to_numpy() | ids.fillna("").str.strip().eq("").to_numpy()
+        if no_id.any():
+            reason = f"no customer id (column {id_column!r})"
+            if strict:
+                raise ValueError(f"{reason}: {int(no_id.sum()):,} rows.")
+            report.drop(reason, no_id.sum())
+        frame = frame.assign(**{id_column: ids})[~no_id].reset_index(drop=True)
+        if frame.empty:
+            raise ValueError(f"no row has a customer id (column {id_column!r}).")
+        dup = frame[id_column].duplicated()
+        if dup.any():
+            raise ValueError(
+                f"customer id {frame.loc[dup, id_column].iloc[0]!r} appears more than once in column "
+                f"{id_column!r}: a customer table has one row per customer (for purchases, use --transactions)."
+            )
     _check_features(frame, features)
-    return frame, id_column, features, None, purchases
+    del pd
+    return CustomerData(frame, id_column, features, None, None, report)
 
 
 def basket_tables(
-    transactions, id_column, labels, frame, *, order_column=None, item_column="item", seed=0, evaluate=False
-):
-    """Top product pairs per segment, recommendations and (``evaluate``) the hit-rate table, or
-    None when the transactions have no item column."""
+    purchases, id_column, segments, frame, *, seed=0, evaluate=False, min_pair_count=5, min_support=0.0,
+    min_confidence=0.0, top=10, item_column="item",
+):  # fmt: skip
+    """Product pairs per segment (the ``top`` by lift among pairs in at least ``min_pair_count``
+    baskets with ``min_support`` and ``min_confidence``), recommendations and (``evaluate``) the
+    hit-rate table, from a ``clean_purchases`` table; None when it has no item column.
+    Returns and rows without an item are no basket items."""
     from ..basket import hit_rate, recommend, rules_by_segment
 
-    if transactions is None or item_column not in transactions.columns:
+    if purchases is None or "item" not in purchases.columns:
         return None
-    segment_of = dict(zip(frame[id_column], labels + 1))
-    tx = transactions[transactions[id_column].isin(segment_of.keys())]
-    basket = order_column or id_column
+    segment_of = dict(zip(frame[id_column], segments))
+    keep = ~purchases["is_return"].to_numpy() & purchases["has_item"].to_numpy()
+    tx = purchases.loc[keep, ["customer", "basket", "item"]]
+    tx = tx[tx["customer"].isin(segment_of.keys())]
+    if tx.empty:
+        return None
     rules = rules_by_segment(
-        tx, segment_of, customer=id_column, basket=basket, item=item_column, min_support=0.01
+        tx, segment_of, customer="customer", basket="basket", item="item", min_count=min_pair_count,
+        min_support=min_support, min_confidence=min_confidence,
+    )  # fmt: skip
+    # One row per pair: the direction with the higher confidence (both have the same lift).
+    pair = rules["antecedent"].where(rules["antecedent"] < rules["consequent"], rules["consequent"]) + (
+        "\x00" + rules["consequent"].where(rules["antecedent"] < rules["consequent"], rules["antecedent"])
     )
-    pairs = rules[rules["antecedent"] < rules["consequent"]].groupby("segment", sort=True).head(10)
-    recs = recommend(tx, customer=id_column, item=item_column, n=10, segment_of=segment_of)
-    tables = {"pairs.csv": pairs, "recommendations.csv": recs}
+    rules = rules.assign(pair=pair).sort_values(
+        ["segment", "lift", "confidence", "count", "antecedent", "consequent"],
+        ascending=[True, False, False, False, True, True], kind="stable",
+    )  # fmt: skip
+    pairs = rules.drop_duplicates(["segment", "pair"]).drop(columns="pair").groupby("segment").head(top)
+    recs = recommend(tx, customer="customer", item="item", n=10, segment_of=segment_of)
+    recs = recs.rename(columns={"customer": id_column, "item": item_column})
+    tables = {"pairs.csv": pairs.reset_index(drop=True), "recommendations.csv": recs}
     if evaluate:
         tables["hit_rate.csv"] = hit_rate(
-            tx, customer=id_column, item=item_column, segment_of=segment_of, random_state=seed
+            tx, customer="customer", item="item", segment_of=segment_of, random_state=seed
         )
     return tables
 
@@ -173,7 +328,7 @@ def _profile_for_print(result):
     return short
 
 
-def write_outputs(out, frame, id_column, features, result, extra=None, finish=None):
+def write_outputs(out, frame, id_column, features, result, extra=None, notes=(), finish=None):
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
     way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
     report reads the written tables there). Returns the written paths."""
@@ -184,14 +339,18 @@ def write_outputs(out, frame, id_column, features, result, extra=None, finish=No
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".fastseg-") as tmp:
         tmp = Path(tmp)
-        labels = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": result["labels"] + 1})
+        labels = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": result["segments"]})
         labels["segment_name"] = labels["segment"].map(result["names"])
+        if "outliers" in result:
+            labels["outlier"] = result["outliers"]
         labels.to_csv(tmp / "labels.csv", index=False)
         profile = result["profile"].copy()
         profile.insert(0, "name", [result["names"][s] for s in profile.index])
         profile.to_csv(tmp / "profile.csv")
         (tmp / "profile.md").write_text(
             f"# Segment profiles ({result['k']} segments)\n\nMeans and medians in the input's own units.\n\n"
+            + "".join(f"- {note}\n" for note in notes)
+            + ("\n" if notes else "")
             + markdown_table(profile.assign(share=[f"{v:.1%}" for v in profile["share"]]))
             + "\n"
         )
@@ -202,7 +361,7 @@ def write_outputs(out, frame, id_column, features, result, extra=None, finish=No
             result["z_means"],
             result["names"],
             result["Z"],
-            result["labels"],
+            result["segments"],
             result["k"],
         )
         for name, table in (extra or {}).items():
@@ -223,17 +382,22 @@ def write_outputs(out, frame, id_column, features, result, extra=None, finish=No
 def describe(frame, id_column, features, result, truth, demo, baskets=None):
     """The text the command prints: sweep, profile table, basket findings and, for the demo, the
     paper comparison."""
-    lines = [f"K sweep: {result['sweep'].attrs['reason']}", ""]
-    lines.append(markdown_table(_profile_for_print(result)))
+    lines = [f"K sweep: {result['sweep'].attrs['reason']}"]
+    n_out = int(np.sum(result.get("outliers", 0)))
+    if n_out:
+        lines.append(
+            f"Outliers: {n_out} customers far out on a feature were left out of the fit and given their "
+            "nearest segment (labels.csv, column outlier)."
+        )
+    if result.get("smallest_share", 1.0) < result.get("min_segment_share", 0.0):
+        lines.append(f"Note: the smallest segment holds {result['smallest_share']:.1%} of the customers.")
+    lines += ["", markdown_table(_profile_for_print(result))]
     if baskets is not None:
         pairs = baskets["pairs.csv"].groupby("segment").head(2)
-        shown = pairs.set_index("segment")[["antecedent", "consequent", "support", "confidence", "lift"]]
-        lines += [
-            "",
-            "Top product pairs per segment (by lift; all in pairs.csv):",
-            "",
-            markdown_table(shown, "{:.3f}"),
-        ]
+        columns = ["antecedent", "consequent", "count", "support", "confidence", "lift"]
+        shown = pairs.set_index("segment")[columns]
+        lines += ["", "Top product pairs per segment (by lift; all in pairs.csv):", ""]
+        lines.append(markdown_table(shown, "{:.3f}") if len(shown) else "(no pair meets the minimums)")
         if "hit_rate.csv" in baskets:
             hits = baskets["hit_rate.csv"].set_index("method")
             lines += ["", "Recommendations, leave-one-out hit rate@10:", "", markdown_table(hits, "{:.3f}")]

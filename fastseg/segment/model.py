@@ -270,6 +270,9 @@ def model_from_result(result, ids=None):
     numbers = np.asarray(result.get("segment_numbers", np.arange(1, k + 1)), dtype=np.int64)
     labels = np.asarray(result["labels"])
     segments = numbers[labels]
+    names = result["names"]
+    if "segment_numbers" not in result:  # names keyed 1..K
+        names = {int(numbers[j]): names[j + 1] for j in range(k)}
     counts = np.bincount(labels, minlength=k)
     meta = {
         "format": FORMAT,
@@ -281,7 +284,7 @@ def model_from_result(result, ids=None):
         "n_columns": int(result["Z"].shape[1]),
         "preprocessing": _preprocessing(result["preprocessor"]),
         "segment_numbers": numbers.tolist(),
-        "names": {str(int(numbers[j])): str(result["names"][j + 1]) for j in range(k)},
+        "names": {str(int(s)): str(names[int(s)]) for s in numbers},
         "shares": {str(int(numbers[j])): float(counts[j] / counts.sum()) for j in range(k)},
     }
     arrays = {}

@@ -35,12 +35,23 @@ class Segmentation:
         return table_rows(self.labels, self.method, self.k, run_at)
 
 
-def labels_frame(frame, id_column, labels, names):
-    """Customer id (type and values as read), segment 1..K and segment name."""
+def labels_frame(frame, id_column, segments, names):
+    """Customer id, segment number and segment name."""
     pd = _pandas()
-    out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": labels + 1})
+    out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": segments})
     out["segment_name"] = out["segment"].map(names)
     return out
+
+
+def with_source_ids(labels, id_column, source):
+    """``labels`` with the ids as ``source`` holds them (type and value: a database's bigint stays
+    an integer), where the run read them as text; unchanged when ``source`` has no such column."""
+    if id_column not in source.columns:
+        return labels
+    from .purchases import ids_as_text
+
+    original = dict(zip(ids_as_text(source[id_column]), source[id_column]))
+    return labels.assign(**{id_column: labels[id_column].map(original)})
 
 
 def table_rows(labels, method, k, run_at=None):
@@ -59,13 +70,20 @@ def segment_frame(
     features=None,
     transactions=False,
     date_column="date",
-    amount_column="amount",
+    date_format=None,
+    amount_column=None,
+    quantity_column=None,
+    price_column=None,
     order_column=None,
     item_column="item",
+    strict=False,
     method="kmeans",
     k=None,
     k_range=range(2, 16),
     log_transform=True,
+    min_segment_share=0.02,
+    outlier_sd=4.0,
+    min_pair_count=5,
     random_state=0,
     evaluate=False,
 ):
@@ -73,9 +91,10 @@ def segment_frame(
 
     ``frame`` is a customer table (one row per customer) or, with ``transactions=True``, a purchase
     table whose recency/frequency/monetary features are built first (``date_column``,
-    ``amount_column``, ``order_column``); ``item_column`` then gives product pairs and
-    recommendations. ``frame`` goes through the same checks as a file given to the command, and
-    it is not modified. Returns a :class:`Segmentation`.
+    ``amount_column`` or ``quantity_column`` x ``price_column``, ``order_column``);
+    ``item_column`` then gives product pairs and recommendations. ``frame`` goes through the
+    same cleaning and checks as a file given to the command, and it is not modified; the ids in
+    ``labels`` are the values of ``frame``'s id column. Returns a :class:`Segmentation`; ``details['data_report']`` lists dropped rows.
     """
     pd = _pandas()
     from . import files
@@ -85,49 +104,42 @@ def segment_frame(
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
     if isinstance(features, str):
         features = [c.strip() for c in features.split(",")]
-    customers, id_column, features, _, purchases = files.load_customers(
-        frame=frame.copy(),
-        id_column=id_column,
-        features=features,
-        transactions=transactions,
-        date_column=date_column,
-        amount_column=amount_column,
-        order_column=order_column,
-        seed=random_state,
-    )
+    data = files.customers_from_table(
+        frame.copy(), id_column=id_column, features=features, transactions=transactions,
+        date_column=date_column, date_format=date_format, amount_column=amount_column,
+        quantity_column=quantity_column, price_column=price_column, order_column=order_column,
+        item_column=item_column, strict=strict,
+    )  # fmt: skip
     result = segment_customers(
-        customers,
-        features,
-        k=k,
-        k_range=k_range,
-        method=method,
-        random_state=random_state,
-        log_columns="auto" if log_transform else [],
-    )
+        data.frame, data.features, k=k, k_range=k_range, method=method, random_state=random_state,
+        log_columns="auto" if log_transform else [], min_segment_share=min_segment_share,
+        outlier_sd=outlier_sd,
+    )  # fmt: skip
     baskets = files.basket_tables(
-        purchases,
-        id_column,
-        result["labels"],
-        customers,
-        order_column=order_column,
-        item_column=item_column,
-        seed=random_state,
-        evaluate=evaluate,
-    )
+        data.purchases, data.id_column, result["segments"], data.frame, seed=random_state, evaluate=evaluate,
+        min_pair_count=min_pair_count, item_column=data.item_column,
+    )  # fmt: skip
     baskets = baskets or {}
+    recommendations = baskets.get("recommendations.csv")
+    if recommendations is not None:
+        recommendations = with_source_ids(recommendations, data.id_column, frame)
     profile = result["profile"].copy()
     profile.insert(0, "name", [result["names"][s] for s in profile.index])
     return Segmentation(
-        labels=labels_frame(customers, id_column, result["labels"], result["names"]),
+        labels=with_source_ids(
+            labels_frame(data.frame, data.id_column, result["segments"], result["names"]),
+            data.id_column,
+            frame,
+        ),
         profile=profile,
         sweep=result["sweep"],
         k=result["k"],
         method=method,
-        id_column=id_column,
-        features=list(features),
+        id_column=data.id_column,
+        features=list(data.features),
         names=dict(result["names"]),
         pairs=baskets.get("pairs.csv"),
-        recommendations=baskets.get("recommendations.csv"),
+        recommendations=recommendations,
         hit_rate=baskets.get("hit_rate.csv"),
-        details={**result, "customers": customers},
+        details={**result, "customers": data.frame, "data_report": data.report.table()},
     )

@@ -4,8 +4,10 @@ import numpy as np
 
 from .profiles import feature_words
 
+SCATTER_POINTS = 20_000
 
-def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
+
+def write_plots(out_dir, sweep, z_means, names, Z, segments, chosen_k):
     """k_sweep.png, profile_heatmap.png and pca.png in ``out_dir``; returns their paths."""
     import matplotlib
 
@@ -68,18 +70,24 @@ def write_plots(out_dir, sweep, z_means, names, Z, labels, chosen_k):
 
     pca = PCA(n_components=2, random_state=0)
     P = pca.fit_transform(Z)
+    segments = np.asarray(segments)
+    shown = ""
+    if len(P) > SCATTER_POINTS:  # a million dots draw slowly and show no more than these do
+        keep = np.sort(np.random.default_rng(0).choice(len(P), SCATTER_POINTS, replace=False))
+        P, segments = P[keep], segments[keep]
+        shown = f" ({SCATTER_POINTS:,} drawn at random)"
     fig, ax = plt.subplots(figsize=(7, 5.5))
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.94)
     cmap = plt.get_cmap("tab10")
     for seg in sorted(names):
-        pts = P[np.asarray(labels) + 1 == seg]
+        pts = P[segments == seg]
         ax.scatter(
             pts[:, 0], pts[:, 1], s=6, alpha=0.5, color=cmap((seg - 1) % 10), label=f"{seg}: {names[seg]}"
         )
     ev = pca.explained_variance_ratio_
     ax.set_xlabel(f"PC1 ({ev[0]:.0%} of variance)")
     ax.set_ylabel(f"PC2 ({ev[1]:.0%} of variance)")
-    ax.set_title("Customers in the first two principal components")
+    ax.set_title(f"Customers in the first two principal components{shown}")
     ax.legend(markerscale=3, fontsize=8, frameon=False, loc="best")
     ax.grid(alpha=0.2)
     paths.append(out_dir / "pca.png")

@@ -36,20 +36,38 @@ def standardised_means(frame, labels, features):
     return z.groupby(pd.Series(np.asarray(labels) + 1, index=frame.index)).mean()
 
 
+def clustering_space_means(Z, labels, columns):
+    """Segment means (1..K) of each column of the clustering space ``Z`` (after the log
+    transforms and scaling; one-hot columns too), in standard deviations from the overall mean."""
+    pd = _pandas()
+    Z = np.asarray(Z, dtype=np.float64)
+    sd = Z.std(axis=0)
+    z = (Z - Z.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    frame = pd.DataFrame(z, columns=list(columns))
+    return frame.groupby(np.asarray(labels) + 1).mean()
+
+
 def feature_words(feature):
     return feature.replace("_days", "").replace("_", " ")
 
 
-def segment_names(frame, labels, features):
-    """Short names from the two most distinctive features of each segment ("high monthly spend /
-    low hesitation time"); a third feature is added where two names would collide."""
-    z = standardised_means(frame, labels, features)
-    names = {}
+def segment_names(Z, labels, columns, *, threshold=0.5, max_words=2):
+    """Segment names (1..K) from the clustering space: "high X" / "low X" for the features whose
+    segment mean is at least ``threshold`` standard deviations from the overall mean, the
+    ``max_words`` farthest joined by " / ", else "average". Names are unique: where two would be
+    equal the next such feature is added, then the segment number."""
+    z = clustering_space_means(Z, labels, columns)
+    words = {}
     for seg, row in z.iterrows():
-        order = row.abs().sort_values(ascending=False).index
-        names[seg] = [f"{'high' if row[c] > 0 else 'low'} {feature_words(c)}" for c in order[:3]]
-    short = {seg: " / ".join(words[:2]) for seg, words in names.items()}
-    counts = {}
-    for name in short.values():
-        counts[name] = counts.get(name, 0) + 1
-    return {seg: (" / ".join(names[seg]) if counts[short[seg]] > 1 else short[seg]) for seg in short}
+        far = row[row.abs() >= threshold]
+        order = far.abs().sort_values(ascending=False, kind="stable").index
+        words[seg] = [f"{'high' if row[c] > 0 else 'low'} {feature_words(c)}" for c in order]
+    names = {seg: " / ".join(w[:max_words]) or "average" for seg, w in words.items()}
+    longer = dict(names)
+    for seg, name in names.items():
+        if list(names.values()).count(name) > 1 and len(words[seg]) > max_words:
+            longer[seg] = " / ".join(words[seg][: max_words + 1])
+    return {
+        seg: name if list(longer.values()).count(name) == 1 else f"{name} (segment {seg})"
+        for seg, name in longer.items()
+    }

@@ -158,7 +158,7 @@ def _data_section(folder, run):
     if dropped is not None and len(dropped):
         parts.append("<h3>Dropped or changed (data_report.csv)</h3>")
         parts.append(html_table(dropped, table_id="data-report"))
-    elif run.get("transactions"):
+    elif run.get("transactions") and rows_read is not None:
         parts.append(
             f'<p class="note">The input is a purchase table: {rows_read:,} purchases gave '
             f"{customers:,} customers (recency, frequency and monetary value per customer).</p>"

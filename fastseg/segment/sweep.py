@@ -53,7 +53,15 @@ def make_preprocessor(frame, features, log_columns="auto"):
     plain = [c for c in numeric if c not in logged]
     parts = []
     if logged:
-        parts.append(("log_scaled", make_pipeline(FunctionTransformer(np.log1p), StandardScaler()), logged))
+        parts.append(
+            (
+                "log_scaled",
+                make_pipeline(
+                    FunctionTransformer(np.log1p, feature_names_out="one-to-one"), StandardScaler()
+                ),
+                logged,
+            )
+        )
     if plain:
         parts.append(("scaled", StandardScaler(), plain))
     if categorical:
@@ -102,7 +110,8 @@ def within_sse(X, labels):
     return sse
 
 
-def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2, progress=None):
+def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2,
+             min_segment_share=0.0, progress=None):  # fmt: skip
     """Fit every K of ``k_range`` and score it.
 
     Columns: ``inertia`` (the elbow curve), ``silhouette`` (on a sample of 1000 rows when n is
@@ -114,7 +123,8 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
 
     The recommended K (``table.attrs['recommended_k']``, with ``table.attrs['reason']``) is the
     one with the highest silhouette among K >= ``min_recommended_k`` (segmentations use 3 or more:
-    two segments, high and low value, are rarely actionable); the reason also gives the best K
+    two segments, high and low value, are rarely actionable) whose smallest segment holds at least
+    ``min_segment_share`` of the rows (column ``smallest_share``); the reason also gives the best K
     overall, the elbow of the inertia curve and the K preferred by Calinski-Harabasz and
     Davies-Bouldin.
 
@@ -127,6 +137,8 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
     ks = [int(k) for k in k_range]
     if not ks or min(ks) < 2:
         raise ValueError(f"k_range must hold integers >= 2, got {list(k_range)!r}.")
+    if not 0.0 <= min_segment_share < 1.0:
+        raise ValueError(f"min_segment_share must be in [0, 1), got {min_segment_share!r}.")
     if max(ks) >= X.shape[0]:
         raise ValueError(f"k_range goes up to {max(ks)}, but there are only {X.shape[0]} rows.")
     rows = []
@@ -140,6 +152,7 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
             "silhouette": silhouette_score(X, labels, sample_size=sample, random_state=random_state),
             "calinski_harabasz": calinski_harabasz_score(X, labels),
             "davies_bouldin": davies_bouldin_score(X, labels),
+            "smallest_share": np.bincount(labels, minlength=k).min() / X.shape[0],
         }
         if method == "ga":
             row["ga_best_sse"] = float(model.fitness_history_["best"].min())
@@ -149,15 +162,29 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
         if progress is not None:
             progress(i + 1, len(ks))
     table = pd.DataFrame(rows).set_index("k")
-    eligible = table[table.index >= min_recommended_k]
+    large_enough = table["smallest_share"] >= min_segment_share
+    eligible = table[(table.index >= min_recommended_k) & large_enough]
     if eligible.empty:
-        eligible = table
+        eligible = table[large_enough]
+    if eligible.empty:
+        raise ValueError(
+            f"every K of the sweep ({ks[0]}-{ks[-1]}) gives a segment under {min_segment_share:.1%} of the "
+            "customers: lower the minimum segment share or choose K yourself."
+        )
     best = int(eligible["silhouette"].idxmax())
     overall = int(table["silhouette"].idxmax())
     elbow = _elbow(table.index.to_numpy(), table["inertia"].to_numpy())
     reason = f"K={best} has the highest silhouette ({table.loc[best, 'silhouette']:.3f})"
+    conditions = [f"K >= {min_recommended_k}"] if best >= min_recommended_k else []
+    if min_segment_share > 0:
+        conditions.append(f"every segment >= {min_segment_share:.1%}")
     if overall != best:
-        reason += f" for K >= {min_recommended_k} (K={overall} scores {table.loc[overall, 'silhouette']:.3f})"
+        reason += (
+            f" with {' and '.join(conditions)} (K={overall} scores {table.loc[overall, 'silhouette']:.3f})"
+        )
+    tiny = [int(k) for k in table.index[~large_enough]]
+    if tiny:
+        reason += f"; K={', '.join(map(str, tiny))} left a segment under {min_segment_share:.1%}"
     table.attrs["recommended_k"] = best
     table.attrs["reason"] = (
         f"{reason}; the inertia elbow is at K={elbow}, Calinski-Harabasz prefers "
