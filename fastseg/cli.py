@@ -212,7 +212,7 @@ def _read_database(args):
     return {"frame": frame, "column_types": column_types}
 
 
-def _write_database(args, database, data, result):
+def _write_database(args, database, data, result, method=None):
     """Labels, method, K and run time into --write-table, in one transaction; its description."""
     if not (database and args.write_table):
         return None
@@ -221,7 +221,9 @@ def _write_database(args, database, data, result):
 
     id_column = data.id_column
     labels = labels_frame(data.frame, id_column, result["segments"], result["names"])
-    rows = table_rows(with_source_ids(labels, id_column, database["frame"]), args.method, result["k"])
+    rows = table_rows(
+        with_source_ids(labels, id_column, database["frame"]), method or args.method, result["k"]
+    )
     types = database["column_types"]
     types = {id_column: types[id_column]} if id_column in types else None
     n = db.write_table(args.input, args.write_table, rows, if_exists=args.if_exists, column_types=types)
@@ -286,19 +288,23 @@ def _cmd_assign(args):
 
     model = load_model(args.model)
     if not args.input:
-        raise ValueError("give --input FILE with the customers to assign")
+        raise ValueError("give --input FILE or a database URL with the customers to assign")
     if args.features and [c.strip() for c in args.features.split(",")] != model.features:
         raise ValueError(f"the model's features are {','.join(model.features)}; leave out --features")
     progress = _Progress(not args.quiet)
-    transactions = args.transactions
-    data = io.load_customers(
-        path=args.input, sep=args.sep, id_column=args.id_column, features=None if transactions else model.features,
-        transactions=transactions, date_column=args.date_column, date_format=args.date_format,
+    database = _read_database(args)
+    options = dict(
+        id_column=args.id_column, features=None if args.transactions else model.features,
+        transactions=args.transactions, date_column=args.date_column, date_format=args.date_format,
         amount_column=args.amount_column, quantity_column=args.quantity_column,
         price_column=args.price_column, order_column=args.order_column, item_column=args.item_column,
         strict=args.strict,
     )  # fmt: skip
-    progress.stage(f"read {len(data.frame)} customers from {args.input}")
+    if database:
+        data = io.customers_from_table(database["frame"], **options)
+    else:
+        data = io.load_customers(path=args.input, sep=args.sep, **options)
+    progress.stage(f"read {len(data.frame)} customers from {_source_name(args, database)}")
     segments, unseen = model.assign(data.frame)
     report = data.report.table()
     for feature, rows in unseen.items():
@@ -313,6 +319,9 @@ def _cmd_assign(args):
     pd = require_pandas()
     labels = pd.DataFrame({data.id_column: data.frame[data.id_column].to_numpy(), "segment": segments})
     labels["segment_name"] = labels["segment"].map(model.names)
+    written_table = _write_database(
+        args, database, data, {"segments": segments, "names": model.names, "k": model.k}, method=model.method
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     labels.to_csv(out / "labels.csv", index=False)
@@ -331,6 +340,8 @@ def _cmd_assign(args):
         f"\nAssigned {len(labels)} customers to the {model.k} segments of {args.model} "
         f"({model.method}, written by fastseg {model.version}). Files in {args.out}/: labels.csv, data_report.csv"
     )
+    if written_table:
+        print(f"Segments written to table {written_table}.")
     return 0
 
 
@@ -375,6 +386,22 @@ def _input_flags(parser, demo):
     return src
 
 
+def _database_flags(parser):
+    dbs = parser.add_argument_group(
+        "database",
+        "--input also takes a database URL: sqlite:///shop.db, postgresql://user@host:5432/db, "
+        "any SQLAlchemy URL whose driver is installed",
+    )
+    dbs.add_argument("--table", metavar="NAME", help="with a database URL: read this table (or schema.table)")
+    dbs.add_argument("--query", metavar="SQL", help="with a database URL: read the rows of this SELECT")
+    dbs.add_argument("--write-table", metavar="NAME",
+                     help="write customer id, segment, segment_name, method, k and run_at to this table of "
+                     "the same database, in one transaction")  # fmt: skip
+    dbs.add_argument("--if-exists", choices=["fail", "replace", "append"], default="fail",
+                     help="when the --write-table table exists: fail (default), replace it or append to it")  # fmt: skip
+    return dbs
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastseg",
@@ -390,18 +417,7 @@ def build_parser():
         "either from a file or from a database (--input URL with --table or --query).",
     )
     _input_flags(seg, demo=True)
-    dbs = seg.add_argument_group(
-        "database",
-        "--input also takes a database URL: sqlite:///shop.db, postgresql://user@host:5432/db, "
-        "any SQLAlchemy URL whose driver is installed",
-    )
-    dbs.add_argument("--table", metavar="NAME", help="with a database URL: read this table (or schema.table)")
-    dbs.add_argument("--query", metavar="SQL", help="with a database URL: read the rows of this SELECT")
-    dbs.add_argument("--write-table", metavar="NAME",
-                     help="write customer id, segment, segment_name, method, k and run_at to this table of "
-                     "the same database, in one transaction")  # fmt: skip
-    dbs.add_argument("--if-exists", choices=["fail", "replace", "append"], default="fail",
-                     help="when the --write-table table exists: fail (default), replace it or append to it")  # fmt: skip
+    _database_flags(seg)
     how = seg.add_argument_group("clustering")
     how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
                      help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
@@ -450,9 +466,10 @@ def build_parser():
         "--model", required=True, metavar="PATH", help="a model file from fastseg segment --save-model"
     )
     _input_flags(asg, demo=False)
+    _database_flags(asg)
     asg.add_argument("--out", default="fastseg-assigned", help="output folder (default ./fastseg-assigned)")
     asg.add_argument("--quiet", action="store_true", help="print nothing")
-    asg.set_defaults(func=_cmd_assign)
+    asg.set_defaults(func=_cmd_assign, demo=False)
 
     rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
     rep.add_argument(
