@@ -242,6 +242,9 @@ def test_command_saves_assigns_and_follows(customer_file, tmp_path, capsys):
     same = (refit["segment"] == fitted.set_index("customer_id").loc[refit.index, "segment"]).mean()
     assert same >= 0.95
     assert drift["changed_share"].fillna(0).max() <= 0.1
+    report = (tmp_path / "refit" / "report.html").read_text()
+    assert "Since the previous model" in report and report.count("<tr>", report.index('id="drift"')) >= 4
+    assert "Since the previous model" not in (tmp_path / "fit" / "report.html").read_text()
 
 
 def test_command_assign_reports_unseen_categories(customer_file, tmp_path, capsys):

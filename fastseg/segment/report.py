@@ -221,6 +221,32 @@ def _profile_section(folder):
     return "".join(parts)
 
 
+def _drift_section(folder):
+    """Segments against the previous model (drift.csv of a run with --previous); empty without."""
+    pd = _pandas()
+    drift = _read(folder, "drift.csv")
+    if drift is None:
+        return ""
+    counts = drift["status"].value_counts()
+    said = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("kept", "new", "vanished"))
+    both = int(drift["customers_in_both"].sum())
+    moved = (drift["customers_in_both"] * drift["changed_share"].fillna(0)).sum()
+    shown = drift.copy()
+    for col in ("share_before", "share_after", "changed_share"):
+        shown[col] = [("" if pd.isna(v) else f"{v:.1%}") for v in shown[col]]
+    shown["centre_shift_sd"] = [("" if pd.isna(v) else f"{v:.2f}") for v in shown["centre_shift_sd"]]
+    shown = shown.rename(columns=lambda c: c.replace("_", " "))
+    note = (
+        f"Segments matched to the previous model: {said}. A kept segment keeps its number and name; "
+        "the centre shift is in standard deviations of the previous model's clustering space."
+    )
+    if both:
+        note += f" Of {both:,} customers in both runs, {moved / both:.1%} changed segment."
+    return f'<h2>Since the previous model</h2><p class="note">{_esc(note)}</p>' + html_table(
+        shown, table_id="drift", formats={"segment": "{}", "customers in both": "{:,}"}
+    )
+
+
 def _recommendations_by_segment(folder):
     """recommendations.csv joined with labels.csv (ids compared as text), with the name of the
     id and item columns; None when either file is missing."""
@@ -308,6 +334,7 @@ def render_report(folder, run):
         _data_section(folder, run),
         _sweep_section(folder, run),
         _profile_section(folder),
+        _drift_section(folder),
         _basket_section(folder),
         "<h2>Files</h2>",
         f'<p class="note">In the same folder: {_esc(", ".join(files))}.</p>',
