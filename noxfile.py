@@ -7,7 +7,7 @@ nox.options.sessions = ["tests", "lint"]
 
 @nox.session
 def tests(session):
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,db]")  # db: the PostgreSQL tests run where PostgreSQL is installed
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 

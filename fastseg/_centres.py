@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted, validate_data
 
 from ._rows import Rows, unit_weights
-from ._validation import check_weights, streamable
+from ._validation import check_magnitude, check_weights, streamable
 
 
 def tolerance(rows, tol):
@@ -50,13 +50,19 @@ def warn_if_clusters_missing(counts, stacklevel):
 
 def check_centres(centres, n_clusters, n_features, what):
     """Refuse centres of the wrong shape or with non-finite values (``what``: "initial", ...)."""
-    if centres.shape != (n_clusters, n_features):
+    # scikit-learn's wording: code that calls either library matches on it.
+    if centres.shape[0] != n_clusters:
         raise ValueError(
-            f"The shape of the {what} centers {centres.shape} does not match "
-            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+            f"The shape of the {what} centers {centres.shape} does not match the number of clusters {n_clusters}."
+        )
+    if centres.shape[1] != n_features:
+        raise ValueError(
+            f"The shape of the {what} centers {centres.shape} does not match the number of features "
+            f"of the data {n_features}."
         )
     if not np.all(np.isfinite(centres)):
         raise ValueError(f"The {what} centers contain NaN or infinity.")
+    check_magnitude(centres, f"The {what} centers")
 
 
 def explicit_init(init, n_clusters, n_features, dtype):
@@ -76,7 +82,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
     _accept_sparse = "csr"
 
     def _validate_X(self, X, reset):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             reset=reset,
@@ -85,6 +91,9 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             order="C",
             accept_large_sparse=False,
         )
+        if not streamable(X):  # a streamed memmap is checked in its first pass (Rows.moments)
+            check_magnitude(X)
+        return X
 
     def _validate_fit_input(self, X, sample_weight, unit_if_none=False):
         """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.

@@ -33,9 +33,17 @@ def relocate_empty_clusters(rows, sample_weight, centres_old, labels, sums, weig
         return
     if rows.sparse or rows.n <= RELOCATE_ROWS:
         distances = rows.sq_distances_to_assigned(centres_old, labels)
+        if sample_weight.shape[0]:
+            # A row of weight 0 is as good as absent: it never becomes a centre.
+            distances[sample_weight == 0] = -1.0
         far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+        far_distances = distances[far]
     else:
-        far, _ = rows.farthest(centres_old, labels, empty.size)
+        far, far_distances = rows.farthest(centres_old, labels, empty.size, sample_weight)
+    if not np.any(far_distances > 0):
+        # Every row sits on its centre (more clusters than distinct rows): relocating is
+        # pointless, and scikit-learn skips it too.
+        return
     xs = [rows.row(idx) for idx in far]
     ws = [float(sample_weight[idx]) if sample_weight.shape[0] else 1.0 for idx in far]
     move_to_empty_clusters(sums, weights, empty, xs, ws, labels[far])
@@ -99,7 +107,13 @@ def lloyd(
         centres_new = update_centres(sums, weights, centres)
         shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
         if verbose:
-            logger.info("Iteration %d, inertia %s, %d labels changed.", it, inertia_old, n_changed)
+            # scikit-learn's line: the inertia of the new labels against the centres they were
+            # assigned to (the bound-based variants compute it only for this line).
+            if inertia_old is None:
+                shown = inertia(rows, sample_weight, centres, labels)
+            else:
+                shown = inertia_old
+            logger.info("Iteration %d, inertia %s.", it, float(shown))
         if moved is not None:
             moved(centres, centres_new)
         centres_prev, centres = centres, centres_new

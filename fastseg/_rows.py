@@ -112,13 +112,18 @@ class Rows:
             mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
             var = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel() - mean**2
         else:
-            count, mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
+            from ._validation import check_magnitude  # (it imports this module)
+
+            count, mean, m2, largest = 0, np.zeros(self.d), np.zeros(self.d), 0.0
             for _, _, r0, r1, _ in self.batches():
                 for start in range(r0, r1, MOMENT_ROWS):
                     block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
                     if not np.isfinite(block).all():
                         raise ValueError("Input X contains NaN or infinity.")
+                    if block.size:
+                        largest = max(largest, float(block.max()), -float(block.min()))
                     count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
+            check_magnitude(self.X, largest=largest)
             var = m2 / max(count, 1)
         self._moments = (mean, var)
         return self._moments
@@ -261,8 +266,9 @@ class Rows:
     def _to_assigned(self, centres, labels, out, r0, r1):
         _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
 
-    def farthest(self, centres, labels, m):
-        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks.
+    def farthest(self, centres, labels, m, sample_weight=None):
+        """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks;
+        rows of weight 0 count as at distance -1 (never chosen before a row of positive weight).
 
         Returns (row indices int64, squared distances float64).
         """
@@ -273,6 +279,8 @@ class Rows:
                 stop = min(start + block.shape[0], r1)
                 out = block[: stop - start]
                 _lk.sq_distances_to_assigned(self.X[start:stop], centres, labels[start:stop], out)
+                if sample_weight is not None and sample_weight.shape[0]:
+                    out[sample_weight[start:stop] == 0] = -1.0
                 top = np.argpartition(out, -min(m, out.size))[-min(m, out.size) :]
                 cand_dist.append(out[top].copy())
                 cand_rows.append(top + start)
@@ -280,18 +288,30 @@ class Rows:
         order = np.lexsort((idx, -dist))[:m]
         return idx[order], dist[order]
 
-    def closer(self, sample_weight, centre, closest, slot_pot):
+    def numpy_mean(self):
+        """``X.mean(axis=0)`` in X's dtype, bit for bit: numpy adds the rows of a C-ordered array
+        one after another in each column, so batches added in row order give the same sums."""
+        if not self.stream:
+            return np.asarray(self.X.mean(axis=0), dtype=self.dtype)
+        total = np.zeros(self.d, dtype=self.dtype)
+        for _, _, r0, r1, _ in self.batches():
+            for start in range(r0, r1, MOMENT_ROWS):
+                block = self.X[start : min(start + MOMENT_ROWS, r1)]
+                total = np.add.reduce(np.concatenate([total[None, :], block]), axis=0)
+        return total / self.dtype.type(self.n)
+
+    def closer(self, sample_weight, shift, centre, closest, slot_pot):
         """Seeding pass: lower ``closest`` towards ``centre``, refresh the slot potentials."""
         for a, b, r0, r1, local in self.batches():
             X, w, near = self.X[r0:r1], self._weights(sample_weight, r0, r1), closest[r0:r1]
             in_parallel(
                 b - a,
                 lambda p, q, a=a, local=local, X=X, w=w, near=near: _sk.closer(
-                    X, w, centre, local[p : q + 1], near, slot_pot[a + p : a + q]
+                    X, w, shift, centre, local[p : q + 1], near, slot_pot[a + p : a + q]
                 ),
             )
 
-    def candidate_potentials(self, sample_weight, closest, cand_rows):
+    def candidate_potentials(self, sample_weight, shift, closest, cand_rows):
         """Seeding pass: potential of each candidate, per slot ``(n_slots, L)``."""
         cand_pot = np.empty((self.bounds.shape[0] - 1, cand_rows.shape[0]))
         for a, b, r0, r1, local in self.batches():
@@ -299,7 +319,18 @@ class Rows:
             in_parallel(
                 b - a,
                 lambda p, q, a=a, local=local, X=X, w=w, near=near: _sk.candidate_potentials(
-                    X, w, near, cand_rows, local[p : q + 1], cand_pot[a + p : a + q]
+                    X, w, shift, near, cand_rows, local[p : q + 1], cand_pot[a + p : a + q]
                 ),
             )
         return cand_pot
+
+    def candidate_distances(self, shift, closest, cand_rows, out):
+        """Seeding pass: ``out[t] = minimum(closest, squared distances to cand_rows[t])``, (L, n)."""
+        for a, b, r0, r1, local in self.batches():
+            X, near, dist = self.X[r0:r1], closest[r0:r1], out[:, r0:r1]
+            in_parallel(
+                b - a,
+                lambda p, q, local=local, X=X, near=near, dist=dist: _sk.candidate_distances(
+                    X, shift, near, cand_rows, local[p : q + 1], dist
+                ),
+            )

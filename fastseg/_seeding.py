@@ -1,14 +1,27 @@
 """k-means++ seeding: the greedy driver over the seeding kernels, with scikit-learn's draws
-(including an emulation of NumPy's pairwise sum, so unit weights need no (n,) array).
+(including an emulation of NumPy's pairwise sum, so unit weights need no (n,) array for the
+first draw).
 """
 
 import numpy as np
 
+from ._blas import blas_single_thread
 from ._kernels import seeding as _sk
 
+# The candidates' distances are kept as one (L, n) array of X's dtype, as scikit-learn keeps
+# them, while it takes at most this many bytes: its potentials then come from the same NumPy
+# product, bit for bit, so float32 draws are scikit-learn's too. Above, the potentials are
+# float64 sums per slot (memory O(n) whatever L) and float32 draws may leave scikit-learn's
+# where a rounding moves a draw across a row boundary.
+SEED_MATRIX_BYTES = 1 << 28
 
-def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials=None):
+
+def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials=None, centred=False):
     """Greedy k-means++ with scikit-learn's draws: the same ``RandomState`` picks the same rows.
+
+    ``centred``: distances between rows of ``X - X.mean(axis=0)`` rounded to X's dtype, as
+    scikit-learn's ``KMeans.fit`` seeds on its centred copy (``sklearn.cluster.kmeans_plusplus``
+    does not centre). Dense rows only; the caller's rows are never modified.
 
     Returns (centres (k, d) of rows.dtype, indices (k,) int64).
     """
@@ -24,23 +37,84 @@ def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trial
             sample_weight = np.ones(rows.n, dtype=rows.dtype)
         indices = _kmeans_plusplus_sparse(rows, sample_weight, first, uniforms)
     else:
-        indices = seed_indices(rows, sample_weight, first, uniforms)
+        shift = rows.numpy_mean() if centred else np.zeros(rows.d, dtype=rows.dtype)
+        if n_local_trials * rows.n * rows.dtype.itemsize <= SEED_MATRIX_BYTES:
+            # One BLAS thread: the same bits (OpenBLAS's product does not depend on its thread
+            # count), and no BLAS threads spinning on the cores the Numba kernels need next.
+            with blas_single_thread():
+                indices = seed_indices(rows, sample_weight, first, uniforms, shift)
+        else:
+            indices = seed_indices_by_slot(rows, sample_weight, first, uniforms, shift)
     centres = np.vstack([rows.row(i) for i in indices]).astype(rows.dtype, copy=False)
     return np.ascontiguousarray(centres), indices
 
 
-def seed_indices(rows, sample_weight, first, uniforms):
-    """Rows chosen by greedy k-means++ from the given draws (dense rows).
+def _shifted(rows, indices, shift):
+    return np.ascontiguousarray(np.vstack([rows.row(i) for i in indices]) - shift, dtype=rows.dtype)
+
+
+def seed_indices(rows, sample_weight, first, uniforms, shift=None):
+    """Rows chosen by greedy k-means++ from the given draws (dense rows), scikit-learn's way.
 
     ``first`` is the first centre's row; row ``c - 1`` of ``uniforms`` (k - 1, L) holds the
-    draws of centre ``c``'s L candidates. Memory: one ``(n,)`` array of X's dtype.
+    draws of centre ``c``'s L candidates. The same steps as ``sklearn.cluster.kmeans_plusplus``
+    in X's dtype: running sums of ``w * closest`` (``np.cumsum``), the potentials as the product
+    of the (L, n) candidate distances with the weights, the argmin of those. Memory: the (L, n)
+    distances, two (n,) arrays of X's dtype and, for unit weights, an (n,) array of ones.
     """
+    if shift is None:
+        shift = np.zeros(rows.d, dtype=rows.dtype)
+    n, dtype = rows.n, rows.dtype
+    w = sample_weight if sample_weight.shape[0] else np.ones(n, dtype=dtype)
+    indices = np.empty(uniforms.shape[0] + 1, dtype=np.int64)
+    indices[0] = first
+    closest = np.full(n, np.inf, dtype=dtype)
+    rows.candidate_distances(shift, closest, _shifted(rows, [first], shift), closest[None, :])
+    current_pot = closest[None, :] @ w  # (1,): the product scikit-learn computes
+    distances = np.empty((uniforms.shape[1], n), dtype=dtype)
+    weights = None if sample_weight.shape[0] == 0 else w
+    for c in range(1, indices.size):
+        running = np.cumsum(closest if weights is None else weights * closest)
+        cand = _searchsorted_float64(running, uniforms[c - 1] * current_pot)
+        del running
+        np.clip(cand, None, n - 1, out=cand)
+        rows.candidate_distances(shift, closest, _shifted(rows, cand, shift), distances)
+        candidate_pots = distances @ w.reshape(-1, 1)
+        best = int(np.argmin(candidate_pots))
+        current_pot = candidate_pots[best]
+        closest[:] = distances[best]
+        indices[c] = cand[best]
+    return indices
+
+
+def _searchsorted_float64(running, targets):
+    """``np.searchsorted(running, targets)`` compared in float64 (as NumPy does for float32
+    ``running`` and float64 targets) without NumPy's float64 copy of ``running``: search the
+    rounded targets, then step to the exact place (running sums are non-decreasing)."""
+    if running.dtype == np.float64:
+        return np.searchsorted(running, targets)
+    cand = np.searchsorted(running, targets.astype(running.dtype))
+    for j, target in enumerate(targets.tolist()):
+        i = int(cand[j])
+        while i > 0 and float(running[i - 1]) >= target:
+            i -= 1
+        while i < running.shape[0] and float(running[i]) < target:
+            i += 1
+        cand[j] = i
+    return cand
+
+
+def seed_indices_by_slot(rows, sample_weight, first, uniforms, shift=None):
+    """``seed_indices`` in O(n) memory whatever L: potentials are float64 sums per slot, added
+    in slot order. Memory: one ``(n,)`` array of X's dtype."""
+    if shift is None:
+        shift = np.zeros(rows.d, dtype=rows.dtype)
     n_slots = rows.bounds.shape[0] - 1
     indices = np.empty(uniforms.shape[0] + 1, dtype=np.int64)
     indices[0] = first
     closest = np.full(rows.n, np.inf, dtype=rows.dtype)
     slot_pot = np.empty(n_slots)
-    rows.closer(sample_weight, rows.row(first), closest, slot_pot)
+    rows.closer(sample_weight, shift, _shifted(rows, [first], shift)[0], closest, slot_pot)
     for c in range(1, indices.size):
         current_pot = 0.0
         for pot in slot_pot.tolist():  # in slot order, as every reduction here
@@ -51,11 +125,12 @@ def seed_indices(rows, sample_weight, first, uniforms):
                 for u in uniforms[c - 1]
             ]
         )
-        cand_rows = np.ascontiguousarray(np.vstack([rows.row(i) for i in cand]))
+        cand_rows = _shifted(rows, cand, shift)
         # Adding the slots of each column in slot order (numpy reduces axis 0 row by row).
-        best = int(np.argmin(rows.candidate_potentials(sample_weight, closest, cand_rows).sum(axis=0)))
+        pots = rows.candidate_potentials(sample_weight, shift, closest, cand_rows).sum(axis=0)
+        best = int(np.argmin(pots))
         indices[c] = cand[best]
-        rows.closer(sample_weight, cand_rows[best], closest, slot_pot)
+        rows.closer(sample_weight, shift, cand_rows[best], closest, slot_pot)
     return indices
 
 

@@ -2,9 +2,11 @@
 that shows the ``fastseg`` logger while a fit runs."""
 
 import logging
+import sys
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight
 
 from ._rows import unit_weights
@@ -14,19 +16,27 @@ logger = logging.getLogger("fastseg")
 
 @contextmanager
 def verbose_logging(verbose):
-    """Show the ``fastseg`` logger's INFO records on stderr while ``verbose`` is set."""
+    """Print the ``fastseg`` logger's INFO records to stdout while ``verbose`` is set, as
+    scikit-learn prints its progress (one line per record, nothing else).
+
+    A handler the caller attached to the ``fastseg`` logger takes the records instead; the
+    records do not reach the root logger's handlers meanwhile, so nothing is printed twice.
+    """
     if not verbose or logger.handlers:
         yield
         return
-    handler = logging.StreamHandler()
-    old_level = logger.level
+    handler = logging.StreamHandler(sys.stdout)
+    old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
         yield
     finally:
+        handler.flush()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
 
 
 def check_weights(sample_weight, X, unit_if_none=False):
@@ -46,3 +56,40 @@ def streamable(X):
         and X.dtype in (np.float32, np.float64)
         and X.flags.c_contiguous
     )
+
+
+def largest_safe_value(dtype, n_rows, n_features):
+    """The largest |value| whose squared distances, summed over ``n_rows`` rows, stay finite.
+
+    Distances are computed in X's dtype (float32 kernels) and summed in float64: every squared
+    distance is at most ``n_features * (2 * max|x|) ** 2``, and the inertia ``n_rows`` of them.
+    """
+    per_row = np.sqrt(np.finfo(dtype).max / max(n_features, 1)) / 2
+    total = np.sqrt(np.finfo(np.float64).max / (max(n_features, 1) * max(n_rows, 1))) / 2
+    return float(min(per_row, total))
+
+
+def largest_abs(values):
+    """max |values| of a dense array, a sparse matrix or a block, without an |X| temporary."""
+    data = values.data if sp.issparse(values) else values
+    if data.size == 0:
+        return 0.0
+    return float(max(abs(float(data.max())), abs(float(data.min()))))
+
+
+def check_magnitude(X, what="Input X", n_rows=None, largest=None, dtype=None):
+    """Refuse values so large that squared distances would overflow (inf or NaN results).
+
+    ``n_rows`` rows are summed (default: X's); ``largest`` is max |X| when already known;
+    ``dtype`` is the one distances are computed in (default: X's).
+    """
+    n_rows = X.shape[0] if n_rows is None else n_rows
+    largest = largest_abs(X) if largest is None else largest
+    dtype = X.dtype if dtype is None else np.dtype(dtype)
+    limit = largest_safe_value(dtype, n_rows, X.shape[1])
+    if largest > limit:
+        raise ValueError(
+            f"{what} has values up to {largest:.3g} in absolute value: their squared distances would "
+            f"overflow {dtype.name} (the largest safe value here is {limit:.3g}). Scale the "
+            "data first, for instance with sklearn.preprocessing.StandardScaler."
+        )

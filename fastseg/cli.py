@@ -111,19 +111,24 @@ def _cmd_segment(args):
 
         previous = load_model(args.previous)  # a bad model file stops the run before any work
     progress = _Progress(not args.quiet)
-    data = io.load_customers(
-        demo=args.demo, path=args.input, sep=args.sep, id_column=args.id_column,
+    database = _read_database(args)
+    options = dict(
+        id_column=args.id_column,
         features=[c.strip() for c in args.features.split(",")] if args.features else None,
         transactions=args.transactions, date_column=args.date_column, date_format=args.date_format,
         amount_column=args.amount_column, quantity_column=args.quantity_column,
         price_column=args.price_column, order_column=args.order_column, item_column=args.item_column,
-        strict=args.strict, seed=args.seed,
+        strict=args.strict,
     )  # fmt: skip
+    if database:  # the rows read take the path of a file's rows
+        data = io.customers_from_table(database["frame"], **options)
+    else:
+        data = io.load_customers(demo=args.demo, path=args.input, sep=args.sep, seed=args.seed, **options)
     if not args.quiet:
         for line in data.report.lines():
             _say(line)
     # Said once the rows are read: a bad file stays a one-line error.
-    progress.stage(f"read {len(data.frame)} customers from " + ("the demo data" if args.demo else args.input))
+    progress.stage(f"read {len(data.frame)} customers from " + _source_name(args, database))
     progress.watch_compilation()
     from fastseg.segment import segment_customers
 
@@ -143,6 +148,11 @@ def _cmd_segment(args):
         data.purchases, data.id_column, result["segments"], data.frame, seed=args.seed, evaluate=args.evaluate,
         min_pair_count=args.min_pair_count, min_support=args.min_support, min_confidence=args.min_confidence, item_column=data.item_column,
     )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    if database and args.write_table:
+        progress.stage(f"writing table {args.write_table}")
+    written_table = _write_database(args, database, data, result)
+    run = _run_facts(args, database, data, result, seconds, written_table)
     progress.stage(f"writing {args.out}/")
     extra = {"data_report.csv": data.report.table(), **(baskets or {})}
     if previous is not None:
@@ -152,8 +162,9 @@ def _cmd_segment(args):
 
         model_from_result(result, ids=data.frame[data.id_column]).save(args.save_model)
     files = io.write_outputs(
-        args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes
-    )
+        args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes,
+        finish=_report(run),
+    )  # fmt: skip
     elapsed = time.perf_counter() - t0
     if args.quiet:
         return 0
@@ -165,8 +176,94 @@ def _cmd_segment(args):
     print(
         f"\nSegmented {len(data.frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s."
     )
+    if written_table:
+        print(f"Segments written to table {written_table}.")
     print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))
     return 0
+
+
+def _source_name(args, database):
+    """The input as said on screen and in the report (a database URL without its password)."""
+    if args.demo:
+        return "the demo data"
+    if database:
+        from fastseg.segment.db import hide_password
+
+        return hide_password(args.input)
+    return args.input
+
+
+def _read_database(args):
+    """{'frame', 'column_types'} read from a database --input, None for a file or the demo."""
+    from fastseg.segment import db
+
+    if not (args.input and db.is_database_url(args.input)):
+        used = [flag for flag, value in (("--table", args.table), ("--query", args.query),
+                                         ("--write-table", args.write_table)) if value]  # fmt: skip
+        if used:
+            verb = "needs" if len(used) == 1 else "need"
+            raise ValueError(
+                f"{' and '.join(used)} {verb} a database URL as --input (sqlite:///..., postgresql://...)"
+            )
+        return None
+    if args.write_table:  # before any work: an existing table with --if-exists fail stops here
+        db.check_writable(args.input, args.write_table, args.if_exists)
+    frame, column_types = db.read_database(args.input, table=args.table, query=args.query)
+    return {"frame": frame, "column_types": column_types}
+
+
+def _write_database(args, database, data, result, method=None):
+    """Labels, method, K and run time into --write-table, in one transaction; its description."""
+    if not (database and args.write_table):
+        return None
+    from fastseg.segment import db
+    from fastseg.segment.pipeline import labels_frame, table_rows, with_source_ids
+
+    id_column = data.id_column
+    labels = labels_frame(data.frame, id_column, result["segments"], result["names"])
+    rows = table_rows(
+        with_source_ids(labels, id_column, database["frame"]), method or args.method, result["k"]
+    )
+    types = database["column_types"]
+    types = {id_column: types[id_column]} if id_column in types else None
+    n = db.write_table(args.input, args.write_table, rows, if_exists=args.if_exists, column_types=types)
+    return f"{args.write_table} ({n:,} rows, --if-exists {args.if_exists})"
+
+
+def _run_facts(args, database, data, result, seconds, written_table):
+    """What the report says about the run."""
+    if args.demo:
+        source, rows_read = "built-in synthetic customers (--demo)", len(data.frame)
+    elif database:
+        what = f"table {args.table}" if args.table else f"query: {args.query}"
+        source, rows_read = f"{_source_name(args, database)}, {what}", len(database["frame"])
+    else:
+        rows_read = None  # the data report says what was read and dropped
+        source = args.input
+    return {
+        "source": source,
+        "rows_read": rows_read,
+        "customers": len(data.frame),
+        "transactions": bool(args.transactions),
+        "id_column": data.id_column,
+        "features": list(data.features),
+        "logged": list(result.get("logged", [])),
+        "method": args.method,
+        "k": result["k"],
+        "recommended_k": result["sweep"].attrs.get("recommended_k"),
+        "reason": result["sweep"].attrs.get("reason"),
+        "seconds": seconds,
+        "written_table": written_table,
+    }
+
+
+def _report(run):
+    def finish(folder):
+        from fastseg.segment.report import write_report
+
+        write_report(folder, run)
+
+    return finish
 
 
 def _drift_summary(drift, path):
@@ -191,19 +288,23 @@ def _cmd_assign(args):
 
     model = load_model(args.model)
     if not args.input:
-        raise ValueError("give --input FILE with the customers to assign")
+        raise ValueError("give --input FILE or a database URL with the customers to assign")
     if args.features and [c.strip() for c in args.features.split(",")] != model.features:
         raise ValueError(f"the model's features are {','.join(model.features)}; leave out --features")
     progress = _Progress(not args.quiet)
-    transactions = args.transactions
-    data = io.load_customers(
-        path=args.input, sep=args.sep, id_column=args.id_column, features=None if transactions else model.features,
-        transactions=transactions, date_column=args.date_column, date_format=args.date_format,
+    database = _read_database(args)
+    options = dict(
+        id_column=args.id_column, features=None if args.transactions else model.features,
+        transactions=args.transactions, date_column=args.date_column, date_format=args.date_format,
         amount_column=args.amount_column, quantity_column=args.quantity_column,
         price_column=args.price_column, order_column=args.order_column, item_column=args.item_column,
         strict=args.strict,
     )  # fmt: skip
-    progress.stage(f"read {len(data.frame)} customers from {args.input}")
+    if database:
+        data = io.customers_from_table(database["frame"], **options)
+    else:
+        data = io.load_customers(path=args.input, sep=args.sep, **options)
+    progress.stage(f"read {len(data.frame)} customers from {_source_name(args, database)}")
     segments, unseen = model.assign(data.frame)
     report = data.report.table()
     for feature, rows in unseen.items():
@@ -218,6 +319,9 @@ def _cmd_assign(args):
     pd = require_pandas()
     labels = pd.DataFrame({data.id_column: data.frame[data.id_column].to_numpy(), "segment": segments})
     labels["segment_name"] = labels["segment"].map(model.names)
+    written_table = _write_database(
+        args, database, data, {"segments": segments, "names": model.names, "k": model.k}, method=model.method
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     labels.to_csv(out / "labels.csv", index=False)
@@ -236,6 +340,8 @@ def _cmd_assign(args):
         f"\nAssigned {len(labels)} customers to the {model.k} segments of {args.model} "
         f"({model.method}, written by fastseg {model.version}). Files in {args.out}/: labels.csv, data_report.csv"
     )
+    if written_table:
+        print(f"Segments written to table {written_table}.")
     return 0
 
 
@@ -280,6 +386,22 @@ def _input_flags(parser, demo):
     return src
 
 
+def _database_flags(parser):
+    dbs = parser.add_argument_group(
+        "database",
+        "--input also takes a database URL: sqlite:///shop.db, postgresql://user@host:5432/db, "
+        "any SQLAlchemy URL whose driver is installed",
+    )
+    dbs.add_argument("--table", metavar="NAME", help="with a database URL: read this table (or schema.table)")
+    dbs.add_argument("--query", metavar="SQL", help="with a database URL: read the rows of this SELECT")
+    dbs.add_argument("--write-table", metavar="NAME",
+                     help="write customer id, segment, segment_name, method, k and run_at to this table of "
+                     "the same database, in one transaction")  # fmt: skip
+    dbs.add_argument("--if-exists", choices=["fail", "replace", "append"], default="fail",
+                     help="when the --write-table table exists: fail (default), replace it or append to it")  # fmt: skip
+    return dbs
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastseg",
@@ -289,11 +411,13 @@ def build_parser():
     seg = sub.add_parser(
         "segment",
         help="segment customers: K sweep, clustering, profiles, names and plots",
-        description="Segment customers and write labels, profiles and plots to an output folder. "
-        "Input is a customer table (one row per customer, feature columns) or, with --transactions, "
-        "a purchase table from which recency/frequency/monetary features are built.",
+        description="Segment customers and write labels, profiles, plots and report.html to an output "
+        "folder. Input is a customer table (one row per customer, feature columns) or, with "
+        "--transactions, a purchase table from which recency/frequency/monetary features are built; "
+        "either from a file or from a database (--input URL with --table or --query).",
     )
     _input_flags(seg, demo=True)
+    _database_flags(seg)
     how = seg.add_argument_group("clustering")
     how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
                      help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
@@ -342,9 +466,10 @@ def build_parser():
         "--model", required=True, metavar="PATH", help="a model file from fastseg segment --save-model"
     )
     _input_flags(asg, demo=False)
+    _database_flags(asg)
     asg.add_argument("--out", default="fastseg-assigned", help="output folder (default ./fastseg-assigned)")
     asg.add_argument("--quiet", action="store_true", help="print nothing")
-    asg.set_defaults(func=_cmd_assign)
+    asg.set_defaults(func=_cmd_assign, demo=False)
 
     rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
     rep.add_argument(

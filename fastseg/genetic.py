@@ -58,7 +58,8 @@ class GeneticKMeans(_CentresModel):
         Tolerance of the final K-means, relative to the mean feature variance (as KMeans).
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
-        Log each generation (``logging`` logger ``'fastseg'``).
+        Print each generation's SSE, then the K-means lines, to stdout (records of the
+        ``logging`` logger ``'fastseg'``; a handler attached to it receives them instead).
     callback : callable or None, default=None
         Called after each generation as ``callback(info)`` with a dict (``generation``,
         ``best_inertia``, ``mean_inertia``, ``worst_inertia``, ``best_centers``); returning True

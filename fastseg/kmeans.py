@@ -13,7 +13,7 @@ from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
 from ._centres import _CentresModel, check_centres, explicit_init, is_same_clustering, tolerance
-from ._validation import check_weights, verbose_logging
+from ._validation import check_magnitude, check_weights, verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -41,6 +41,7 @@ def kmeans_plusplus(
     indices : ndarray of shape (n_clusters,)
     """
     X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], accept_large_sparse=False)
+    check_magnitude(X)
     if not (isinstance(n_clusters, Integral) and n_clusters >= 1):
         raise ValueError(f"n_clusters must be a positive integer, got {n_clusters!r}.")
     if X.shape[0] < n_clusters:
@@ -77,7 +78,8 @@ class KMeans(_CentresModel):
         Convergence threshold on the squared centre shift, relative to the mean feature
         variance. Runs also stop as soon as no label changes.
     verbose : int, default=0
-        Log progress (``logging`` logger ``'fastseg'``) when non-zero.
+        When non-zero, print scikit-learn's progress lines to stdout (records of the ``logging``
+        logger ``'fastseg'``; a handler attached to it receives them instead).
     random_state : int, RandomState instance or None, default=None
         Seed for the initialisation.
     copy_x : bool, default=True
@@ -87,7 +89,8 @@ class KMeans(_CentresModel):
         ``(n,)`` int32 labels and O(k * d) statistics. Other layouts and dtypes are copied
         once, as scikit-learn does.
     algorithm : {'auto', 'lloyd', 'elkan', 'yinyang'}, default='auto'
-        All give the same labels, centres and ``n_iter_`` from the same init. 'lloyd' computes
+        All give the same labels, centres and ``n_iter_`` from the same init ('elkan' with one
+        cluster warns and runs Lloyd, as scikit-learn does). 'lloyd' computes
         every distance each iteration; 'yinyang' (and 'elkan', scikit-learn's name for a
         bound-based exact method) keeps per-row bounds and skips the distances they rule out
         (dense input; memory 8 * (k/10 + 2) bytes per row). 'auto' picks Yinyang where it was
@@ -185,7 +188,11 @@ class KMeans(_CentresModel):
     def _init_centres(self, rows, sample_weight, random_state, init_array):
         init = self.init
         if isinstance(init, str) and init == "k-means++":
-            centres, _ = _seeding.kmeans_plusplus(rows, sample_weight, self.n_clusters, random_state)
+            # Seeded on X - X.mean(axis=0) in X's dtype, the rounding of scikit-learn's centred copy
+            # (computed on the fly: X itself is left alone), so float32 draws its rows too.
+            centres, _ = _seeding.kmeans_plusplus(
+                rows, sample_weight, self.n_clusters, random_state, centred=not rows.sparse
+            )
             return centres
         if isinstance(init, str) and init == "random":
             if sample_weight.shape[0] == 0:  # scikit-learn draws with p even for unit weights
@@ -205,6 +212,13 @@ class KMeans(_CentresModel):
 
     def _iterations(self, rows):
         """The function that runs one K-means from initial centres (all give the same result)."""
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return _lloyd.lloyd
         if rows.sparse or rows.stream or self.algorithm == "lloyd":
             return _lloyd.lloyd
         if self.algorithm == "auto":

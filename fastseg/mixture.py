@@ -13,8 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _em, _rows, _seeding
+from ._validation import check_magnitude, verbose_logging
 from ._validation import check_weights as _check_sample_weights
-from ._validation import verbose_logging
 from .kmeans import KMeans
 
 
@@ -126,7 +126,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 _, indices = _seeding.kmeans_plusplus(rows, sample_weight, k, random_state)
                 resp[indices, np.arange(k)] = 1
             w = sample_weight.astype(np.float64)
-            stats = _em.hard_stats(resp * w[:, None], X - shift, self.covariance_type)
+            if self.init_params != "k-means++":
+                resp = resp * w[:, None]
+            # else each row k-means++ drew (never one of weight 0) counts as one row whatever its
+            # weight, as one of its repeated copies would: weights stay equivalent to repetition.
+            stats = _em.hard_stats(resp, X - shift, self.covariance_type)
             params = _em.start_from_stats(
                 stats, shift, tied_moment, self.covariance_type, self.reg_covar, self._weights_init, w.sum()
             )
@@ -156,6 +160,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each row."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, order="C")
+        check_magnitude(X)  # float32 input keeps float32 covariances: |x|^2 must fit
         if X.shape[0] < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components but got "
@@ -239,6 +244,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _weighted_log_prob(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, order="C")
+        check_magnitude(X)  # float32 input keeps float32 covariances: |x|^2 must fit
         return self._log_prob_rows(X), X.dtype
 
     def _log_prob_rows(self, X):

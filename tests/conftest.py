@@ -25,3 +25,34 @@ def make_data(rng, n, d, k=4, dtype=np.float64, offset=0.0):
     labels = rng.integers(0, k, size=n)
     X = centres[labels] + rng.normal(size=(n, d)) + offset
     return np.ascontiguousarray(X, dtype=dtype)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster on loopback for the whole test session (stopped at the end)."""
+    from tests.services import PostgresServer, postgres_bindir, unavailable
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        unavailable("PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql)")
+    try:
+        import psycopg  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        unavailable("the database extra is not installed: pip install -e '.[db]'")
+    server = PostgresServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The path of a Chromium binary (Debian's chromium package)."""
+    from tests.services import chromium_path, unavailable
+
+    exe = chromium_path()
+    if exe is None:
+        unavailable("Chromium is not installed (apt-get install chromium)")
+    return exe

@@ -33,19 +33,30 @@ def sq_distances_to_assigned(X, centres, labels):
     )
 
 
-def kmeans_plusplus(X, sample_weight, first, uniforms):
-    """Twin of seeding.kmeans_plusplus: greedy k-means++ with the given draws."""
-    X = np.asarray(X, dtype=np.float64)
-    w = np.asarray(sample_weight, dtype=np.float64)
+def kmeans_plusplus(X, sample_weight, first, uniforms, sums_in=None):
+    """Twin of _seeding.seed_indices: greedy k-means++ with the given draws, as scikit-learn
+    computes it: exact distances rounded to X's dtype, running sums and potentials in
+    ``sums_in`` (X's dtype by default, as scikit-learn; float64 for ``seed_indices_by_slot``).
+    """
+    dtype = np.asarray(X).dtype
+    sums_in = dtype if sums_in is None else np.dtype(sums_in)
+    X64 = np.asarray(X, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=sums_in)
+
+    def distances(rows):
+        return sq_distances(rows, X64).astype(dtype).astype(sums_in)  # (L, n)
+
     indices = [first]
-    closest = sq_distances(X, X[[first]])[:, 0]
+    closest = distances(X64[[first]])[0]
+    pot = closest[None, :] @ w
     for draws in uniforms:
-        cumulative = np.cumsum(w * closest)
-        cand = np.minimum(np.searchsorted(cumulative, draws * cumulative[-1]), len(X) - 1)
-        dist = np.minimum(closest[:, None], sq_distances(X, X[cand]))
-        best = int(np.argmin(w @ dist))
+        cand = np.minimum(np.searchsorted(np.cumsum(w * closest), draws * pot), len(X64) - 1)
+        dist = np.minimum(closest[None, :], distances(X64[cand]))
+        pots = dist @ w.reshape(-1, 1)
+        best = int(np.argmin(pots))
+        pot = pots[best]
         indices.append(int(cand[best]))
-        closest = dist[:, best]
+        closest = dist[best]
     return np.array(indices)
 
 

@@ -105,6 +105,23 @@ def test_same_init_same_result_as_in_memory(client, dtype, n, d, k, chunks, seed
     _assert_same_fit(model, ref, dtype)
 
 
+def test_zero_weights_and_duplicate_rows_relocate_as_in_memory(client):
+    # Rows of weight 0 never take an empty cluster; more clusters than distinct rows: no
+    # relocation, one iteration. Both as the in-memory fit.
+    X = np.array([[0, 0], [0.4, 0], [0.5, 1.2], [1.1, 1], [9, 9], [8, 9]])
+    w = np.array([1, 1, 1, 1, 0, 0.0])
+    init = np.array([[0.5, 0.5], [30, 30]])
+    ref = fastseg.KMeans(2, init=init).fit(X, sample_weight=w)
+    model = fdask.KMeans(2, init=init).fit(
+        da.from_array(X, chunks=3), sample_weight=da.from_array(w, chunks=3)
+    )
+    _assert_same_fit(model, ref, np.float64)
+    D = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=float)
+    with pytest.warns(ConvergenceWarning):
+        model = fdask.KMeans(5, init=D).fit(da.from_array(D, chunks=2))
+    assert model.n_iter_ == 1
+
+
 def test_numpy_input_and_column_chunks(client):
     rng = np.random.default_rng(4)
     X = make_data(rng, 2000, 6, k=5)

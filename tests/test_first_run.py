@@ -37,9 +37,7 @@ _KMEANS_KERNELS = {
     "transpose_blocks",
     "assign_fused",
     "_nearest_in_block",
-    "sample_row",
-    "closer",
-    "candidate_potentials",
+    "candidate_distances",
 }
 
 
@@ -56,7 +54,7 @@ def test_second_process_compiles_nothing_and_first_compiles_only_what_the_fit_us
     names = [name for name, _ in first]
     assert set(names) == _KMEANS_KERNELS
     assert len(names) == len(set(names)), f"a kernel compiled twice: {first}"
-    takes_x = {"transpose_blocks", "assign_fused", "closer", "candidate_potentials"}
+    takes_x = {"transpose_blocks", "assign_fused", "candidate_distances"}
     assert all(arg == "array(float32, 2d, C)" for name, arg in first if name in takes_x), first
     # A fresh process with the same cache loads every kernel from it.
     assert _compiled(tmp_path) == []

@@ -182,10 +182,28 @@ def test_deterministic_across_threads_and_runs(blobs):
 
 
 def test_elitism_zero_may_lose_the_best_but_returns_the_best_seen(blobs):
+    seen = []
     ga = GeneticKMeans(
-        5, population_size=6, n_generations=10, elitism=0, mutation_rate=0.5, random_state=3
+        5,
+        population_size=6,
+        n_generations=10,
+        elitism=0,
+        mutation_rate=0.5,
+        random_state=3,
+        callback=lambda info: seen.append(info["best_centers"]),
     ).fit(blobs)
-    assert ga.fitness_history_["best"].min() <= ga.fitness_history_["best"][-1]
+    best = ga.fitness_history_["best"]
+    # Without elitism the last generation lost the best chromosome (else this proves nothing) ...
+    assert best[-1] > best.min()
+    # ... the best seen is the chromosome of the lowest SSE of all generations ...
+    best_seen = seen[-1]
+    assert reference.assign(blobs, np.ones(len(blobs)), best_seen)[3] == pytest.approx(best.min(), rel=1e-9)
+    # ... and fit's K-means starts from it.
+    expected = KMeans(5, init=best_seen, n_init=1, algorithm="lloyd", max_iter=ga.max_iter, tol=ga.tol).fit(
+        blobs
+    )
+    np.testing.assert_array_equal(ga.cluster_centers_, expected.cluster_centers_)
+    np.testing.assert_array_equal(ga.labels_, expected.labels_)
 
 
 @pytest.mark.parametrize(

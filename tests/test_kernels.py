@@ -194,22 +194,33 @@ def test_kmeans_plusplus_matches_reference(dtype, n, k, rng):
     trials = 2 + int(np.log(k))
     uniforms = rng.random((k - 1, trials))
     first = int(rng.integers(n))
-    out = _seeding.seed_indices(_rows.Rows(X), w, first, uniforms)
-    expected = reference.kmeans_plusplus(X, w, first, uniforms)
-    if dtype == np.float64:
-        np.testing.assert_array_equal(out, expected)
-    else:  # float32 distances can move a draw across a row boundary; most picks agree
-        assert out[0] == expected[0]
-        assert np.mean(out == expected) >= 0.8
+    rows = _rows.Rows(X)
+    # Every pick, float32 too: the same rounded distances, running sums and potentials.
+    out = _seeding.seed_indices(rows, w, first, uniforms)
+    np.testing.assert_array_equal(out, reference.kmeans_plusplus(X, w, first, uniforms))
+    # The slot-by-slot variant (large n) sums in float64.
+    out = _seeding.seed_indices_by_slot(rows, w, first, uniforms)
+    np.testing.assert_array_equal(out, reference.kmeans_plusplus(X, w, first, uniforms, sums_in=np.float64))
     assert len(set(out.tolist())) == k or n < k
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kmeans_plusplus_first_draw_is_a_weighted_choice(dtype, rng):
+    X = make_data(rng, 500, 3, dtype=dtype)
+    w = rng.uniform(0.0, 3.0, 500).astype(dtype)
+    rows = _rows.Rows(X)
+    for seed in range(20):
+        _, indices = _seeding.kmeans_plusplus(rows, w, 4, np.random.RandomState(seed))
+        assert indices[0] == np.random.RandomState(seed).choice(500, p=w / w.sum())
 
 
 def test_kmeans_plusplus_never_picks_a_zero_weight_row(rng):
     X = make_data(rng, 400, 3)
     w = np.ones(400)
     w[::2] = 0.0
-    out = _seeding.seed_indices(_rows.Rows(X), w, 1, rng.random((9, 4)))
-    assert np.all(out % 2 == 1)
+    for seed_indices in (_seeding.seed_indices, _seeding.seed_indices_by_slot):
+        out = seed_indices(_rows.Rows(X), w, 1, rng.random((9, 4)))
+        assert np.all(out % 2 == 1)
 
 
 @pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])

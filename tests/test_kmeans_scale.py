@@ -185,6 +185,22 @@ def test_farthest_rows_in_blocks_match_a_full_sort(rng):
     np.testing.assert_array_equal(far_distances, distances[expected])
 
 
+def test_farthest_rows_pass_over_zero_weights(rng):
+    X = make_data(rng, 5000, 2, k=3)
+    labels = rng.integers(0, 3, len(X)).astype(np.int32)
+    centres = X[:3].copy()
+    rows = _rows.Rows(X)
+    w = np.ones(len(X))
+    far_all, _ = rows.farthest(centres, labels, 5)
+    w[far_all[:3]] = 0.0
+    far, far_distances = rows.farthest(centres, labels, 5, w)
+    distances = rows.sq_distances_to_assigned(centres, labels)
+    distances[w == 0] = -1.0
+    expected = np.lexsort((np.arange(len(X)), -distances))[:5]
+    np.testing.assert_array_equal(far, expected)
+    assert not set(far_all[:3].tolist()) & set(far.tolist())
+
+
 def test_relocation_above_the_block_threshold_gives_the_farthest_rows(rng, monkeypatch):
     X = make_data(rng, 5000, 2, k=3)
     init = np.vstack([X[:2], [[1e6, 1e6]]])  # the third centre gets no row

@@ -50,6 +50,41 @@ def test_same_random_state_draws_the_same_initial_rows(init):
         assert_same_fit(ours, theirs, np.float64)
 
 
+@pytest.mark.parametrize("dtype, weighted", [(np.float32, False), (np.float32, True), (np.float64, False)])
+def test_kmeans_plusplus_draws_sklearns_rows_at_scale(dtype, weighted):
+    # 5e4 x 16, k=64: a shape where float32 picks used to leave scikit-learn's after a few
+    # dozen centres (its distances are float64 sums rounded to float32, its running sums and
+    # potentials float32). The data sits away from the origin, as customer features do.
+    from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
+
+    from fastseg import kmeans_plusplus
+
+    rng = np.random.default_rng(11)
+    X = make_data(rng, 50_000, 16, k=64, dtype=dtype, offset=3.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0]).astype(dtype) if weighted else None
+    for seed in range(2):
+        _, ours = kmeans_plusplus(X, 64, sample_weight=w, random_state=seed)
+        _, theirs = sk_kmeans_plusplus(X, 64, sample_weight=w, random_state=seed)
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32])
+def test_kmeans_fit_seeds_on_sklearns_rows_at_scale(dtype):
+    # KMeans.fit seeds on the centred rows, as scikit-learn's does: one iteration from the
+    # same 64 rows gives the same centres (any other row would move one far off).
+    rng = np.random.default_rng(12)
+    X = make_data(rng, 50_000, 16, k=64, dtype=dtype, offset=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = KMeans(64, max_iter=1, random_state=5).fit(X)
+        theirs = SkKMeans(64, max_iter=1, random_state=5).fit(X)
+    scale = np.abs(theirs.cluster_centers_).max()
+    np.testing.assert_allclose(
+        ours.cluster_centers_, theirs.cluster_centers_, rtol=RTOL[dtype], atol=RTOL[dtype] * scale
+    )
+    assert np.mean(ours.labels_ == theirs.labels_) > 0.999
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_kmeans_plusplus_mean_inertia_within_one_percent(dtype):
     rng = np.random.default_rng(7)

@@ -89,6 +89,57 @@ def test_bad_parameters(X, params, match):
         KMeans(**params).fit(X)
 
 
+@pytest.mark.parametrize("init_shape", [(3, 4), (2, 5)])
+def test_bad_init_shape_says_what_sklearn_says(X, init_shape):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    with pytest.raises(ValueError) as theirs:
+        SKKMeans(2, init=np.zeros(init_shape)).fit(X)
+    with pytest.raises(ValueError) as ours:
+        KMeans(2, init=np.zeros(init_shape)).fit(X)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_elkan_with_one_cluster_warns_as_sklearn_does(X):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    with pytest.warns(RuntimeWarning, match="doesn't make sense for a single cluster") as theirs:
+        expected = SKKMeans(1, algorithm="elkan", random_state=0).fit(X)
+    with pytest.warns(RuntimeWarning, match="doesn't make sense for a single cluster") as ours:
+        model = KMeans(1, algorithm="elkan", random_state=0).fit(X)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    np.testing.assert_allclose(model.cluster_centers_, expected.cluster_centers_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("algorithm, sparse", [("lloyd", False), ("lloyd", True), ("yinyang", False)])
+def test_more_centres_than_distinct_rows_stops_after_one_iteration(algorithm, sparse):
+    # scikit-learn's regression test for its issue 28055: relocation is skipped when every row
+    # already sits on its centre, and the fit stops after one iteration.
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=float)
+    data = sp.csr_matrix(X) if sparse else X
+    with pytest.warns(
+        ConvergenceWarning, match=r"distinct clusters \(4\) found smaller than n_clusters \(5\)"
+    ):
+        model = KMeans(n_clusters=5, init=X, algorithm=algorithm).fit(data)
+    assert model.n_iter_ == 1
+    np.testing.assert_array_equal(model.cluster_centers_, X)
+
+
+def test_zero_weight_rows_never_take_an_empty_cluster():
+    # The far rows that would relocate an empty cluster have weight 0: as if absent, they are
+    # passed over, and the fit equals the fit without them.
+    X = np.array([[0, 0], [0.4, 0], [0.5, 1.2], [1.1, 1], [9, 9], [8, 9]])
+    w = np.array([1, 1, 1, 1, 0, 0.0])
+    init = np.array([[0.5, 0.5], [30, 30]])
+    weighted = KMeans(2, init=init).fit(X, sample_weight=w)
+    dropped = KMeans(2, init=init).fit(X[:4])
+    np.testing.assert_allclose(weighted.cluster_centers_, dropped.cluster_centers_)
+    assert weighted.n_iter_ == dropped.n_iter_
+    assert weighted.inertia_ == pytest.approx(dropped.inertia_)
+
+
 def test_callable_init_of_wrong_shape(X):
     with pytest.raises(ValueError, match="shape of the initial centers"):
         KMeans(3, init=lambda X, k, random_state: X[:2], n_init=1).fit(X)
@@ -153,7 +204,16 @@ def test_float32_predict_on_float64_model(X):
 def test_pipeline_gridsearch_clone(X):
     pipe = make_pipeline(StandardScaler(), KMeans(random_state=0))
     search = GridSearchCV(pipe, {"kmeans__n_clusters": [2, 3, 4]}, cv=3).fit(X)
-    assert search.best_params_["kmeans__n_clusters"] in (2, 3, 4)
+    # The same search with scikit-learn's KMeans: same draws, same scores, same choice.
+    from sklearn.cluster import KMeans as SKKMeans
+
+    theirs = GridSearchCV(
+        make_pipeline(StandardScaler(), SKKMeans(random_state=0)), {"kmeans__n_clusters": [2, 3, 4]}, cv=3
+    ).fit(X)
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=1e-9
+    )
+    assert search.best_params_ == theirs.best_params_
     cloned = clone(KMeans(5, random_state=1))
     assert cloned.get_params()["n_clusters"] == 5 and not hasattr(cloned, "labels_")
 
@@ -169,12 +229,54 @@ def test_pandas_output_and_feature_names(X):
     assert list(model.get_feature_names_out()) == ["kmeans0", "kmeans1", "kmeans2"]
 
 
-def test_verbose_logs_iterations(X, caplog):
+def _verbose_lines(text):
+    """Lines of verbose output with every number replaced by ``#``, and the numbers."""
+    import re
+
+    number = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+    lines = text.strip().splitlines()
+    return [re.sub(number, "#", line) for line in lines], [
+        [float(v) for v in re.findall(number, line)] for line in lines
+    ]
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "yinyang"])
+@pytest.mark.parametrize("max_iter", [300, 3])
+def test_verbose_prints_what_sklearn_prints(X, capsys, algorithm, max_iter):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    init = X[:3].copy()
+    KMeans(3, init=init, verbose=1, algorithm=algorithm, max_iter=max_iter).fit(X)
+    ours = capsys.readouterr()
+    SKKMeans(3, init=init, verbose=1, max_iter=max_iter).fit(X)
+    theirs = capsys.readouterr()
+    assert ours.err == ""  # progress goes to stdout, as scikit-learn's does
+    our_text, our_numbers = _verbose_lines(ours.out)
+    their_text, their_numbers = _verbose_lines(theirs.out)
+    assert our_text == their_text
+    assert "None" not in ours.out
+    assert any(line.startswith("Iteration #, inertia #.") for line in our_text)
+    for a, b in zip(our_numbers, their_numbers):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_verbose_leaves_a_handler_the_user_attached_alone(X, capsys):
     import logging
 
-    with caplog.at_level(logging.INFO, logger="fastseg"):
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("fastseg")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
         KMeans(3, random_state=0, verbose=1).fit(X)
-    assert any("Converged at iteration" in r.message for r in caplog.records)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert capsys.readouterr().out == ""
+    assert any(r.getMessage().startswith("Converged at iteration") for r in records)
 
 
 # -- determinism --------------------------------------------------------------------

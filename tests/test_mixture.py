@@ -177,6 +177,9 @@ def test_sample_and_warm_start():
     g = GaussianMixture(3, random_state=0).fit(X)
     S, y = g.sample(500)
     assert S.shape == (500, 3) and np.bincount(y, minlength=3).sum() == 500
+    # Each row is drawn from its component: far more likely under it than under the others.
+    log_prob = g._weighted_log_prob(S)[0] - np.log(g.weights_)
+    assert np.mean(log_prob.argmax(axis=1) == y) > 0.9
     with pytest.raises(ValueError, match="n_samples"):
         g.sample(0)
     warm = GaussianMixture(3, random_state=0, warm_start=True, max_iter=2, tol=0)
@@ -203,3 +206,85 @@ def test_invariants(seed, covariance_type, k):
     np.testing.assert_array_equal(g.predict(X), proba.argmax(axis=1))
     bounds = np.array(g.lower_bounds_)
     assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[:-1]).clip(1))
+
+
+def test_diverging_start_keeps_the_parameters_it_reached():
+    # scikit-learn's regression test for its issue 18216: a start whose components collapse onto
+    # single rows (reg_covar=0) must not raise; the parameters reached are kept, as scikit-learn's.
+    from sklearn.mixture import GaussianMixture as SKGaussianMixture
+
+    X = np.random.RandomState(0).uniform(size=(30, 3))
+    params = dict(
+        covariance_type="spherical",
+        reg_covar=0,
+        n_components=6,
+        max_iter=1,
+        means_init=[
+            [0.670637869618158, 0.21038256107384043, 0.12892629765485303],
+            [0.09394051075844147, 0.5759464955561779, 0.929296197576212],
+            [0.5033230372781258, 0.9569852381759425, 0.08654043447295741],
+            [0.18578301420435747, 0.5531158970919143, 0.19388943970532435],
+            [0.4548589928173794, 0.35182513658825276, 0.568146063202464],
+            [0.609279894978321, 0.7929063819678847, 0.9620097270828052],
+        ],
+        precisions_init=[
+            999999.999604483, 999999.9990869573, 553.7603944542167, 204.78596008931834, 15.867423501783637,
+            85.4595728389735,
+        ],
+        weights_init=[
+            0.03333333333333341, 0.03333333333333341, 0.06666666666666674, 0.06666666666666674,
+            0.7000000000000001, 0.10000000000000007,
+        ],
+    )  # fmt: skip
+    with pytest.warns(ConvergenceWarning):
+        ours = GaussianMixture(**params).fit(X)
+    with pytest.warns(ConvergenceWarning):
+        theirs = SKGaussianMixture(**params).fit(X)
+    assert not ours.converged_ and ours.n_iter_ == theirs.n_iter_ == 1
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-9)
+    for name in ("weights_", "means_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(ours, name)))
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-9)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-9)
+    # Components on one row keep a tiny positive variance; the others agree with scikit-learn.
+    assert np.all(ours.covariances_ > 0)
+    np.testing.assert_allclose(ours.covariances_[2:], theirs.covariances_[2:], rtol=1e-7)
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_verbose_prints_what_sklearn_prints(capsys, verbose):
+    import re
+
+    from sklearn.mixture import GaussianMixture as SKGaussianMixture
+
+    X = np.random.RandomState(0).normal(size=(200, 3))
+    params = dict(n_components=2, random_state=0, verbose=verbose, verbose_interval=1, n_init=2)
+    GaussianMixture(**params).fit(X)
+    ours = capsys.readouterr()
+    SKGaussianMixture(**params).fit(X)
+    theirs = capsys.readouterr()
+    assert ours.err == ""
+    number = r"-?\d+(?:\.\d+)?"
+    assert re.sub(number, "#", ours.out) == re.sub(number, "#", theirs.out)
+    assert ours.out.splitlines()[0] == "Initialization 0"
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_sample_draws_what_sklearn_draws(covariance_type):
+    # The same fitted parameters and random_state: scikit-learn's sample() draws the same rows.
+    X = _data(4)
+    ours = GaussianMixture(3, covariance_type=covariance_type, random_state=5).fit(X)
+    theirs = SkGMM(3, covariance_type=covariance_type, random_state=5)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+        setattr(theirs, name, getattr(ours, name))
+    theirs.converged_, theirs.n_iter_, theirs.lower_bound_ = True, ours.n_iter_, ours.lower_bound_
+    theirs.n_features_in_ = X.shape[1]
+    S, y = ours.sample(2000)
+    S_sk, y_sk = theirs.sample(2000)
+    np.testing.assert_array_equal(y, y_sk)
+    np.testing.assert_allclose(S, S_sk, rtol=1e-12, atol=1e-12)
+    # And the draws follow the model: per-component means and spreads near the fitted ones.
+    for j in range(3):
+        rows = S[y == j]
+        if len(rows) > 200:
+            np.testing.assert_allclose(rows.mean(axis=0), ours.means_[j], atol=0.3)

@@ -242,6 +242,9 @@ def test_command_saves_assigns_and_follows(customer_file, tmp_path, capsys):
     same = (refit["segment"] == fitted.set_index("customer_id").loc[refit.index, "segment"]).mean()
     assert same >= 0.95
     assert drift["changed_share"].fillna(0).max() <= 0.1
+    report = (tmp_path / "refit" / "report.html").read_text()
+    assert "Since the previous model" in report and report.count("<tr>", report.index('id="drift"')) >= 4
+    assert "Since the previous model" not in (tmp_path / "fit" / "report.html").read_text()
 
 
 def test_command_assign_reports_unseen_categories(customer_file, tmp_path, capsys):
@@ -281,3 +284,32 @@ def test_command_assign_errors_are_one_line(customer_file, tmp_path, capsys, pro
     assert status == 2
     assert err.strip().count("\n") == 0 and expected in err and err.startswith("fastseg: error:")
     assert not (tmp_path / "a").exists()
+
+
+def test_command_assign_reads_and_writes_a_database(customer_file, tmp_path, capsys):
+    pytest.importorskip("sqlalchemy")
+    import sqlite3
+
+    path, frame = customer_file
+    model = tmp_path / "seg.fsm"
+    assert _run(capsys, "segment", "--input", path, "--k", 3, "--k-range", "2-3", "--out", tmp_path / "fit",
+                "--save-model", model, "--quiet")[0] == 0  # fmt: skip
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as con:
+        frame.to_sql("customers", con, index=False)
+    url = f"sqlite:///{db}"
+    status, out, err = _run(capsys, "assign", "--model", model, "--input", url, "--table", "customers",
+                            "--write-table", "segments_now", "--out", tmp_path / "a")  # fmt: skip
+    assert status == 0, err
+    assert "Segments written to table segments_now" in out
+    with sqlite3.connect(db) as con:
+        written = pd.read_sql("SELECT customer_id, segment, segment_name, method, k FROM segments_now", con)
+    fitted = pd.read_csv(tmp_path / "fit" / "labels.csv", dtype={"customer_id": str})
+    assert list(written["customer_id"]) == list(frame["customer_id"])
+    np.testing.assert_array_equal(written["segment"], fitted["segment"])
+    assert set(written["method"]) == {"kmeans"} and set(written["k"]) == {3}
+    # the table exists now: the default --if-exists fail stops before any work, leaving no folder
+    status, out, err = _run(capsys, "assign", "--model", model, "--input", url, "--table", "customers",
+                            "--write-table", "segments_now", "--out", tmp_path / "b")  # fmt: skip
+    assert status == 2 and "segments_now" in err and err.count("\n") == 1
+    assert not (tmp_path / "b").exists()

@@ -133,7 +133,7 @@ def test_command_writes_every_file(tmp_path, capsys):
         "profile_heatmap.png",
         "data_report.csv",
     }
-    assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv"}
+    assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv", "report.html"}
     pairs = pd.read_csv(out / "pairs.csv")
     assert set(pairs["segment"]) <= set(range(1, 7)) and (pairs["count"] >= 5).all()
     assert (pairs.groupby("segment").size() == 10).all()  # the promised top 10 per segment

@@ -20,12 +20,20 @@ EDGE_N = [CHUNK_ROWS - 1, CHUNK_ROWS + 1, CHUNK_ROWS * MAX_SLOTS + 3 * CHUNK_ROW
 def assert_same(X, w, centres, max_iter=300, tol=0.0, **kw):
     rows = Rows(X)
     ref = lloyd(rows, w, centres, max_iter, tol)
-    got = yinyang(rows, w, centres, max_iter, tol, **kw)
+    work = kw.pop("work", [])
+    got = yinyang(rows, w, centres, max_iter, tol, work=work, **kw)
     np.testing.assert_array_equal(got[0], ref[0])
     assert got[3] == ref[3]
     np.testing.assert_array_equal(got[2], ref[2])
     assert got[2].dtype == ref[2].dtype
     assert got[1] == ref[1]
+    # Yinyang itself ran, not Lloyd under its name: one logged pass per iteration, the first
+    # dense (-1 per slot); in longer fits at larger k the bounds filtered rows at least once
+    # (with few clusters every centre may move too far for them until the end).
+    assert len(work) == got[3]
+    assert work[0][0] < 0
+    if got[3] >= 5 and len(centres) >= 8:
+        assert any(wk[0] >= 0 for wk in work[1:])
     return got
 
 
@@ -139,6 +147,17 @@ def test_dense_pass_after_a_large_move(rng):
     work = []
     assert_same(X, np.ones(3000, dtype=np.float32), c0, work=work)
     assert sum(wk[0] < 0 for wk in work[1:]) >= 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [48, 64, 128, MAX_FEATURES])
+@pytest.mark.parametrize("k", [8, 64])
+def test_matches_lloyd_up_to_the_auto_feature_limit(d, k, dtype):
+    # 'auto' picks Yinyang up to MAX_FEATURES features: exact there too (small n, every path).
+    rng = np.random.default_rng(7 * d + k)
+    X = make_data(rng, 700, d, k=max(2, k // 4), dtype=dtype)
+    w = rng.uniform(0.5, 2.0, 700).astype(dtype)
+    assert_same(X, w, init(rng, X, k), max_iter=40)
 
 
 def test_many_features(rng):

@@ -2,6 +2,11 @@
 
 The loop over centres runs in Python (``fastseg._seeding.seed_indices``), so the same passes
 serve data held in memory and data streamed in batches of slots.
+
+Squared distances are summed in float64 and then rounded to X's dtype, as scikit-learn's
+float32 distances (computed on float64 copies of its chunks), so float32 input draws the same
+rows. ``shift`` (d,) is subtracted from every row first, in X's dtype: the rounding of
+scikit-learn's centred copy of X (zeros: no centring).
 """
 
 import numpy as np
@@ -34,15 +39,16 @@ def sample_row(closest, sample_weight, slot_pot, bounds, target):
 
 
 @njit(**JIT)
-def closer(X, sample_weight, centre, bounds, closest, slot_pot):
+def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
     """Lower ``closest`` to the squared distance to ``centre`` where that is nearer, and refresh
     the per-slot potential ``slot_pot[s] = sum w * closest``.
 
     X : (n, d) float32|float64, IN
     sample_weight : (n,) X.dtype or (0,) for unit weights, IN
-    centre : (d,) X.dtype, IN
+    shift : (d,) X.dtype, IN -- subtracted from each row (see the module docstring)
+    centre : (d,) X.dtype, IN -- already shifted
     bounds : (n_slots + 1,) int64, IN -- slot edges within X
-    closest : (n,) X.dtype, INOUT -- every value is a distance computed in X.dtype (or inf)
+    closest : (n,) X.dtype, INOUT -- every value is a distance rounded to X.dtype (or inf)
     slot_pot : (n_slots,) float64, OUT
     """
     n_features = X.shape[1]
@@ -50,40 +56,77 @@ def closer(X, sample_weight, centre, bounds, closest, slot_pot):
     for s in range(bounds.shape[0] - 1):
         acc = 0.0
         for i in range(bounds[s], bounds[s + 1]):
-            d2 = X.dtype.type(0)
+            d2 = 0.0
             for f in range(n_features):
-                t = X[i, f] - centre[f]
+                t = np.float64(X[i, f] - shift[f]) - np.float64(centre[f])
                 d2 += t * t
-            if d2 < closest[i]:
-                closest[i] = d2
+            d2x = closest.dtype.type(d2)
+            if d2x < closest[i]:
+                closest[i] = d2x
             w = 1.0 if unit else np.float64(sample_weight[i])
             acc += w * np.float64(closest[i])
         slot_pot[s] = acc
 
 
 @njit(**JIT)
-def candidate_potentials(X, sample_weight, closest, cand_rows, bounds, cand_pot):
+def candidate_distances(X, shift, closest, cand_rows, bounds, out):
+    """``out[t, i] = min(closest[i], |x_i - cand_rows[t]|^2)``, the distance rounded to X.dtype:
+    scikit-learn's ``np.minimum(closest, distance_to_candidates)``.
+
+    X : (n, d) float32|float64, IN
+    shift : (d,) X.dtype, IN -- subtracted from each row (see the module docstring)
+    closest : (n,) X.dtype, IN -- may be ``out[t]`` itself (each entry is read before written)
+    cand_rows : (L, d) X.dtype, IN -- the candidate centres, already shifted
+    bounds : (n_slots + 1,) int64, IN -- slot edges within X
+    out : (L, n) X.dtype, OUT
+    """
+    n_features = X.shape[1]
+    n_trials = cand_rows.shape[0]
+    cand = cand_rows.astype(np.float64)
+    for s in range(bounds.shape[0] - 1):
+        x = np.empty(n_features)  # the row in float64, once: the loops below then vectorise
+        for i in range(bounds[s], bounds[s + 1]):
+            for f in range(n_features):
+                x[f] = np.float64(X[i, f] - shift[f])
+            ci = closest[i]
+            for t in range(n_trials):
+                d2 = 0.0
+                for f in range(n_features):
+                    u = x[f] - cand[t, f]
+                    d2 += u * u
+                d2x = closest.dtype.type(d2)
+                out[t, i] = d2x if d2x < ci else ci
+
+
+@njit(**JIT)
+def candidate_potentials(X, sample_weight, shift, closest, cand_rows, bounds, cand_pot):
     """Potential ``sum w * min(closest, d(x, candidate)^2)`` of each candidate, per slot.
 
     X : (n, d) float32|float64, IN
     sample_weight : (n,) X.dtype or (0,) for unit weights, IN
+    shift : (d,) X.dtype, IN -- subtracted from each row (see the module docstring)
     closest : (n,) X.dtype, IN
-    cand_rows : (L, d) X.dtype, IN -- the candidate centres
+    cand_rows : (L, d) X.dtype, IN -- the candidate centres, already shifted
     bounds : (n_slots + 1,) int64, IN -- slot edges within X
     cand_pot : (n_slots, L) float64, OUT
     """
     n_features = X.shape[1]
     n_trials = cand_rows.shape[0]
     unit = sample_weight.shape[0] == 0
+    cand = cand_rows.astype(np.float64)
     for s in range(bounds.shape[0] - 1):
         pot = cand_pot[s]
         pot[:] = 0.0
+        x = np.empty(n_features)
         for i in range(bounds[s], bounds[s + 1]):
+            for f in range(n_features):
+                x[f] = np.float64(X[i, f] - shift[f])
             ci = closest[i]
             wi = 1.0 if unit else np.float64(sample_weight[i])
             for t in range(n_trials):
-                d2 = X.dtype.type(0)
+                d2 = 0.0
                 for f in range(n_features):
-                    u = X[i, f] - cand_rows[t, f]
+                    u = x[f] - cand[t, f]
                     d2 += u * u
-                pot[t] += wi * np.float64(min(ci, d2))
+                d2x = closest.dtype.type(d2)
+                pot[t] += wi * np.float64(d2x if d2x < ci else ci)

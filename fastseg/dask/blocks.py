@@ -10,6 +10,7 @@ from scipy.special import logsumexp
 from .. import _em
 from .._kernels._config import threads
 from .._rows import Rows, block_moments, merge_moments, unit_weights
+from .._validation import largest_abs
 
 # Statistics of this many blocks are added by one task of the reduction tree.
 SPLIT_EVERY = 8
@@ -46,12 +47,14 @@ def nearest(rows, weights, centres):
 
 def block_check(block, weights):
     """(X finite, weights finite, smallest weight, summed weight, (rows, column means, column sums
-    of squared deviations)) of one block; the moments are float64 and only taken when X is finite."""
+    of squared deviations), largest |x|) of one block; the moments are float64 and only taken when
+    X is finite."""
     x_ok = bool(np.isfinite(block).all())
     weights = block_weights(weights, block)
     w_min = float(weights.min()) if weights.size else np.inf
     moments = block_moments(block.astype(np.float64)) if x_ok and block.shape[0] else None
-    return x_ok, bool(np.isfinite(weights).all()), w_min, float(weights.sum()), moments
+    largest = largest_abs(block) if x_ok else 0.0
+    return x_ok, bool(np.isfinite(weights).all()), w_min, float(weights.sum()), moments, largest
 
 
 def column_variances(moments):
@@ -80,7 +83,9 @@ def block_farthest(block, weights, centres, m, offset, num_threads):
         rows = block_rows(block)
         labels, _ = nearest(rows, weights, centres)
         idx, dist = (
-            rows.farthest(centres, labels, min(m, rows.n)) if m and rows.n else (np.empty(0, np.int64),) * 2
+            rows.farthest(centres, labels, min(m, rows.n), weights)
+            if m and rows.n
+            else (np.empty(0, np.int64),) * 2
         )
     return dist, idx + offset, rows.X[idx].astype(np.float64), weights[idx], labels[idx]
 

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .. import _lloyd
 from .._centres import explicit_init, warn_if_clusters_missing
-from .._validation import verbose_logging
+from .._validation import check_magnitude, verbose_logging
 from ..kmeans import KMeans as _InMemoryKMeans
 from ..kmeans import kmeans_plusplus as _kmeans_plusplus
 from .blocks import (
@@ -265,7 +265,7 @@ class Fit:
 
     def _validate(self, checks):
         """Refuse non-finite values and bad weights, naming the block."""
-        for b, (x_ok, w_ok, w_min, _, _) in enumerate(checks):
+        for b, (x_ok, w_ok, w_min, _, _, _) in enumerate(checks):
             rows = f"rows {self.offsets[b]} to {self.offsets[b + 1] - 1}"
             if not x_ok:
                 raise ValueError(f"Input X contains NaN or infinity in block {b} ({rows}).")
@@ -275,6 +275,7 @@ class Fit:
                 raise ValueError(f"Negative values in sample_weight in block {b} ({rows}).")
         if sum(c[3] for c in checks) <= 0:
             raise ValueError("The sum of sample_weight must be positive.")
+        check_magnitude(self.X, n_rows=self.n, largest=max(c[5] for c in checks))
         self.mean_variance = float(np.mean(column_variances([c[4] for c in checks if c[4] is not None])))
 
     # -- Lloyd -----------------------------------------------------------------------------------------
@@ -323,6 +324,8 @@ class Fit:
         w = np.concatenate([p[3] for p in parts])
         labels = np.concatenate([p[4] for p in parts])
         far = np.lexsort((index, -dist))[:m]
+        if not np.any(dist[far] > 0):  # every row on its centre: nothing to relocate (as in memory)
+            return
         _lloyd.move_to_empty_clusters(sums, weights, empty, rows[far], w[far].astype(np.float64), labels[far])
 
     def final(self, centres):

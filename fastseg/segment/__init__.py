@@ -1,8 +1,9 @@
-"""Customer segmentation, the application: features (RFM), files, the K sweep, profiles, names,
-plots, synthetic customers and the paper reproduction."""
+"""Customer segmentation, the application: features (RFM), files and databases, the K sweep,
+profiles, names, plots, the report, synthetic customers and the paper reproduction."""
 
 from .datasets import FEATURES, TABLE5, make_customers, make_transactions
 from .features import rfm
+from .pipeline import Segmentation, segment_frame
 from .plots import write_plots
 from .profiles import clustering_space_means, profile_table, segment_names, standardised_means
 from .sweep import (
@@ -20,6 +21,7 @@ from .workflow import segment_customers
 __all__ = [
     "FEATURES",
     "METHODS",
+    "Segmentation",
     "TABLE5",
     "clustering_space_means",
     "fitted_labels",
@@ -30,6 +32,7 @@ __all__ = [
     "profile_table",
     "rfm",
     "segment_customers",
+    "segment_frame",
     "segment_names",
     "select_k",
     "skewed_columns",

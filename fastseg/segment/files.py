@@ -328,9 +328,10 @@ def _profile_for_print(result):
     return short
 
 
-def write_outputs(out, frame, id_column, features, result, extra=None, notes=()):
+def write_outputs(out, frame, id_column, features, result, extra=None, notes=(), finish=None):
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
-    way leaves ``out`` as it was. Returns the written paths."""
+    way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
+    report reads the written tables there). Returns the written paths."""
     pd = _pandas()
     from .plots import write_plots
 
@@ -365,6 +366,8 @@ def write_outputs(out, frame, id_column, features, result, extra=None, notes=())
         )
         for name, table in (extra or {}).items():
             table.to_csv(tmp / name, index=False)
+        if finish is not None:
+            finish(tmp)
         out.mkdir(exist_ok=True)
         written = []
         for f in sorted(tmp.iterdir()):

@@ -1,0 +1,123 @@
+"""The caller's arrays are never modified: every estimator and entry point, float32 and float64,
+the fused and GEMM kernels, sparse input, batches, seeding, the GA, the mixture and Dask.
+Each array is compared with a copy taken before the calls."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastseg import GaussianMixture, GeneticKMeans, KMeans, kmeans_plusplus
+
+from .conftest import make_data
+
+
+def frozen(*arrays):
+    """Pairs of (array, copy) to compare after the calls. (The arrays stay writeable: read-only
+    input is a different kernel signature, compiled for the tests of read-only input only.)"""
+    return [(a, a.copy()) for a in arrays]
+
+
+def assert_unchanged(pairs):
+    for a, copy in pairs:
+        if sp.issparse(a):
+            assert (a != copy).nnz == 0
+            np.testing.assert_array_equal(a.indptr, copy.indptr)
+        else:
+            np.testing.assert_array_equal(a, copy)
+
+
+@pytest.fixture(params=[np.float32, np.float64])
+def dtype(request):
+    return request.param
+
+
+# (d, k): the fused small-d kernel and the per-chunk GEMM kernel.
+PATHS = [(4, 3), (40, 30)]
+
+
+@pytest.mark.parametrize("d, k", PATHS)
+@pytest.mark.parametrize("algorithm", ["lloyd", "yinyang"])
+def test_kmeans_fit_predict_transform_score(dtype, d, k, algorithm, rng):
+    X = make_data(rng, 900, d, k=k, dtype=dtype, offset=5.0)
+    w = rng.uniform(0.5, 2, len(X)).astype(dtype)
+    init = X[:k].copy()
+    pairs = frozen(X, w, init)
+    for model in (KMeans(k, init=init, algorithm=algorithm), KMeans(k, random_state=0, algorithm=algorithm)):
+        model.fit(X, sample_weight=w)
+        model.fit(X)
+        model.predict(X), model.transform(X), model.score(X, sample_weight=w), model.fit_transform(X)
+    assert_unchanged(pairs)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_kmeans_sparse(dtype, fmt, rng):
+    dense = make_data(rng, 600, 6, k=3, dtype=dtype)
+    dense[rng.random(dense.shape) < 0.5] = 0
+    X = sp.csr_matrix(dense) if fmt == "csr" else sp.csc_matrix(dense)
+    w = rng.uniform(0.5, 2, 600).astype(dtype)
+    pairs = frozen(X, w)
+    model = KMeans(3, random_state=0).fit(X, sample_weight=w)
+    model.predict(X), model.transform(X)
+    kmeans_plusplus(X, 3, sample_weight=w, random_state=0)
+    assert_unchanged(pairs)
+
+
+def test_partial_fit_and_kmeans_plusplus(dtype, rng):
+    X = make_data(rng, 1200, 5, k=4, dtype=dtype)
+    w = rng.uniform(0.5, 2, 1200).astype(dtype)
+    pairs = frozen(X, w)
+    model = KMeans(4, random_state=0)
+    for _ in range(2):
+        for start in range(0, 1200, 400):
+            model.partial_fit(X[start : start + 400], sample_weight=w[start : start + 400])
+        model.end_pass()
+    for weights in (None, w):
+        kmeans_plusplus(X, 4, sample_weight=weights, random_state=0)
+    assert_unchanged(pairs)
+
+
+def test_streamed_memmap_is_never_written(tmp_path, rng):
+    X = make_data(rng, 3000, 4, k=3, dtype=np.float32)
+    np.save(tmp_path / "x.npy", X)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r+")  # writable mapping: a write would land
+    KMeans(3, random_state=0).fit(mm)
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), X)
+
+
+def test_genetic(dtype, rng):
+    X = make_data(rng, 500, 4, k=3, dtype=dtype)
+    w = rng.uniform(0.5, 2, 500).astype(dtype)
+    pairs = frozen(X, w)
+    ga = GeneticKMeans(3, population_size=6, n_generations=3, max_iter=5, random_state=0).fit(
+        X, sample_weight=w
+    )
+    ga.predict(X), ga.transform(X)
+    assert_unchanged(pairs)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_mixture(dtype, init_params, rng):
+    X = make_data(rng, 500, 3, k=3, dtype=dtype, offset=5.0)
+    w = rng.uniform(0.5, 2, 500).astype(dtype)
+    means = X[:3].astype(np.float64)
+    pairs = frozen(X, w, means)
+    for cov in ("full", "tied", "diag", "spherical"):
+        g = GaussianMixture(3, covariance_type=cov, init_params=init_params, random_state=0)
+        g.fit(X, sample_weight=w)
+        g.predict(X), g.predict_proba(X), g.score_samples(X)
+    GaussianMixture(3, means_init=means, random_state=0).fit(X)
+    assert_unchanged(pairs)
+
+
+def test_dask(dtype, rng):
+    da = pytest.importorskip("dask.array")
+    import fastseg.dask as fd
+
+    X = make_data(rng, 800, 4, k=3, dtype=dtype)
+    w = rng.uniform(0.5, 2, 800).astype(dtype)
+    pairs = frozen(X, w)
+    for model in (fd.KMeans(3, random_state=0), fd.GaussianMixture(2, random_state=0)):
+        model.fit(da.from_array(X, chunks=200), sample_weight=da.from_array(w, chunks=200))
+        model.predict(X)
+        model.fit(X)  # NumPy input too
+    assert_unchanged(pairs)

@@ -1,0 +1,72 @@
+"""The README's memory bound for a fit, measured: peak resident growth of a modest fit in a fresh
+process, against the bound the README states ("How it works": extra memory beyond X)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastseg._blas import use_gemm
+from fastseg._kernels.lloyd import padded_features
+from fastseg._rows import BLOCKS_BYTES, MOMENT_ROWS
+from fastseg._seeding import SEED_MATRIX_BYTES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_CHILD = r"""
+import json, sys
+import numpy as np
+
+def status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+
+from fastseg import KMeans
+
+n, d, k = (int(a) for a in sys.argv[1:4])
+X = np.empty((n, d), dtype=np.float32)  # built in place: no temporaries of X's size
+rng = np.random.default_rng(0)
+centres = rng.normal(scale=5, size=(k, d)).astype(np.float32)
+for start in range(0, n, 1 << 16):
+    m = min(1 << 16, n - start)
+    X[start : start + m] = centres[rng.integers(0, k, m)] + rng.normal(size=(m, d)).astype(np.float32)
+KMeans(k, n_init=1, max_iter=3, random_state=0).fit(X[:5000])  # compile, start thread pools
+with open("/proc/self/clear_refs", "w") as f:  # reset the peak (VmHWM) to the current size
+    f.write("5")
+before = status("VmRSS")
+KMeans(k, n_init=1, max_iter=5, tol=1e-4, random_state=0).fit(X)
+print(json.dumps({"growth": status("VmHWM") - before}))
+"""
+
+# Interpreter, library and allocator noise on top of the arrays the README lists.
+SLACK = 16 * 2**20
+
+
+def readme_bound(n, d, k, itemsize=4):
+    """Extra memory beyond X, as "How it works" in the README states it."""
+    labels = 4 * n
+    trials = 2 + int(np.log(k))
+    transposed = 0 if use_gemm(d, k, np.float32) else min(n * padded_features(d) * itemsize, BLOCKS_BYTES)
+    seeding = min(trials * n * itemsize, SEED_MATRIX_BYTES) + 3 * n * itemsize
+    moments = 2 * MOMENT_ROWS * d * 8
+    statistics = 3 * 64 * k * (d + 2) * 8
+    return labels + max(transposed, seeding, moments) + statistics
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc peak reset")
+@pytest.mark.parametrize("n, d, k", [(1_000_000, 8, 8), (200_000, 32, 64)])  # fused and GEMM kernels
+def test_fit_stays_within_the_readme_memory_bound(n, d, k):
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(n), str(d), str(k)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    growth = json.loads(out.stdout.strip().splitlines()[-1])["growth"]
+    assert growth <= readme_bound(n, d, k) + SLACK, (growth / 2**20, readme_bound(n, d, k) / 2**20)
