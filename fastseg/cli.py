@@ -91,6 +91,16 @@ def _say(line):
     print(f"fastseg: {line}", file=sys.stderr)
 
 
+def _column_options(args, features):
+    """The column flags as keyword arguments of ``load_customers`` / ``customers_from_table``."""
+    return dict(
+        id_column=args.id_column, features=features, transactions=args.transactions,
+        date_column=args.date_column, date_format=args.date_format, amount_column=args.amount_column,
+        quantity_column=args.quantity_column, price_column=args.price_column,
+        order_column=args.order_column, item_column=args.item_column, strict=args.strict,
+    )  # fmt: skip
+
+
 def _cmd_segment(args):
     from fastseg.segment import files as io
 
@@ -112,14 +122,7 @@ def _cmd_segment(args):
         previous = load_model(args.previous)  # a bad model file stops the run before any work
     progress = _Progress(not args.quiet)
     database = _read_database(args)
-    options = dict(
-        id_column=args.id_column,
-        features=[c.strip() for c in args.features.split(",")] if args.features else None,
-        transactions=args.transactions, date_column=args.date_column, date_format=args.date_format,
-        amount_column=args.amount_column, quantity_column=args.quantity_column,
-        price_column=args.price_column, order_column=args.order_column, item_column=args.item_column,
-        strict=args.strict,
-    )  # fmt: skip
+    options = _column_options(args, [c.strip() for c in args.features.split(",")] if args.features else None)
     if database:  # the rows read take the path of a file's rows
         data = io.customers_from_table(database["frame"], **options)
     else:
@@ -293,13 +296,7 @@ def _cmd_assign(args):
         raise ValueError(f"the model's features are {','.join(model.features)}; leave out --features")
     progress = _Progress(not args.quiet)
     database = _read_database(args)
-    options = dict(
-        id_column=args.id_column, features=None if args.transactions else model.features,
-        transactions=args.transactions, date_column=args.date_column, date_format=args.date_format,
-        amount_column=args.amount_column, quantity_column=args.quantity_column,
-        price_column=args.price_column, order_column=args.order_column, item_column=args.item_column,
-        strict=args.strict,
-    )  # fmt: skip
+    options = _column_options(args, None if args.transactions else model.features)
     if database:
         data = io.customers_from_table(database["frame"], **options)
     else:
