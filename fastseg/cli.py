@@ -312,10 +312,10 @@ def _cmd_assign(args):
         for line in data.report.lines():
             _say(line)
     from fastseg._pandas import require_pandas
+    from fastseg.segment.pipeline import labels_frame
 
     pd = require_pandas()
-    labels = pd.DataFrame({data.id_column: data.frame[data.id_column].to_numpy(), "segment": segments})
-    labels["segment_name"] = labels["segment"].map(model.names)
+    labels = labels_frame(data.frame, data.id_column, segments, model.names)
     written_table = _write_database(
         args, database, data, {"segments": segments, "names": model.names, "k": model.k}, method=model.method
     )

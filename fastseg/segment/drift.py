@@ -16,8 +16,7 @@ def centres_in_previous_space(previous, frame, labels, k):
     Z, _ = previous.transform(frame)
     labels = np.asarray(labels)
     counts = np.bincount(labels, minlength=k).astype(np.float64)
-    sums = np.zeros((k, Z.shape[1]))
-    np.add.at(sums, labels, Z)
+    sums = np.stack([np.bincount(labels, weights=Z[:, j], minlength=k) for j in range(Z.shape[1])], axis=1)
     return sums / np.maximum(counts, 1)[:, None]
 
 

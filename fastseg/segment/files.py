@@ -142,31 +142,14 @@ class CustomerData:
     item_column: str = "item"
 
 
-def load_customers(
-    *,
-    demo=False,
-    path=None,
-    sep=None,
-    id_column=None,
-    features=None,
-    transactions=False,
-    date_column="date",
-    date_format=None,
-    amount_column=None,
-    quantity_column=None,
-    price_column=None,
-    order_column=None,
-    item_column="item",
-    strict=False,
-    seed=0,
-):
+def load_customers(*, demo=False, path=None, sep=None, seed=0, **columns):
     """The demo customers (seeded by ``seed``) or the table in ``path`` (CSV or Parquet) as a
-    ``CustomerData``; see ``customers_from_table`` for the other arguments."""
+    ``CustomerData``; ``columns`` are the keyword arguments of ``customers_from_table``."""
     from .datasets import FEATURES, make_customers, make_transactions
 
     if demo:
         frame, truth = make_customers(4000, random_state=seed)
-        features = FEATURES if not features else list(features)
+        features = list(columns.get("features") or FEATURES)
         _check_features(frame, features)
         tx = make_transactions(frame, truth, random_state=seed)
         purchases, report = clean_purchases(
@@ -174,13 +157,11 @@ def load_customers(
         )
         return CustomerData(frame, "customer_id", features, truth, purchases, DataReport())
     report = DataReport()
-    text_columns = [id_column or "customer_id"] + ([order_column, item_column] if transactions else [])
+    text_columns = [columns.get("id_column") or "customer_id"]
+    if columns.get("transactions"):
+        text_columns += [columns.get("order_column"), columns.get("item_column", "item")]
     frame = read_table(path, sep=sep, text_columns=[c for c in text_columns if c], report=report)
-    data = customers_from_table(
-        frame, id_column=id_column, features=features, transactions=transactions, date_column=date_column,
-        date_format=date_format, amount_column=amount_column, quantity_column=quantity_column,
-        price_column=price_column, order_column=order_column, item_column=item_column, strict=strict,
-    )  # fmt: skip
+    data = customers_from_table(frame, **columns)
     data.report.notes[:0] = report.notes
     return data
 
@@ -332,15 +313,14 @@ def write_outputs(out, frame, id_column, features, result, extra=None, notes=(),
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
     way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
     report reads the written tables there). Returns the written paths."""
-    pd = _pandas()
+    from .pipeline import labels_frame
     from .plots import write_plots
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".fastseg-") as tmp:
         tmp = Path(tmp)
-        labels = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": result["segments"]})
-        labels["segment_name"] = labels["segment"].map(result["names"])
+        labels = labels_frame(frame, id_column, result["segments"], result["names"])
         if "outliers" in result:
             labels["outlier"] = result["outliers"]
         labels.to_csv(tmp / "labels.csv", index=False)

@@ -16,6 +16,7 @@ so loading it never runs code from it. Its members:
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -228,19 +229,17 @@ def load_model(path):
     import zipfile
 
     path = str(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no model file {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
-            if "meta" not in data.files or "digest" not in data.files:
-                raise ModelFileError(f"{path} is not a fastseg segmentation model.")
-            blob = data["meta"].tobytes()
-            digest = data["digest"].tobytes()
-            arrays = {name: data[name] for name in _ARRAYS if name in data.files}
-    except ModelFileError:
-        raise
-    except FileNotFoundError:
-        raise
+            members = {name: data[name] for name in ("meta", "digest", *_ARRAYS) if name in data.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise ModelFileError(f"{path} is not a fastseg segmentation model ({exc}).") from None
+    if "meta" not in members or "digest" not in members:
+        raise ModelFileError(f"{path} is not a fastseg segmentation model.")
+    blob, digest = members.pop("meta").tobytes(), members.pop("digest").tobytes()
+    arrays = members
     try:
         meta = json.loads(blob.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -265,14 +264,12 @@ def model_from_result(result, ids=None):
     """
     model = result["model"]
     dtype = result["Z"].dtype
-    method = result.get("method") or _method_of(model)
+    method = result["method"]
     k = int(result["k"])
-    numbers = np.asarray(result.get("segment_numbers", np.arange(1, k + 1)), dtype=np.int64)
+    numbers = np.asarray(result["segment_numbers"], dtype=np.int64)
     labels = np.asarray(result["labels"])
     segments = numbers[labels]
-    names = result["names"]
-    if "segment_numbers" not in result:  # names keyed 1..K
-        names = {int(numbers[j]): names[j + 1] for j in range(k)}
+    names = result["names"]  # keyed by segment number
     counts = np.bincount(labels, minlength=k)
     meta = {
         "format": FORMAT,
@@ -300,8 +297,3 @@ def model_from_result(result, ids=None):
         arrays["ids"] = np.asarray([str(v) for v in ids], dtype=np.str_)
         arrays["segments"] = segments.astype(np.int64)
     return SegmentationModel(meta, arrays)
-
-
-def _method_of(model):
-    name = type(model).__name__
-    return {"KMeans": "kmeans", "GeneticKMeans": "ga", "GaussianMixture": "gmm"}[name]
