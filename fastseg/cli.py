@@ -145,6 +145,22 @@ def _cmd_segment(args):
         from fastseg.segment.drift import follow_previous
 
         result = follow_previous(result, previous, data.frame, ids=data.frame[data.id_column])
+    from fastseg.segment.plots import start_plots
+
+    # Drawn by a second process while this one does the pairs and the tables.
+    plots = start_plots(
+        result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"], result["k"]
+    )
+    try:
+        return _finish_segment(args, progress, database, data, result, previous, plots, t0)
+    finally:
+        plots.close()
+
+
+def _finish_segment(args, progress, database, data, result, previous, plots, t0):
+    """Pairs and recommendations, the output folder, the database table and the summary."""
+    from fastseg.segment import files as io
+
     if data.purchases is not None:
         progress.stage("pairs and recommendations")
     baskets = io.basket_tables(
@@ -166,7 +182,7 @@ def _cmd_segment(args):
         model_from_result(result, ids=data.frame[data.id_column]).save(args.save_model)
     files = io.write_outputs(
         args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes,
-        finish=_report(run),
+        finish=_report(run), plots=plots,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0
     if args.quiet:

@@ -68,3 +68,14 @@ def test_import_fastseg_loads_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_plotting_process_imports_neither_scikit_learn_nor_numba():
+    code = (
+        "import sys\n"
+        "import fastseg.segment.plots\n"
+        "heavy = ('numba', 'sklearn', 'pandas', 'scipy.stats', 'fastseg._kernels', 'fastseg.segment.sweep')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
