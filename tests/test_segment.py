@@ -300,3 +300,26 @@ def test_plots_from_the_other_process_are_the_ones_drawn_here(tmp_path, demo):
     for name in PLOT_FILES:
         assert (there / name).read_bytes() == (here / name).read_bytes()
         assert (fallback / name).read_bytes() == (here / name).read_bytes()
+
+
+@pytest.mark.parametrize("case", ["blobs", "a cluster of one row", "labels with gaps", "sampled"])
+def test_sweep_scores_are_scikit_learns(case):
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    from fastseg.segment.sweep import davies_bouldin, silhouette
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 5)) + np.repeat(rng.normal(scale=4, size=(4, 5)), 75, axis=0)
+    labels = np.repeat(np.arange(4), 75)
+    sample = None
+    if case == "a cluster of one row":
+        labels[7] = 4
+    elif case == "labels with gaps":
+        labels = labels * 3 + 2
+    elif case == "sampled":
+        sample = 120
+    want = silhouette_score(X, labels, sample_size=sample, random_state=5)
+    assert silhouette(X, labels, sample_size=sample, random_state=5) == pytest.approx(want, rel=1e-10)
+    assert davies_bouldin(X, labels) == pytest.approx(davies_bouldin_score(X, labels), rel=1e-10)
+    with pytest.raises(ValueError, match="clusters"):
+        silhouette(X, np.zeros(300, dtype=int))
