@@ -133,6 +133,19 @@ def _cmd_segment(args):
     # Said once the rows are read: a bad file stays a one-line error.
     progress.stage(f"read {len(data.frame)} customers from " + _source_name(args, database))
     progress.watch_compilation()
+    from fastseg.segment.plots import PlotProcess
+
+    # A second process imports matplotlib now and draws the plots while this one goes on.
+    plots = PlotProcess()
+    try:
+        return _segment_and_write(args, progress, database, data, previous, plots)
+    finally:
+        plots.close()
+
+
+def _segment_and_write(args, progress, database, data, previous, plots):
+    """Cluster, then pairs and recommendations, the output folder, the database table and the summary."""
+    from fastseg.segment import files as io
     from fastseg.segment import segment_customers
 
     t0 = time.perf_counter()
@@ -145,22 +158,9 @@ def _cmd_segment(args):
         from fastseg.segment.drift import follow_previous
 
         result = follow_previous(result, previous, data.frame, ids=data.frame[data.id_column])
-    from fastseg.segment.plots import start_plots
-
-    # Drawn by a second process while this one does the pairs and the tables.
-    plots = start_plots(
+    plots.draw(
         result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"], result["k"]
     )
-    try:
-        return _finish_segment(args, progress, database, data, result, previous, plots, t0)
-    finally:
-        plots.close()
-
-
-def _finish_segment(args, progress, database, data, result, previous, plots, t0):
-    """Pairs and recommendations, the output folder, the database table and the summary."""
-    from fastseg.segment import files as io
-
     if data.purchases is not None:
         progress.stage("pairs and recommendations")
     baskets = io.basket_tables(

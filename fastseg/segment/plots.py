@@ -1,7 +1,8 @@
 """The segmentation plots: K sweep, profile heatmap, customers in two principal components.
 
-``start_plots`` draws them in a separate Python process while the command goes on (pairs,
-recommendations, tables): matplotlib's import and drawing then take the machine's second core.
+``PlotProcess`` draws them in a separate Python process, started early, while the command goes
+on (K sweep, pairs, recommendations, tables): matplotlib's import and drawing then take the
+machine's second core.
 """
 
 import os
@@ -34,28 +35,42 @@ def write_plots(out_dir, sweep, z_means, names, Z, segments, chosen_k):
 def start_plots(sweep, z_means, names, Z, segments, chosen_k):
     """``write_plots`` in a separate process, started now; ``finish(out_dir)`` on the returned
     job waits for it and moves the files into ``out_dir``, ``close()`` stops it."""
-    return _PlotJob(_plot_data(sweep, z_means, names, Z, segments, chosen_k))
+    job = PlotProcess()
+    job.draw(sweep, z_means, names, Z, segments, chosen_k)
+    return job
 
 
-class _PlotJob:
-    def __init__(self, data):
-        self.data = data
+class PlotProcess:
+    """A second Python process that imports matplotlib at once, then draws the plots it is
+    given (``draw``) while this process goes on; ``finish(out_dir)`` collects them."""
+
+    def __init__(self):
+        self.data = None
         self.folder = Path(tempfile.mkdtemp(prefix="fastseg-plots-"))
-        with open(self.folder / "data.pickle", "wb") as f:
-            pickle.dump(data, f)
         # The child imports this module from the same fastseg as this process, and only numpy
         # and matplotlib with it (fastseg.segment loads its modules on first use).
         root = str(Path(__file__).resolve().parent.parent.parent)
-        env = dict(
-            os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        )
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from fastseg.segment.plots import _draw_saved; _draw_saved()", str(self.folder)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                [sys.executable, "-c", "from fastseg.segment.plots import _draw_when_told; _draw_when_told()"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=dict(os.environ, PYTHONPATH=path),
             )  # fmt: skip
-        except OSError:  # no process to spare: draw here at finish
+        except OSError:  # no process to spare: the plots are drawn here at finish
             self.process = None
+
+    def draw(self, sweep, z_means, names, Z, segments, chosen_k):
+        """Hand the plots of ``write_plots`` to the other process."""
+        self.data = _plot_data(sweep, z_means, names, Z, segments, chosen_k)
+        with open(self.folder / "data.pickle", "wb") as f:
+            pickle.dump(self.data, f)
+        if self.process is not None:
+            try:
+                self.process.stdin.write(f"{self.folder}\n".encode())
+                self.process.stdin.close()
+            except OSError:  # it has died: finish draws here
+                pass
 
     def finish(self, out_dir):
         """Wait for the plots and move them into ``out_dir``; returns their paths. Should the
@@ -73,18 +88,26 @@ class _PlotJob:
 
     def close(self):
         """Stop the other process if it still runs and remove its folder."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            if not self.process.stdin.closed:
+                self.process.stdin.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _draw_saved():
-    """The other process of ``start_plots``: draw the saved plot data into its folder."""
-    folder = Path(sys.argv[1])
-    with open(folder / "data.pickle", "rb") as f:
+def _draw_when_told():
+    """The other process of ``PlotProcess``: import matplotlib, then draw the plot data saved in
+    the folder named on stdin (nothing when stdin closes first)."""
+    import matplotlib.figure  # noqa: F401  (the slow part, done while the other process works)
+
+    folder = sys.stdin.readline().strip()
+    if not folder:
+        return
+    with open(Path(folder) / "data.pickle", "rb") as f:
         data = pickle.load(f)
-    _draw(folder, data)
+    _draw(Path(folder), data)
 
 
 def _plot_data(sweep, z_means, names, Z, segments, chosen_k):
