@@ -135,12 +135,19 @@ def _cmd_segment(args):
     progress.watch_compilation()
     from fastseg.segment.plots import PlotProcess
 
-    # A second process imports matplotlib now and draws the plots while this one goes on.
-    plots = PlotProcess()
+    # A second process imports matplotlib now and draws the plots while this one goes on; on a
+    # first run it also compiles the pair and recommendation kernels while this one clusters.
+    plots = PlotProcess(compile_basket=data.purchases is not None and _basket_kernels_missing())
     try:
         return _segment_and_write(args, progress, database, data, previous, plots)
     finally:
         plots.close()
+
+
+def _basket_kernels_missing():
+    from fastseg.basket.first_run import kernels_cached
+
+    return kernels_cached() is False
 
 
 def _segment_and_write(args, progress, database, data, previous, plots):

@@ -44,7 +44,9 @@ class PlotProcess:
     """A second Python process that imports matplotlib at once, then draws the plots it is
     given (``draw``) while this process goes on; ``finish(out_dir)`` collects them."""
 
-    def __init__(self):
+    def __init__(self, compile_basket=False):
+        """``compile_basket``: the other process first compiles the pair and recommendation
+        kernels (``fastseg.basket.first_run``), which this one then loads from the cache."""
         self.data = None
         self.folder = Path(tempfile.mkdtemp(prefix="fastseg-plots-"))
         # The child imports this module from the same fastseg as this process, and only numpy
@@ -53,7 +55,8 @@ class PlotProcess:
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from fastseg.segment.plots import _draw_when_told; _draw_when_told()"],
+                [sys.executable, "-c", "from fastseg.segment.plots import _draw_when_told; _draw_when_told()"]
+                + (["--compile-basket"] if compile_basket else []),
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=dict(os.environ, PYTHONPATH=path),
             )  # fmt: skip
@@ -99,7 +102,12 @@ class PlotProcess:
 
 def _draw_when_told():
     """The other process of ``PlotProcess``: import matplotlib, then draw the plot data saved in
-    the folder named on stdin (nothing when stdin closes first)."""
+    the folder named on stdin (nothing when stdin closes first); with ``--compile-basket``,
+    compile the basket kernels first."""
+    if "--compile-basket" in sys.argv:
+        from ..basket.first_run import compile_kernels
+
+        compile_kernels()
     import matplotlib.figure  # noqa: F401  (the slow part, done while the other process works)
 
     folder = sys.stdin.readline().strip()
