@@ -33,7 +33,7 @@ def initial_population(rows, sample_weight, n_clusters, population_size, init_po
     ``init_population`` is ``'data'`` (distinct rows drawn with probability proportional to their
     weight), ``'uniform'`` (in the bounding box of the rows) or ``'k-means++'``.
     """
-    X, n, k, P = rows.X, rows.n, n_clusters, population_size
+    X, k, P = rows.X, n_clusters, population_size
     if init_population == "data":
         return np.ascontiguousarray(X[distinct_rows(sample_weight, k, P, rng)])
     if init_population == "uniform":

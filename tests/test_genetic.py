@@ -131,7 +131,12 @@ def test_each_generation_reports_the_sse_of_its_best_chromosome(blobs):
     seen = []
     w = np.ones(len(blobs))
     GeneticKMeans(
-        5, population_size=8, n_generations=8, elitism=2, random_state=1, callback=lambda info: seen.append(info)
+        5,
+        population_size=8,
+        n_generations=8,
+        elitism=2,
+        random_state=1,
+        callback=lambda info: seen.append(info),
     ).fit(blobs)
     for info in seen:
         expected = reference.assign(blobs, w, info["best_centers"])[3]
