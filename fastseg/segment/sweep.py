@@ -8,6 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
 
+from .._blas import blas_single_thread
 from .._pandas import require_pandas as _pandas
 from ..genetic import GeneticKMeans
 from ..kmeans import KMeans
@@ -126,12 +127,17 @@ def silhouette(X, labels, *, sample_size=None, random_state=0):
     if not 2 <= k <= n - 1:
         raise ValueError(f"the silhouette needs 2 to n_samples - 1 clusters ({n - 1}), got {k}.")
     sq = np.einsum("ij,ij->i", X, X)
-    D = np.maximum(sq[:, None] - 2.0 * (X @ X.T) + sq[None, :], 0.0)
-    np.fill_diagonal(D, 0.0)
-    np.sqrt(D, out=D)
     member = np.zeros((n, k))
     member[np.arange(n), labels] = 1.0
-    sums = D @ member  # (n, k): distances of each row to every cluster
+    with blas_single_thread():  # products this small lose more to waking BLAS threads than they gain
+        D = X @ X.T  # then, in place: the distances |x|^2 - 2 x.y + |y|^2
+        D *= -2.0
+        D += sq[:, None]
+        D += sq[None, :]
+        np.maximum(D, 0.0, out=D)
+        np.fill_diagonal(D, 0.0)
+        np.sqrt(D, out=D)
+        sums = D @ member  # (n, k): distances of each row to every cluster
     sizes = member.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         intra = sums[np.arange(n), labels] / (sizes[labels] - 1.0)
