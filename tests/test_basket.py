@@ -29,6 +29,7 @@ def test_pair_counts_match_reference(rng, n_baskets, n_items, min_count):
     got = basket.pair_counts(B, min_count)
     want = reference.pair_counts(B, min_count)
     order = np.lexsort((got[1], got[0]))
+    np.testing.assert_array_equal(order, np.arange(order.size))  # by item i, then j ascending
     for a, b in zip((g[order] for g in got), want):
         np.testing.assert_array_equal(a, b)
     with threads(1):
