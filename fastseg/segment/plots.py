@@ -17,6 +17,8 @@ import numpy as np
 
 SCATTER_POINTS = 20_000
 PLOT_FILES = ("k_sweep.png", "profile_heatmap.png", "pca.png")
+# How long finish waits for the plotting process before drawing the plots itself.
+WAIT_SECONDS = 600
 _TITLES = {
     "inertia": "Inertia (elbow)",
     "silhouette": "Silhouette (higher is better)",
@@ -53,6 +55,9 @@ class PlotProcess:
         # and matplotlib with it (fastseg.segment loads its modules on first use).
         root = str(Path(__file__).resolve().parent.parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        self.process = None  # without one, the plots are drawn here at finish
+        if not sys.executable:
+            return
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "from fastseg.segment.plots import _draw_when_told; _draw_when_told()"]
@@ -60,8 +65,8 @@ class PlotProcess:
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=dict(os.environ, PYTHONPATH=path),
             )  # fmt: skip
-        except OSError:  # no process to spare: the plots are drawn here at finish
-            self.process = None
+        except OSError:  # no process to spare
+            pass
 
     def draw(self, sweep, z_means, names, Z, segments, chosen_k):
         """Hand the plots of ``write_plots`` to the other process."""
@@ -80,7 +85,10 @@ class PlotProcess:
         other process fail, they are drawn here (where an error says what went wrong)."""
         out_dir = Path(out_dir)
         try:
-            done = self.process is not None and self.process.wait() == 0
+            try:
+                done = self.process is not None and self.process.wait(timeout=WAIT_SECONDS) == 0
+            except subprocess.TimeoutExpired:
+                done = False
             if done and all((self.folder / name).is_file() for name in PLOT_FILES):
                 for name in PLOT_FILES:
                     shutil.move(str(self.folder / name), str(out_dir / name))
