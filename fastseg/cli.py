@@ -145,6 +145,7 @@ def _cmd_segment(args):
 
 
 def _basket_kernels_missing():
+    """Whether Numba's cache lacks the pair and recommendation kernels (a first run)."""
     from fastseg.basket.first_run import kernels_cached
 
     return kernels_cached() is False

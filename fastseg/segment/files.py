@@ -312,8 +312,8 @@ def _profile_for_print(result):
 def write_outputs(out, frame, id_column, features, result, extra=None, notes=(), finish=None, plots=None):
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
     way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
-    report reads the written tables there); ``plots``, a job of ``plots.start_plots`` already
-    drawing them, replaces drawing them here. Returns the written paths."""
+    report reads the written tables there); ``plots``, a ``plots.PlotProcess`` already handed the
+    plots, gives them instead of drawing them here. Returns the written paths."""
     from .pipeline import labels_frame
     from .plots import write_plots
 
