@@ -163,9 +163,10 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
 
     ``first`` is the first centre's row; row ``c - 1`` of ``uniforms`` (k - 1, L) holds the
     draws of centre ``c``'s L candidates. The same steps as ``sklearn.cluster.kmeans_plusplus``
-    in X's dtype: running sums of ``w * closest`` (``np.cumsum``), the potentials as the product
-    of the (L, n) candidate distances with the weights, the argmin of those. Memory: the (L, n)
-    distances, two (n,) arrays of X's dtype and, for unit weights, an (n,) array of ones.
+    in X's dtype: running sums of ``w * closest`` (added in order, as ``np.cumsum`` adds them,
+    without keeping them), the potentials as the product of the (L, n) candidate distances with
+    the weights, the argmin of those. Memory: the (L, n) distances, one (n,) array of X's dtype
+    and, for unit weights, an (n,) array of ones.
     """
     if shift is None:
         shift = np.zeros(rows.d, dtype=rows.dtype)
@@ -177,11 +178,10 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
     rows.candidate_distances(shift, closest, _shifted(rows, [first], shift), closest[None, :])
     current_pot = closest[None, :] @ w  # (1,): the product scikit-learn computes
     distances = np.empty((uniforms.shape[1], n), dtype=dtype)
-    weights = None if sample_weight.shape[0] == 0 else w
     for c in range(1, indices.size):
-        running = np.cumsum(closest if weights is None else weights * closest)
-        cand = _searchsorted_float64(running, uniforms[c - 1] * current_pot)
-        del running
+        targets = uniforms[c - 1] * current_pot
+        cand = np.empty(targets.shape[0], dtype=np.int64)
+        _sk.draw_candidates(closest, sample_weight, targets, np.argsort(targets), cand)
         np.clip(cand, None, n - 1, out=cand)
         rows.candidate_distances(shift, closest, _shifted(rows, cand, shift), distances)
         candidate_pots = distances @ w.reshape(-1, 1)
@@ -190,23 +190,6 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
         closest[:] = distances[best]
         indices[c] = cand[best]
     return indices
-
-
-def _searchsorted_float64(running, targets):
-    """``np.searchsorted(running, targets)`` compared in float64 (as NumPy does for float32
-    ``running`` and float64 targets) without NumPy's float64 copy of ``running``: search the
-    rounded targets, then step to the exact place (running sums are non-decreasing)."""
-    if running.dtype == np.float64:
-        return np.searchsorted(running, targets)
-    cand = np.searchsorted(running, targets.astype(running.dtype))
-    for j, target in enumerate(targets.tolist()):
-        i = int(cand[j])
-        while i > 0 and float(running[i - 1]) >= target:
-            i -= 1
-        while i < running.shape[0] and float(running[i]) < target:
-            i += 1
-        cand[j] = i
-    return cand
 
 
 def seed_indices_by_slot(rows, sample_weight, first, uniforms, shift=None):

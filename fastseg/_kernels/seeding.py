@@ -68,6 +68,35 @@ def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
         slot_pot[s] = acc
 
 
+@njit(cache=True, nogil=True)  # no fastmath: the running sum is added in order, as NumPy adds it
+def draw_candidates(closest, sample_weight, targets, order, cand):
+    """``cand = np.searchsorted(np.cumsum(w * closest), targets)`` without the (n,) running sums:
+    they are added one by one in closest's dtype, as ``np.cumsum`` adds them, and compared with
+    the float64 targets in float64, as ``np.searchsorted`` compares them.
+
+    closest : (n,) float32|float64, IN
+    sample_weight : (n,) closest.dtype or (0,) for unit weights, IN -- ``w * closest`` is rounded
+        to closest's dtype before it is added, as NumPy's product is
+    targets : (L,) float64, IN
+    order : (L,) int64, IN -- ``np.argsort(targets)``
+    cand : (L,) int64, OUT -- n where a target is above every running sum
+    """
+    n = closest.shape[0]
+    unit = sample_weight.shape[0] == 0
+    running = closest[0] - closest[0]  # a zero of closest's dtype
+    j = 0
+    for i in range(n):
+        if j == order.shape[0]:
+            break
+        running += closest[i] if unit else sample_weight[i] * closest[i]
+        while j < order.shape[0] and np.float64(running) >= targets[order[j]]:
+            cand[order[j]] = i
+            j += 1
+    while j < order.shape[0]:
+        cand[order[j]] = n
+        j += 1
+
+
 @njit(**JIT)
 def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     """``out[t, i] = min(closest[i], |x_i - cand_rows[t]|^2)``, the distance rounded to X.dtype:
