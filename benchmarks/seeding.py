@@ -108,7 +108,7 @@ def row_check(repeats):
                 f"| {n:.0e} x {d}, k={k} | {dtype} | {check * 1e3:.0f} ms | {seed * 1e3:.0f} ms | {check / seed:.1%} |"
             )
     lines.append("")
-    lines.append(f"{code_path()}; median of {repeats} rounds.")
+    lines.append(f"{code_path()} Median of {repeats} rounds, every thread.")
     return "\n".join(lines)
 
 
