@@ -24,7 +24,7 @@ class StartSet(NamedTuple):
     """The rows of positive weight as a weighted set: equal rows merged, weights summed, in an
     order that depends on the values only (not on the order of the caller's rows)."""
 
-    rows: "Rows"  # noqa: F821 -- the distinct rows, a ``_rows.Rows``
+    rows: object  # the distinct rows, a ``_rows.Rows``
     weights: np.ndarray  # (n_distinct,) X.dtype: the summed weights
     index: np.ndarray  # (n_distinct,) int64: each distinct row's first place in the caller's rows
     group: np.ndarray  # (n,) int64: each caller row's place in the set, -1 for weight 0
