@@ -31,7 +31,8 @@ def kmeans_plusplus(
     x_squared_norms : ignored
         Accepted for compatibility; distances are computed directly.
     random_state : int, RandomState instance or None
-        The same seed picks the same rows as scikit-learn.
+        The same seed picks the same rows as scikit-learn when no row repeats and every
+        weight is 1 (see ``KMeans``).
     n_local_trials : int, default=None
         Candidates tried per centre; ``2 + int(log(n_clusters))`` when None.
 
@@ -61,7 +62,9 @@ class KMeans(_CentresModel):
 
     Parameters, attributes and methods mean what they mean in scikit-learn. Given the same
     ``random_state`` the k-means++ and 'random' initialisations draw the same rows as
-    scikit-learn, and the same initial centres give the same labels and ``n_iter_``.
+    scikit-learn when no row repeats and every weight is 1 (or none is given); otherwise they
+    draw from the weighted set of distinct rows, so that a weight of w equals w repeated rows in
+    any order. The same initial centres give the same labels and ``n_iter_``.
 
     Parameters
     ----------

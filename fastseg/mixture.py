@@ -26,7 +26,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     (same ``n_iter_`` and ``converged_``). ``init_params='kmeans'`` uses fastseg's KMeans.
 
     Beyond scikit-learn, ``fit``/``fit_predict`` take ``sample_weight``: weighted EM, in which a
-    weight of 2 on a row is the same as repeating the row.
+    weight of 2 on a row is the same as repeating the row, in any order. The random starts draw
+    scikit-learn's rows when no row repeats and every weight is 1; otherwise they draw from the
+    weighted set of distinct rows (see ``KMeans``).
 
     Each EM iteration is one fused pass per block of rows (log-densities from the Cholesky factor
     of the precision, log-sum-exp, responsibilities, and the statistics N_k, sum r x, sum r x x^T
