@@ -38,6 +38,10 @@ _KMEANS_KERNELS = {
     "assign_fused",
     "_nearest_in_block",
     "candidate_distances",
+    "draw_candidates",
+    "row_hashes",  # k-means++ first checks whether rows repeat (fastseg._seeding.start_set)
+    "group_rows",
+    "_buckets",
 }
 
 
