@@ -108,11 +108,117 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
     xt : (dp, BLOCK_ROWS), IN; cp : (k, dp) centres with zero-padded features, IN
     acc, best_dist : (BLOCK_ROWS,) X.dtype, scratch / OUT; best : (BLOCK_ROWS,) int32, OUT
     Padded features add (0 - 0)^2 = 0 exactly, so each distance is the feature-order sum.
+
+    With 4 or 8 feature rows (d <= 8, the segmentation case) two centres are taken per pass over
+    the lanes: the features stay in registers, each load of a row feeds both centres and the
+    running minimum is updated in the same loop (the kernel 1.2-1.6x faster than with a pass per
+    centre that stores its partial distances, one thread, data in cache, AVX-512 and AVX2 alike).
+    Larger ``dp`` adds ``FEATURE_GROUP`` features per pass into ``acc``, then takes the minimum
+    (updating the minimum in the last feature pass measured 3-7% slower there).
     """
     n_clusters, dp = cp.shape
+    # An exact zero that LLVM cannot fold (the centres are finite): ``zero + t * t`` then becomes
+    # one fused multiply-add like every later term, so each sum is the feature-order FMA chain.
+    zero = cp[0, 0] * xt.dtype.type(0)
     for b in range(BLOCK_ROWS):
         best_dist[b] = np.inf
         best[b] = 0
+    if dp == 8:
+        x0, x1, x2, x3, x4, x5, x6, x7 = xt[0], xt[1], xt[2], xt[3], xt[4], xt[5], xt[6], xt[7]
+        for j in range(0, n_clusters, 2):
+            j2 = min(j + 1, n_clusters - 1)  # odd k: the last centre twice (a tie keeps the first)
+            c = cp[j]
+            e = cp[j2]
+            jj = np.int32(j)
+            jk = np.int32(j2)
+            for b in range(BLOCK_ROWS):
+                v = x0[b]
+                t = v - c[0]
+                a = zero + t * t
+                t = v - e[0]
+                a2 = zero + t * t
+                v = x1[b]
+                t = v - c[1]
+                a += t * t
+                t = v - e[1]
+                a2 += t * t
+                v = x2[b]
+                t = v - c[2]
+                a += t * t
+                t = v - e[2]
+                a2 += t * t
+                v = x3[b]
+                t = v - c[3]
+                a += t * t
+                t = v - e[3]
+                a2 += t * t
+                v = x4[b]
+                t = v - c[4]
+                a += t * t
+                t = v - e[4]
+                a2 += t * t
+                v = x5[b]
+                t = v - c[5]
+                a += t * t
+                t = v - e[5]
+                a2 += t * t
+                v = x6[b]
+                t = v - c[6]
+                a += t * t
+                t = v - e[6]
+                a2 += t * t
+                v = x7[b]
+                t = v - c[7]
+                a += t * t
+                t = v - e[7]
+                a2 += t * t
+                bd = best_dist[b]
+                bi = best[b]
+                lt = a < bd
+                bd = a if lt else bd
+                bi = jj if lt else bi
+                lt = a2 < bd
+                best_dist[b] = a2 if lt else bd
+                best[b] = jk if lt else bi
+        return
+    if dp == 4:
+        x0, x1, x2, x3 = xt[0], xt[1], xt[2], xt[3]
+        for j in range(0, n_clusters, 2):
+            j2 = min(j + 1, n_clusters - 1)
+            c = cp[j]
+            e = cp[j2]
+            jj = np.int32(j)
+            jk = np.int32(j2)
+            for b in range(BLOCK_ROWS):
+                v = x0[b]
+                t = v - c[0]
+                a = zero + t * t
+                t = v - e[0]
+                a2 = zero + t * t
+                v = x1[b]
+                t = v - c[1]
+                a += t * t
+                t = v - e[1]
+                a2 += t * t
+                v = x2[b]
+                t = v - c[2]
+                a += t * t
+                t = v - e[2]
+                a2 += t * t
+                v = x3[b]
+                t = v - c[3]
+                a += t * t
+                t = v - e[3]
+                a2 += t * t
+                bd = best_dist[b]
+                bi = best[b]
+                lt = a < bd
+                bd = a if lt else bd
+                bi = jj if lt else bi
+                lt = a2 < bd
+                best_dist[b] = a2 if lt else bd
+                best[b] = jk if lt else bi
+        return
     for j in range(n_clusters):
         for b in range(BLOCK_ROWS):
             acc[b] = 0
