@@ -161,7 +161,9 @@ class Rows:
         """
         k, d = centres.shape
         n_slots = self.bounds.shape[0] - 1
-        mode = _lk.NO_STATS if not update else _lk.FRESH if stats is None or fresh or self.sparse else _lk.MOVES
+        mode = (
+            _lk.NO_STATS if not update else _lk.FRESH if stats is None or fresh or self.sparse else _lk.MOVES
+        )
         if stats is None:
             shape = (n_slots, k) if update else (n_slots, 0)
             stats = (
