@@ -84,6 +84,7 @@ class Rows:
         self.stream = isinstance(X, np.memmap)
         self._moments = None
         self._blocks = None
+        self._blocks_filled = False  # the transposed blocks hold all rows (kept across passes)
 
     def batches(self, step=None):
         """``(first slot, end slot, first row, end row, slot edges within the batch)`` per batch.
@@ -198,36 +199,31 @@ class Rows:
                     )  # fmt: skip
         else:
             keep = not self.stream and self.n * _lk.padded_features(d) * self.dtype.itemsize <= BLOCKS_BYTES
+            fill = not (keep and self._blocks_filled)
             for a, b, r0, r1, local in self.batches(None if keep else STREAM_SLOTS):
                 X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
-                xb = self._transposed(r0, r1, keep)
+                xb = self._block_buffer(r1 - r0)
                 in_parallel(
                     b - a,
                     lambda p, q, a=a, local=local, X=X, w=w, lab=lab, xb=xb: _lk.assign_fused(
                         X, xb, w, centres, local[p : q + 1], lab, sums[a + p : a + q],
                         weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
-                        changed[a + p : a + q], mode,
+                        changed[a + p : a + q], mode, fill,
                     ),
                 )  # fmt: skip
+            self._blocks_filled = keep
         # Slot statistics are added in slot order: the result does not depend on threads.
         return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
 
-    def _transposed(self, r0, r1, keep):
-        """Rows ``[r0, r1)`` as the fused kernel's transposed blocks. With ``keep`` (all rows in
-        one batch) they are made once and kept; otherwise one buffer is refilled per batch."""
-        if keep and self._blocks is not None:
-            return self._blocks
-        n_blocks = -(-(r1 - r0) // BLOCK_ROWS)
+    def _block_buffer(self, n_rows):
+        """The fused kernel's transposed blocks for ``n_rows`` rows (filled by the kernel's first
+        pass when the copy of all rows is kept, by every pass when one buffer serves each batch)."""
+        n_blocks = -(-n_rows // BLOCK_ROWS)
         if self._blocks is None or self._blocks.shape[0] < n_blocks:
             # Zeroed once: padded features must stay 0; stale lanes past the last row are ignored.
             self._blocks = np.zeros((n_blocks, _lk.padded_features(self.d), BLOCK_ROWS), dtype=self.dtype)
-        xb = self._blocks[:n_blocks]
-        X = self.X[r0:r1]
-        in_parallel(
-            n_blocks,
-            lambda p, q: _lk.transpose_blocks(X[p * BLOCK_ROWS : q * BLOCK_ROWS], xb[p:q]),
-        )
-        return xb
+            self._blocks_filled = False
+        return self._blocks[:n_blocks]
 
     def sq_distances(self, centres):
         out = np.empty((self.n, centres.shape[0]), dtype=self.dtype)

@@ -251,15 +251,18 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
 
 @njit(**JIT)
 def assign_fused(
-    X, xb, sample_weight, centres, bounds, labels, sums, weights, counts, inertia, changed, update
+    X, xb, sample_weight, centres, bounds, labels, sums, weights, counts, inertia, changed, update, fill
 ):
     """Fused distance -> argmin -> accumulate pass over transposed blocks, for small ``d * k``.
 
     SIMD lanes run over a block's rows whatever ``d`` and ``k`` are, and the rows are read in
-    the transposed layout ``transpose_blocks`` writes (made once per fit, not per pass).
+    the transposed layout ``transpose_blocks`` writes. With ``fill`` the pass writes that layout
+    itself, block by block just before using it (the first pass of a fit, or every pass where the
+    copy is not kept), so transposing costs no pass over X of its own.
 
-    X : (n, d) float32|float64, IN -- the rows (read for the sums)
-    xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN -- the same rows, transposed
+    X : (n, d) float32|float64, IN -- the rows (read for the sums, and to fill ``xb``)
+    xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN (OUT with ``fill``) -- the same
+        rows, transposed; padded feature rows must be zero (lanes past the last row are ignored)
     sample_weight : (n,) xb.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
     centres : (k, d) xb.dtype, IN
     bounds : (n_slots + 1,) int64, IN -- slot edges, multiples of BLOCK_ROWS but the last
@@ -270,6 +273,7 @@ def assign_fused(
     inertia : (n_slots,) float64, OUT -- weighted squared distance to the nearest centre
     changed : (n_slots,) int64, OUT -- number of labels that differ from the ones passed in
     update : NO_STATS, FRESH or MOVES -- what happens to the statistics (unused ones may be (0,))
+    fill : bool -- write ``xb`` from ``X`` in this pass
     """
     n_clusters, n_features = centres.shape
     cp = np.zeros((n_clusters, xb.shape[1]), dtype=xb.dtype)
@@ -278,12 +282,14 @@ def assign_fused(
             cp[j, f] = centres[j, f]
     for s in range(bounds.shape[0] - 1):
         _fused_slot(
-            s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update
+            s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update, fill
         )
 
 
 @njit(**JIT)
-def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update):
+def _fused_slot(
+    s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update, fill
+):
     """Slot ``s`` of ``assign_fused``. A function of its own: inlined into the slot loop, the row
     loop ran 15-20% slower (one thread, 1e6 x 8, k=8, float32)."""
     one = xb.dtype.type(1)
@@ -300,8 +306,10 @@ def _fused_slot(s, X, xb, sample_weight, cp, bounds, labels, sums, weights, coun
     n_changed = 0
     for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
         m = min(BLOCK_ROWS, bounds[s + 1] - start)
-        xt = xb[start // BLOCK_ROWS]
-        _nearest_in_block(xt, cp, acc_b, best_dist, best)
+        q = start // BLOCK_ROWS
+        if fill:
+            transpose_blocks(X[start : start + m], xb[q : q + 1])
+        _nearest_in_block(xb[q], cp, acc_b, best_dist, best)
         for b in range(m):
             i = start + b
             label = best[b]
