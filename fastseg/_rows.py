@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from ._blas import blas_single_thread, use_gemm
 from ._kernels import lloyd as _lk
+from ._kernels import moments as _mk
 from ._kernels import seeding as _sk
 from ._kernels._config import BLOCK_ROWS, in_parallel, slot_bounds
 
@@ -101,10 +102,11 @@ class Rows:
                 _drop_pages(self.X, r0, r1)
 
     def moments(self):
-        """Column means and variances, float64, in one blocked pass (Chan's update).
+        """Column means and variances, float64, in one pass over the rows (per slot, then Chan's
+        update in slot order), which also checks the values.
 
-        Raises ValueError if a value is NaN or infinite (the only finiteness check a streamed
-        memmap gets).
+        Raises ValueError if a value is NaN or infinite, or so large that squared distances would
+        overflow (``_validation.check_magnitude``): the checks a fit makes of dense rows.
         """
         if self._moments is not None:
             return self._moments
@@ -115,16 +117,37 @@ class Rows:
         else:
             from ._validation import check_magnitude  # (it imports this module)
 
-            count, mean, m2, largest = 0, np.zeros(self.d), np.zeros(self.d), 0.0
-            for _, _, r0, r1, _ in self.batches():
-                for start in range(r0, r1, MOMENT_ROWS):
-                    block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
-                    if not np.isfinite(block).all():
-                        raise ValueError("Input X contains NaN or infinity.")
-                    if block.size:
-                        largest = max(largest, float(block.max()), -float(block.min()))
-                    count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
-            check_magnitude(self.X, largest=largest)
+            n_slots = self.bounds.shape[0] - 1
+            sums, squares = np.empty((n_slots, self.d)), np.empty((n_slots, self.d))
+            top, bottom = np.empty(n_slots), np.empty(n_slots)
+            for a, b, r0, r1, local in self.batches():
+                X = self.X[r0:r1]
+                in_parallel(
+                    b - a,
+                    lambda p, q, a=a, local=local, X=X: _mk.column_moments(
+                        X, local[p : q + 1], sums[a + p : a + q], squares[a + p : a + q],
+                        top[a + p : a + q], bottom[a + p : a + q],
+                    ),
+                )  # fmt: skip
+            filled = self.bounds[1:] > self.bounds[:-1]
+            if not (np.isfinite(top[filled]).all() and np.isfinite(bottom[filled]).all()):
+                raise ValueError("Input X contains NaN or infinity.")
+            largest = max(float(top.max()), -float(bottom.min())) if self.n else 0.0
+            check_magnitude(self.X, largest=largest)  # before the sums: huge values overflow them
+            if not (np.isfinite(sums).all() and np.isfinite(squares).all()):
+                raise ValueError("Input X contains NaN or infinity.")  # a NaN: max and min skip it
+            count, mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
+            for s in range(n_slots):
+                r0, r1 = int(self.bounds[s]), int(self.bounds[s + 1])
+                if r1 == r0:
+                    continue
+                first = np.asarray(self.X[r0], dtype=np.float64)
+                part = (
+                    r1 - r0,
+                    first + sums[s] / (r1 - r0),
+                    np.maximum(squares[s] - sums[s] ** 2 / (r1 - r0), 0.0),
+                )
+                count, mean, m2 = merge_moments((count, mean, m2), part)
             var = m2 / max(count, 1)
         self._moments = (mean, var)
         return self._moments
