@@ -33,16 +33,44 @@ def initial_population(rows, sample_weight, n_clusters, population_size, init_po
     ``init_population`` is ``'data'`` (distinct rows drawn with probability proportional to their
     weight), ``'uniform'`` (in the bounding box of the rows) or ``'k-means++'``.
     """
-    X, n, k, P = rows.X, rows.n, n_clusters, population_size
+    X, k, P = rows.X, n_clusters, population_size
     if init_population == "data":
-        p = sample_weight / sample_weight.sum()
-        chosen = [rng.choice(n, size=k, replace=False, p=p) for _ in range(P)]
-        return np.ascontiguousarray(X[np.array(chosen)])
+        return np.ascontiguousarray(X[distinct_rows(sample_weight, k, P, rng)])
     if init_population == "uniform":
         lo, hi = X.min(axis=0), X.max(axis=0)
         return rng.uniform(lo, hi, size=(P, k, X.shape[1])).astype(X.dtype)
     seeds = (np.random.RandomState(rng.integers(2**31 - 1)) for _ in range(P))
     return np.stack([_seeding.kmeans_plusplus(rows, sample_weight, k, seed)[0] for seed in seeds])
+
+
+def distinct_rows(sample_weight, k, P, rng):
+    """``P`` draws of ``k`` distinct row indices, (P, k) int64, each row drawn with probability
+    proportional to its weight among the rows not drawn yet (``Generator.choice`` without
+    replacement).
+
+    All draws are made at once on the cumulative weights; the rare index already drawn in its
+    chromosome is drawn again, which is the same law. Where few rows have a weight, one
+    ``choice`` per chromosome.
+    """
+    cumulative = np.cumsum(sample_weight, dtype=np.float64)
+    positive = np.flatnonzero(sample_weight > 0)
+    if 2 * k > positive.size:
+        p = sample_weight / sample_weight.sum()
+        return np.array([rng.choice(sample_weight.size, size=k, replace=False, p=p) for _ in range(P)])
+
+    def draw(size):
+        # The first row whose cumulative weight exceeds the target: never a row of weight 0.
+        targets = rng.random(size) * cumulative[-1]
+        return np.minimum(np.searchsorted(cumulative, targets, side="right"), positive[-1])
+
+    chosen = draw((P, k))
+    ordered = np.sort(chosen, axis=1)
+    for p in np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1)):
+        row = chosen[p]
+        for j in range(1, k):
+            while row[j] in row[:j]:
+                row[j] = draw(1)[0]
+    return chosen
 
 
 def _population_assign(rows, sample_weight, population, sse, sums, weights, update):
@@ -158,8 +186,13 @@ def evolve(
     population = initial_population(rows, sample_weight, n_clusters, population_size, init_population, rng)
     history = []
     best_sse, best_centres, stall = np.inf, None, 0
+    kept_sse = np.empty(0)
     for generation in range(n_generations):
-        sse = evaluate(rows, sample_weight, population, lloyd_steps)
+        if lloyd_steps:  # Lloyd steps move the elite too: every chromosome is scored again
+            sse = evaluate(rows, sample_weight, population, lloyd_steps)
+        else:  # the elite come first, unchanged: their SSE is known
+            kept = kept_sse.size
+            sse = np.concatenate([kept_sse, evaluate(rows, sample_weight, population[kept:], 0)])
         history.append((sse.min(), sse.mean(), sse.max()))
         i_best = int(np.argmin(sse))
         if sse[i_best] < best_sse:
@@ -182,6 +215,7 @@ def evolve(
         if stop or (patience is not None and stall >= patience):
             break
         if generation + 1 < n_generations:
+            kept_sse = np.sort(sse, kind="stable")[: min(elitism, population_size)]
             population = next_generation(
                 population,
                 sse,

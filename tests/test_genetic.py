@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fastseg import GeneticKMeans, KMeans
+from fastseg import GeneticKMeans, KMeans, _genetic
 from fastseg._kernels import genetic
 from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, slot_bounds, threads
 
@@ -107,6 +107,40 @@ def test_tournament_and_crossover_and_mutate_match_reference(rng):
     expected = reference.mutate(pop, u, noise, 0.3, scale, first=2)
     genetic.mutate(pop, u, noise, 0.3, scale, 2)
     np.testing.assert_allclose(pop, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("k", [2, 3])  # 2: draws at once, redrawing repeats; 3: one choice per chromosome
+def test_distinct_rows_follow_choice_without_replacement(k):
+    w = np.array([0.0, 1.0, 2.0, 3.0, 0.0, 4.0])
+    P = 20_000
+    chosen = _genetic.distinct_rows(w, k, P, np.random.default_rng(0))
+    assert chosen.shape == (P, k)
+    assert all(len(set(row)) == k for row in chosen.tolist())
+    assert not np.isin(chosen, [0, 4]).any()  # rows of weight 0 are never drawn
+    p = w / w.sum()
+    # Position 0 follows p; position 1 follows the law of a second draw among the rows left.
+    second = np.array([sum(p[j] * p[i] / (1 - p[j]) for j in range(6) if j != i) for i in range(6)])
+    for position, law in ((0, p), (1, second)):
+        freq = np.bincount(chosen[:, position], minlength=6) / P
+        assert np.all(np.abs(freq - law) <= 5 * np.sqrt(law * (1 - law) / P) + 1e-12)
+
+
+def test_each_generation_reports_the_sse_of_its_best_chromosome(blobs):
+    # With lloyd_steps=0 the elite's SSE is carried over, not recomputed: it must still be the
+    # SSE of the chromosome it belongs to.
+    seen = []
+    w = np.ones(len(blobs))
+    GeneticKMeans(
+        5,
+        population_size=8,
+        n_generations=8,
+        elitism=2,
+        random_state=1,
+        callback=lambda info: seen.append(info),
+    ).fit(blobs)
+    for info in seen:
+        expected = reference.assign(blobs, w, info["best_centers"])[3]
+        assert info["best_inertia"] == pytest.approx(expected, rel=1e-10)
 
 
 # -- estimator --------------------------------------------------------------------------

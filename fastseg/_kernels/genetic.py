@@ -8,18 +8,21 @@ drawn by the caller and passed in, so these functions are deterministic.
 import numpy as np
 
 from ._config import BLOCK_ROWS, JIT, njit
+from .lloyd import FEATURE_GROUP, _nearest_in_block
 
 
 @njit(**JIT)
 def population_assign(X, sample_weight, population, bounds, sse, sums, weights, update):
     """SSE of every chromosome, and (``update``) the cluster sums of one Lloyd step for each.
 
-    Each block of rows is read once and scored against all chromosomes while in cache.
+    Each block of rows is transposed once and scored against all chromosomes while in cache, by
+    the pass Lloyd's fused kernel makes (``lloyd._nearest_in_block``): a chromosome's SSE adds
+    the very distances a K-means pass from its centres would.
 
     X : (n, d) float32|float64, IN
     sample_weight : (n,) X.dtype, IN
     population : (P, k, d) X.dtype, IN
-    bounds : (n_slots + 1,) int64, IN
+    bounds : (n_slots + 1,) int64, IN -- slot edges
     sse : (n_slots, P) float64, OUT -- weighted squared distance to the nearest centre
     sums : (n_slots, P, k, d) float64, OUT -- per-cluster weighted sums (when ``update``)
     weights : (n_slots, P, k) float64, OUT -- per-cluster summed weights (when ``update``)
@@ -29,49 +32,44 @@ def population_assign(X, sample_weight, population, bounds, sse, sums, weights, 
     n_pop, n_clusters = population.shape[0], population.shape[1]
     n_slots = bounds.shape[0] - 1
     zero = X.dtype.type(0)
+    dp = -(-n_features // FEATURE_GROUP) * FEATURE_GROUP  # lloyd.padded_features
+    # Centres with zero-padded features and a block with zero-padded feature rows: the padding
+    # adds (0 - 0)^2 = 0 exactly.
+    cp = np.zeros((n_pop, n_clusters, dp), dtype=X.dtype)
+    for p in range(n_pop):
+        for j in range(n_clusters):
+            for f in range(n_features):
+                cp[p, j, f] = population[p, j, f]
+    xt = np.zeros((dp, BLOCK_ROWS), dtype=X.dtype)
+    acc_b = np.empty(BLOCK_ROWS, dtype=X.dtype)
+    best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
+    best = np.empty(BLOCK_ROWS, dtype=np.int32)
+    wb = np.zeros(BLOCK_ROWS, dtype=X.dtype)
     for s in range(n_slots):
-        xt = np.zeros((n_features, BLOCK_ROWS), dtype=X.dtype)
-        dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
-        best = np.empty(BLOCK_ROWS, dtype=np.int32)
-        wb = np.zeros(BLOCK_ROWS, dtype=X.dtype)
-        slot_sse = sse[s]
-        slot_sse[:] = 0.0
-        if update:
-            sums[s] = 0.0
-            weights[s] = 0.0
+        for p in range(n_pop):
+            sse[s, p] = 0.0
+            if update:
+                for j in range(n_clusters):
+                    weights[s, p, j] = 0.0
+                    for f in range(n_features):
+                        sums[s, p, j, f] = 0.0
         for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
             m = min(BLOCK_ROWS, bounds[s + 1] - start)
             # Copies written as loops: a slice assignment between arrays brings in Numba's
-            # shape-mismatch error formatting, seconds of compilation on a first run.
-            for b in range(BLOCK_ROWS):
-                wb[b] = sample_weight[start + b] if b < m else zero
+            # shape-mismatch error formatting, seconds of compilation on a first run. Lanes past
+            # ``m`` keep finite values of earlier rows and weigh 0.
+            for b in range(m):
+                wb[b] = sample_weight[start + b]
                 for f in range(n_features):
-                    if b < m:
-                        xt[f, b] = X[start + b, f]
+                    xt[f, b] = X[start + b, f]
+            for b in range(m, BLOCK_ROWS):
+                wb[b] = zero
             for p in range(n_pop):
-                for j in range(n_clusters):
-                    dist[:] = zero
-                    for f in range(n_features):
-                        c = population[p, j, f]
-                        xf = xt[f]
-                        for b in range(BLOCK_ROWS):
-                            t = xf[b] - c
-                            dist[b] += t * t
-                    if j == 0:
-                        for b in range(BLOCK_ROWS):
-                            best_dist[b] = dist[b]
-                            best[b] = 0
-                    else:
-                        jj = np.int32(j)
-                        for b in range(BLOCK_ROWS):
-                            if dist[b] < best_dist[b]:
-                                best_dist[b] = dist[b]
-                                best[b] = jj
+                _nearest_in_block(xt, cp[p], acc_b, best_dist, best)
                 acc = zero
                 for b in range(BLOCK_ROWS):
                     acc += wb[b] * best_dist[b]
-                slot_sse[p] += acc
+                sse[s, p] += acc
                 if update:
                     for b in range(m):
                         label = best[b]
