@@ -317,12 +317,21 @@ def _fused_slot(
             if old != label:
                 n_changed += 1
                 labels[i] = label
-            w = one if unit else sample_weight[i]
-            acc += w * best_dist[b]
             # Tested here as well as inside: with the moves kept out of the common path the row
             # loop stays tight (a late pass measured 3.0 ms against 9.3 ms at 1e6 x 8, k=8).
             if update == FRESH or old != label:
+                w = one if unit else sample_weight[i]
                 account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
+        # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up to
+        # 18% of a pass, one thread, data in cache).
+        block = 0.0
+        if unit:
+            for b in range(m):
+                block += best_dist[b]
+        else:
+            for b in range(m):
+                block += sample_weight[start + b] * best_dist[b]
+        acc += block
     inertia[s] = acc
     changed[s] = n_changed
 
