@@ -27,6 +27,23 @@ def generator(random_state):
     return np.random.default_rng(check_random_state(random_state).randint(0, 2**31 - 1, size=4))
 
 
+def _weighted_std(X, sample_weight):
+    """Column standard deviations of the rows counted with their weights (float64, (d,)), in
+    blocks of rows: a weight of w counts as w repeated rows."""
+    w = sample_weight.astype(np.float64)
+    total = w.sum()
+    block = 1 << 16
+    mean = sum(
+        w[a : a + block] @ np.asarray(X[a : a + block], dtype=np.float64) for a in range(0, len(w), block)
+    )
+    mean = mean / total
+    ss = sum(
+        w[a : a + block] @ (np.asarray(X[a : a + block], dtype=np.float64) - mean) ** 2
+        for a in range(0, len(w), block)
+    )
+    return np.sqrt(ss / total)
+
+
 def initial_population(rows, sample_weight, n_clusters, population_size, init_population, rng):
     """``population_size`` chromosomes of ``n_clusters`` centres: (P, k, d) of rows.dtype.
 
@@ -34,13 +51,23 @@ def initial_population(rows, sample_weight, n_clusters, population_size, init_po
     weight), ``'uniform'`` (in the bounding box of the rows) or ``'k-means++'``.
     """
     X, k, P = rows.X, n_clusters, population_size
-    if init_population == "data":
-        return np.ascontiguousarray(X[distinct_rows(sample_weight, k, P, rng)])
     if init_population == "uniform":
-        lo, hi = X.min(axis=0), X.max(axis=0)
+        kept = X if sample_weight.shape[0] == 0 else X[sample_weight > 0]
+        lo, hi = kept.min(axis=0), kept.max(axis=0)
         return rng.uniform(lo, hi, size=(P, k, X.shape[1])).astype(X.dtype)
+    # Drawn from the weighted set of distinct rows when rows repeat or carry weights (see
+    # ``_seeding.start_set``): a weight of w then equals w repeated rows in any order.
+    start = _seeding.start_set(rows, sample_weight)
+    if init_population == "data":
+        if start is None:
+            chosen = distinct_rows(sample_weight, k, P, rng)
+        elif start.index.shape[0] >= k:
+            chosen = start.index[distinct_rows(start.weights, k, P, rng)]
+        else:  # fewer distinct rows than centres: each of them, then again
+            chosen = np.array([_seeding.draw_rows(rows, sample_weight, start, k, rng) for _ in range(P)])
+        return np.ascontiguousarray(X[chosen])
     seeds = (np.random.RandomState(rng.integers(2**31 - 1)) for _ in range(P))
-    return np.stack([_seeding.kmeans_plusplus(rows, sample_weight, k, seed)[0] for seed in seeds])
+    return np.stack([_seeding.draw_kmeans_plusplus(rows, sample_weight, start, k, seed)[0] for seed in seeds])
 
 
 def distinct_rows(sample_weight, k, P, rng):
@@ -182,7 +209,7 @@ def evolve(
     Returns (best centres (k, d) of rows.dtype, history: ``HISTORY_DTYPE`` array of the best, mean
     and worst SSE of each generation evaluated).
     """
-    scale = mutation_scale * np.std(rows.X, axis=0, dtype=np.float64)
+    scale = mutation_scale * _weighted_std(rows.X, sample_weight)
     population = initial_population(rows, sample_weight, n_clusters, population_size, init_population, rng)
     history = []
     best_sse, best_centres, stall = np.inf, None, 0

@@ -1,9 +1,13 @@
 """k-means++ seeding: the greedy driver over the seeding kernels, with scikit-learn's draws
 (including an emulation of NumPy's pairwise sum, so unit weights need no (n,) array for the
-first draw).
+first draw), and the weighted set of distinct rows the random starts draw from when the rows
+repeat or carry weights.
 """
 
+from typing import NamedTuple
+
 import numpy as np
+import scipy.sparse as sp
 
 from ._blas import blas_single_thread
 from ._kernels import seeding as _sk
@@ -14,6 +18,107 @@ from ._kernels import seeding as _sk
 # float64 sums per slot (memory O(n) whatever L) and float32 draws may leave scikit-learn's
 # where a rounding moves a draw across a row boundary.
 SEED_MATRIX_BYTES = 1 << 28
+
+
+class StartSet(NamedTuple):
+    """The rows of positive weight as a weighted set: equal rows merged, weights summed, in an
+    order that depends on the values only (not on the order of the caller's rows)."""
+
+    rows: object  # the distinct rows, a ``_rows.Rows``
+    weights: np.ndarray  # (n_distinct,) X.dtype: the summed weights
+    index: np.ndarray  # (n_distinct,) int64: each distinct row's first place in the caller's rows
+    group: np.ndarray  # (n,) int64: each caller row's place in the set, -1 for weight 0
+
+
+def start_set(rows, sample_weight):
+    """None when every weight is 1 and no row repeats (the usual case for measurements): the
+    random starts then draw scikit-learn's rows, in the caller's order. Otherwise the
+    ``StartSet`` they draw from, so that a weight of w and w repeated rows, in any order, give
+    the same start.
+
+    A pass that hashes the rows, then a hash table per bucket of about 1024 rows (memory: about
+    32 bytes per row); every hash match is confirmed value by value.
+    """
+    from ._kernels._config import in_parallel
+    from ._rows import Rows  # (it imports this module)
+
+    n, dtype = rows.n, rows.dtype
+    unit = sample_weight.shape[0] == 0 or bool(np.all(sample_weight == 1))
+    ubits = np.uint32 if dtype == np.float32 else np.uint64
+    negzero = np.array(-0.0, dtype=dtype).view(ubits)[()]
+    X = rows.X
+    kernel_weights = sample_weight[:0] if unit else sample_weight
+    hashes = np.empty(n, dtype=np.uint64)
+    group = np.empty(n, dtype=np.int64)
+    # Buckets of about 1024 rows: each bucket's hash table stays in cache.
+    n_buckets = 1 << min(16, max(0, (n // 1024).bit_length()))
+    n_slots = rows.bounds.shape[0] - 1
+    if rows.sparse:
+        if not X.has_canonical_format:  # duplicate column entries summed, on a copy
+            X = X.copy()
+            X.sum_duplicates()
+        data = X.data.view(ubits)
+        csr = (data, X.indices, X.indptr, rows.d, negzero)
+        in_parallel(n_slots, lambda p, q: _sk.row_hashes_csr(*csr, rows.bounds[p : q + 1], hashes))
+        distinct = _sk.group_rows_csr(*csr, kernel_weights, hashes, n_buckets, group)
+    else:
+        bits = np.asarray(X).view(ubits)
+        in_parallel(n_slots, lambda p, q: _sk.row_hashes(bits, negzero, rows.bounds[p : q + 1], hashes))
+        distinct = _sk.group_rows(bits, negzero, kernel_weights, hashes, n_buckets, group)
+    if unit and distinct == n:
+        return None
+    index = np.flatnonzero(group == np.arange(n))
+    index = index[np.argsort(hashes[index], kind="stable")]
+    _sort_equal_hashes(X, index, hashes[index])
+    place = np.empty(n, dtype=np.int64)
+    place[index] = np.arange(index.shape[0])
+    kept = group >= 0
+    group[kept] = place[group[kept]]
+    del place
+    w = np.ones(n) if unit else sample_weight.astype(np.float64)
+    weights = np.bincount(group[kept], weights=w[kept], minlength=index.shape[0]).astype(dtype)
+    distinct_rows = X[index] if rows.sparse else np.ascontiguousarray(X[index])
+    return StartSet(Rows(distinct_rows), weights, index, group)
+
+
+def _sort_equal_hashes(X, index, hashes):
+    """Put runs of distinct rows with equal hashes (rare) in lexicographic order of their values."""
+    ties = np.flatnonzero(hashes[1:] == hashes[:-1])
+    if ties.size == 0:
+        return
+    starts = ties[np.r_[True, np.diff(ties) > 1]]
+    for a in starts.tolist():
+        b = a + 1
+        while b < hashes.shape[0] and hashes[b] == hashes[a]:
+            b += 1
+        run = index[a:b].copy()
+        values = X[run].toarray() if sp.issparse(X) else np.asarray(X[run])
+        index[a:b] = run[np.lexsort(values.T[::-1])]
+
+
+def draw_kmeans_plusplus(
+    rows, sample_weight, start, n_clusters, random_state, n_local_trials=None, centred=False
+):
+    """k-means++ on the caller's rows (``start`` None: scikit-learn's draws) or on the
+    ``StartSet``; returns (centres, indices into the caller's rows)."""
+    if start is None:
+        return kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials, centred)
+    centres, indices = kmeans_plusplus(start.rows, start.weights, n_clusters, random_state, n_local_trials)
+    return centres, start.index[indices]
+
+
+def draw_rows(rows, sample_weight, start, size, random_state):
+    """``size`` rows drawn without replacement with probability proportional to the weight, as
+    scikit-learn's 'random' start draws them (``start`` None), or from the ``StartSet``: where it
+    has fewer than ``size`` rows, all of them, then the same again. Indices into the caller's rows."""
+    if start is None:
+        w = sample_weight if sample_weight.shape[0] else np.ones(rows.n, dtype=rows.dtype)
+        return random_state.choice(rows.n, size=size, replace=False, p=w / w.sum())
+    m = min(size, start.index.shape[0])
+    drawn = random_state.choice(
+        start.index.shape[0], size=m, replace=False, p=start.weights / start.weights.sum()
+    )
+    return start.index[np.resize(drawn, size)]
 
 
 def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials=None, centred=False):
@@ -58,9 +163,10 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
 
     ``first`` is the first centre's row; row ``c - 1`` of ``uniforms`` (k - 1, L) holds the
     draws of centre ``c``'s L candidates. The same steps as ``sklearn.cluster.kmeans_plusplus``
-    in X's dtype: running sums of ``w * closest`` (``np.cumsum``), the potentials as the product
-    of the (L, n) candidate distances with the weights, the argmin of those. Memory: the (L, n)
-    distances, two (n,) arrays of X's dtype and, for unit weights, an (n,) array of ones.
+    in X's dtype: running sums of ``w * closest`` (added in order, as ``np.cumsum`` adds them,
+    without keeping them), the potentials as the product of the (L, n) candidate distances with
+    the weights, the argmin of those. Memory: the (L, n) distances, one (n,) array of X's dtype
+    and, for unit weights, an (n,) array of ones.
     """
     if shift is None:
         shift = np.zeros(rows.d, dtype=rows.dtype)
@@ -72,11 +178,10 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
     rows.candidate_distances(shift, closest, _shifted(rows, [first], shift), closest[None, :])
     current_pot = closest[None, :] @ w  # (1,): the product scikit-learn computes
     distances = np.empty((uniforms.shape[1], n), dtype=dtype)
-    weights = None if sample_weight.shape[0] == 0 else w
     for c in range(1, indices.size):
-        running = np.cumsum(closest if weights is None else weights * closest)
-        cand = _searchsorted_float64(running, uniforms[c - 1] * current_pot)
-        del running
+        targets = uniforms[c - 1] * current_pot
+        cand = np.empty(targets.shape[0], dtype=np.int64)
+        _sk.draw_candidates(closest, sample_weight, targets, np.argsort(targets), cand)
         np.clip(cand, None, n - 1, out=cand)
         rows.candidate_distances(shift, closest, _shifted(rows, cand, shift), distances)
         candidate_pots = distances @ w.reshape(-1, 1)
@@ -85,23 +190,6 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
         closest[:] = distances[best]
         indices[c] = cand[best]
     return indices
-
-
-def _searchsorted_float64(running, targets):
-    """``np.searchsorted(running, targets)`` compared in float64 (as NumPy does for float32
-    ``running`` and float64 targets) without NumPy's float64 copy of ``running``: search the
-    rounded targets, then step to the exact place (running sums are non-decreasing)."""
-    if running.dtype == np.float64:
-        return np.searchsorted(running, targets)
-    cand = np.searchsorted(running, targets.astype(running.dtype))
-    for j, target in enumerate(targets.tolist()):
-        i = int(cand[j])
-        while i > 0 and float(running[i - 1]) >= target:
-            i -= 1
-        while i < running.shape[0] and float(running[i]) < target:
-            i += 1
-        cand[j] = i
-    return cand
 
 
 def seed_indices_by_slot(rows, sample_weight, first, uniforms, shift=None):

@@ -39,6 +39,10 @@ _KMEANS_KERNELS = {
     "_nearest_in_block",
     "candidate_distances",
     "column_moments",
+    "draw_candidates",
+    "row_hashes",  # k-means++ first checks whether rows repeat (fastseg._seeding.start_set)
+    "group_rows",
+    "_buckets",
 }
 
 

@@ -302,3 +302,28 @@ def _parts_in_child():
     with threads(2):
         in_parallel(4, lambda a, b: parts.append((a, b)))
     return sorted(parts)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_draw_candidates_is_searchsorted_of_numpys_cumsum(dtype, weighted):
+    from fastseg._kernels import seeding
+
+    rng = np.random.default_rng(9)
+    n = 5000
+    closest = (rng.random(n) * 10).astype(dtype)
+    closest[rng.random(n) < 0.2] = 0  # runs of equal running sums
+    w = rng.uniform(0.1, 3, n).astype(dtype) if weighted else np.empty(0, dtype)
+    running = np.cumsum(w * closest if weighted else closest)
+    total = float(running[-1])
+    targets = np.concatenate(
+        [
+            rng.random(20) * total,
+            running[rng.integers(0, n, 10)].astype(np.float64),  # exactly on a running sum
+            np.nextafter(running[rng.integers(0, n, 10)].astype(np.float64), 0),
+            [0.0, total, total * 1.5],  # above every running sum: n
+        ]
+    )
+    cand = np.empty(targets.shape[0], dtype=np.int64)
+    seeding.draw_candidates(closest, w, targets, np.argsort(targets), cand)
+    np.testing.assert_array_equal(cand, np.searchsorted(running, targets))

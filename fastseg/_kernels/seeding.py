@@ -68,6 +68,35 @@ def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
         slot_pot[s] = acc
 
 
+@njit(cache=True, nogil=True)  # no fastmath: the running sum is added in order, as NumPy adds it
+def draw_candidates(closest, sample_weight, targets, order, cand):
+    """``cand = np.searchsorted(np.cumsum(w * closest), targets)`` without the (n,) running sums:
+    they are added one by one in closest's dtype, as ``np.cumsum`` adds them, and compared with
+    the float64 targets in float64, as ``np.searchsorted`` compares them.
+
+    closest : (n,) float32|float64, IN
+    sample_weight : (n,) closest.dtype or (0,) for unit weights, IN -- ``w * closest`` is rounded
+        to closest's dtype before it is added, as NumPy's product is
+    targets : (L,) float64, IN
+    order : (L,) int64, IN -- ``np.argsort(targets)``
+    cand : (L,) int64, OUT -- n where a target is above every running sum
+    """
+    n = closest.shape[0]
+    unit = sample_weight.shape[0] == 0
+    running = closest[0] - closest[0]  # a zero of closest's dtype
+    j = 0
+    for i in range(n):
+        if j == order.shape[0]:
+            break
+        running += closest[i] if unit else sample_weight[i] * closest[i]
+        while j < order.shape[0] and np.float64(running) >= targets[order[j]]:
+            cand[order[j]] = i
+            j += 1
+    while j < order.shape[0]:
+        cand[order[j]] = n
+        j += 1
+
+
 @njit(**JIT)
 def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     """``out[t, i] = min(closest[i], |x_i - cand_rows[t]|^2)``, the distance rounded to X.dtype:
@@ -89,7 +118,23 @@ def candidate_distances(X, shift, closest, cand_rows, bounds, out):
             for f in range(n_features):
                 x[f] = np.float64(X[i, f] - shift[f])
             ci = closest[i]
-            for t in range(n_trials):
+            # Two candidates per pass over the row: each x[f] is loaded once for both (about
+            # 1.2x faster); each distance is still its own sum, so the numbers do not change.
+            t = 0
+            while t + 1 < n_trials:
+                d2a = 0.0
+                d2b = 0.0
+                for f in range(n_features):
+                    u = x[f] - cand[t, f]
+                    d2a += u * u
+                    v = x[f] - cand[t + 1, f]
+                    d2b += v * v
+                a = closest.dtype.type(d2a)
+                b = closest.dtype.type(d2b)
+                out[t, i] = a if a < ci else ci
+                out[t + 1, i] = b if b < ci else ci
+                t += 2
+            if t < n_trials:
                 d2 = 0.0
                 for f in range(n_features):
                     u = x[f] - cand[t, f]
@@ -130,3 +175,196 @@ def candidate_potentials(X, sample_weight, shift, closest, cand_rows, bounds, ca
                     d2 += u * u
                 d2x = closest.dtype.type(d2)
                 pot[t] += wi * np.float64(d2x if d2x < ci else ci)
+
+
+# Equal rows must hash alike whatever fastmath would allow, so the row hashes work on the bits.
+_EXACT = {**JIT, "fastmath": False}
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S = np.uint64(33)
+_R = np.uint64(31)
+
+
+@njit(**_EXACT)
+def row_hashes(bits, negzero, bounds, hashes):
+    """Hash of each row's values (-0.0 counted as 0.0), for the rows of the slots in ``bounds``.
+
+    bits : (n, d) uint32|uint64, IN -- X viewed as unsigned integers of its width
+    negzero : bits.dtype scalar, IN -- the bits of -0.0
+    bounds : (n_slots + 1,) int64, IN
+    hashes : (n,) uint64, OUT
+    """
+    d = bits.shape[1]
+    for i in range(bounds[0], bounds[-1]):
+        h = np.uint64(d)
+        for f in range(d):
+            v = bits[i, f]
+            h = (h ^ np.uint64(v ^ v if v == negzero else v)) * _MUL  # (v ^ v: a zero of v's type)
+            h = (h << _R) | (h >> _S)  # a rotation: the high bits feed the next product
+        h = (h ^ (h >> _S)) * _M1  # MurmurHash3's finaliser: every bit moves every bit
+        h = (h ^ (h >> _S)) * _M2
+        hashes[i] = h ^ (h >> _S)
+
+
+@njit(**_EXACT)
+def row_hashes_csr(data_bits, indices, indptr, n_features, negzero, bounds, hashes):
+    """``row_hashes`` of CSR rows (the order of the stored entries and explicit zeros do not matter).
+
+    data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
+    indices, indptr : the CSR structure, IN
+    """
+    for i in range(bounds[0], bounds[-1]):
+        h = np.uint64(n_features)
+        for p in range(indptr[i], indptr[i + 1]):
+            v = data_bits[p]
+            if v != 0 and v != negzero:  # a sum of mixed (column, value) pairs: order-free
+                e = (np.uint64(indices[p]) * _MUL) ^ np.uint64(v)
+                e = (e ^ (e >> _S)) * _M1
+                e = (e ^ (e >> _S)) * _M2
+                h += e ^ (e >> _S)
+        h = (h ^ (h >> _S)) * _M1
+        h = (h ^ (h >> _S)) * _M2
+        hashes[i] = h ^ (h >> _S)
+
+
+@njit(**_EXACT)
+def _buckets(hashes, sample_weight, order, sorted_hashes, starts):
+    # Counting sort of the rows of positive weight by the low bits of their hash; rows ascend
+    # within a bucket. Returns the number of rows sorted.
+    n_buckets = starts.shape[0] - 1
+    mask = np.uint64(n_buckets - 1)
+    unit = sample_weight.shape[0] == 0
+    starts[:] = 0
+    for i in range(hashes.shape[0]):
+        if unit or sample_weight[i] > 0:
+            starts[np.int64(hashes[i] & mask) + 1] += 1
+    for b in range(n_buckets):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    for i in range(hashes.shape[0]):
+        if unit or sample_weight[i] > 0:
+            b = np.int64(hashes[i] & mask)
+            order[fill[b]] = i
+            sorted_hashes[fill[b]] = hashes[i]
+            fill[b] += 1
+    return starts[-1]
+
+
+@njit(**_EXACT)
+def group_rows(bits, negzero, sample_weight, hashes, n_buckets, first):
+    """``first[i]``: the first row equal to row i (-1 for rows of weight 0); returns the number
+    of distinct rows.
+
+    bits : (n, d) uint32|uint64, IN -- X viewed as unsigned integers of its width
+    negzero : bits.dtype scalar, IN -- the bits of -0.0 (counted as 0.0: equal rows are ``==``)
+    sample_weight : (n,) or (0,) for unit weights, IN
+    hashes : (n,) uint64, IN -- ``row_hashes``
+    n_buckets : int, IN -- a power of two
+    first : (n,) int64, OUT
+
+    The rows are put in buckets by the low bits of their hash; each bucket gets a small
+    open-addressing table that stays in cache. Every hash match is confirmed value by value:
+    no two different rows are ever merged.
+    """
+    n, d = bits.shape
+    order = np.empty(n, dtype=np.int64)
+    sorted_hashes = np.empty(n, dtype=np.uint64)
+    starts = np.empty(n_buckets + 1, dtype=np.int64)
+    first[:] = -1
+    _buckets(hashes, sample_weight, order, sorted_hashes, starts)
+    size = 1
+    for b in range(n_buckets):
+        while size < 2 * (starts[b + 1] - starts[b]):
+            size *= 2
+    table = np.empty(size, dtype=np.int64)
+    table_hash = np.empty(size, dtype=np.uint64)
+    distinct = 0
+    for b in range(n_buckets):
+        size = 1
+        while size < 2 * (starts[b + 1] - starts[b]):
+            size *= 2
+        mask = size - 1
+        table[:size] = -1
+        for t in range(starts[b], starts[b + 1]):
+            i, h = order[t], sorted_hashes[t]
+            slot = np.int64((h >> np.uint64(17)) & np.uint64(mask))  # low bits chose the bucket
+            while True:
+                j = table[slot]
+                if j < 0:
+                    table[slot], table_hash[slot], first[i] = i, h, i
+                    distinct += 1
+                    break
+                if table_hash[slot] == h:
+                    f = 0
+                    while f < d:
+                        a, c = bits[i, f], bits[j, f]
+                        if (a ^ a if a == negzero else a) != (c ^ c if c == negzero else c):
+                            break
+                        f += 1
+                    if f == d:
+                        first[i] = j
+                        break
+                slot = (slot + 1) & mask
+    return distinct
+
+
+@njit(**_EXACT)
+def group_rows_csr(data_bits, indices, indptr, n_features, negzero, sample_weight, hashes, n_buckets, first):
+    """``group_rows`` for CSR rows (no duplicate column indices; explicit zeros count as zeros).
+
+    data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
+    indices, indptr : the CSR structure, IN
+    Other arguments as ``group_rows``.
+    """
+    n = indptr.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    sorted_hashes = np.empty(n, dtype=np.uint64)
+    starts = np.empty(n_buckets + 1, dtype=np.int64)
+    first[:] = -1
+    _buckets(hashes, sample_weight, order, sorted_hashes, starts)
+    size = 1
+    for b in range(n_buckets):
+        while size < 2 * (starts[b + 1] - starts[b]):
+            size *= 2
+    table = np.empty(size, dtype=np.int64)
+    table_hash = np.empty(size, dtype=np.uint64)
+    dense = np.zeros(n_features, dtype=data_bits.dtype)  # row i scattered, for the exact checks
+    distinct = 0
+    for b in range(n_buckets):
+        size = 1
+        while size < 2 * (starts[b + 1] - starts[b]):
+            size *= 2
+        mask = size - 1
+        table[:size] = -1
+        for t in range(starts[b], starts[b + 1]):
+            i, h = order[t], sorted_hashes[t]
+            count = 0
+            for p in range(indptr[i], indptr[i + 1]):
+                v = data_bits[p]
+                if v != 0 and v != negzero:
+                    dense[indices[p]] = v
+                    count += 1
+            slot = np.int64((h >> np.uint64(17)) & np.uint64(mask))
+            while True:
+                j = table[slot]
+                if j < 0:
+                    table[slot], table_hash[slot], first[i] = i, h, i
+                    distinct += 1
+                    break
+                if table_hash[slot] == h:
+                    matched = 0
+                    for p in range(indptr[j], indptr[j + 1]):
+                        v = data_bits[p]
+                        if v != 0 and v != negzero:
+                            if dense[indices[p]] != v:
+                                matched = -1
+                                break
+                            matched += 1
+                    if matched == count:
+                        first[i] = j
+                        break
+                slot = (slot + 1) & mask
+            for p in range(indptr[i], indptr[i + 1]):
+                dense[indices[p]] = 0
+    return distinct
