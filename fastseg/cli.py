@@ -133,6 +133,27 @@ def _cmd_segment(args):
     # Said once the rows are read: a bad file stays a one-line error.
     progress.stage(f"read {len(data.frame)} customers from " + _source_name(args, database))
     progress.watch_compilation()
+    from fastseg.segment.plots import PlotProcess
+
+    # A second process imports matplotlib now and draws the plots while this one goes on; on a
+    # first run it also compiles the pair and recommendation kernels while this one clusters.
+    plots = PlotProcess(compile_basket=data.purchases is not None and _basket_kernels_missing())
+    try:
+        return _segment_and_write(args, progress, database, data, previous, plots)
+    finally:
+        plots.close()
+
+
+def _basket_kernels_missing():
+    """Whether Numba's cache lacks the pair and recommendation kernels (a first run)."""
+    from fastseg.basket.first_run import kernels_cached
+
+    return kernels_cached() is False
+
+
+def _segment_and_write(args, progress, database, data, previous, plots):
+    """Cluster, then pairs and recommendations, the output folder, the database table and the summary."""
+    from fastseg.segment import files as io
     from fastseg.segment import segment_customers
 
     t0 = time.perf_counter()
@@ -145,6 +166,9 @@ def _cmd_segment(args):
         from fastseg.segment.drift import follow_previous
 
         result = follow_previous(result, previous, data.frame, ids=data.frame[data.id_column])
+    plots.draw(
+        result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"], result["k"]
+    )
     if data.purchases is not None:
         progress.stage("pairs and recommendations")
     baskets = io.basket_tables(
@@ -166,7 +190,7 @@ def _cmd_segment(args):
         model_from_result(result, ids=data.frame[data.id_column]).save(args.save_model)
     files = io.write_outputs(
         args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes,
-        finish=_report(run),
+        finish=_report(run), plots=plots,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0
     if args.quiet:

@@ -29,6 +29,7 @@ def test_pair_counts_match_reference(rng, n_baskets, n_items, min_count):
     got = basket.pair_counts(B, min_count)
     want = reference.pair_counts(B, min_count)
     order = np.lexsort((got[1], got[0]))
+    np.testing.assert_array_equal(order, np.arange(order.size))  # by item i, then j ascending
     for a, b in zip((g[order] for g in got), want):
         np.testing.assert_array_equal(a, b)
     with threads(1):
@@ -159,3 +160,22 @@ def test_top_n_unowned_matches_reference(rng):
         own.indptr.astype(np.int64), own.indices.astype(np.int64), 4, items, values,
     )  # fmt: skip
     np.testing.assert_array_equal(items, reference.top_n_unowned(scores, owned, 4))
+
+
+def test_rules_by_segment_split_by_each_customers_segment():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["u1", "u1", "u2", "u2", "u3", "u3"],
+            "order_id": [1, 1, 2, 2, 3, 3],
+            "item": ["a", "b", "a", "b", "a", "c"],
+        }
+    )
+    rules = basket.rules_by_segment(tx, {"u1": 1, "u2": 1, "u3": 2})
+    pairs = {(s, a, c) for s, a, c in rules[["segment", "antecedent", "consequent"]].itertuples(index=False)}
+    assert pairs == {(1, "a", "b"), (1, "b", "a"), (2, "a", "c"), (2, "c", "a")}
+    with pytest.raises(ValueError, match="no segment"):
+        basket.rules_by_segment(tx, {"u1": 1, "u2": 1})
+    with pytest.raises(ValueError, match="no segment"):
+        basket.rules_by_segment(
+            tx.assign(customer_id=[None, "u1", "u2", "u2", "u3", "u3"]), {"u1": 1, "u2": 1, "u3": 2}
+        )

@@ -73,3 +73,51 @@ def test_import_fastseg_loads_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_plotting_process_imports_neither_scikit_learn_nor_numba():
+    code = (
+        "import sys\n"
+        "import fastseg.segment.plots\n"
+        "heavy = ('numba', 'sklearn', 'pandas', 'scipy.stats', 'fastseg._kernels', 'fastseg.segment.sweep')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# The pairs and recommendations of `fastseg segment` on a small demo, recording what compiles.
+_BASKET = """
+import json
+from numba.core import event
+from fastseg.segment import files
+from fastseg.basket.first_run import kernels_cached
+
+compiled = []
+
+class Recorder(event.Listener):
+    def on_start(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("fastseg._kernels"):
+            compiled.append(func.__name__)
+
+    def on_end(self, ev):
+        pass
+
+event.register("numba:compile", Recorder())
+cached = kernels_cached()
+data = files.load_customers(demo=True, seed=0)
+segments = (data.frame.index.to_numpy() % 3) + 1
+files.basket_tables(data.purchases, data.id_column, segments, data.frame, item_column=data.item_column)
+print(json.dumps([cached, compiled]))
+"""
+
+
+def test_basket_kernels_compiled_ahead_are_the_ones_the_command_uses(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    ahead = "from fastseg.basket.first_run import compile_kernels; compile_kernels()"
+    subprocess.run([sys.executable, "-c", ahead], env=env, check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _BASKET], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, []]

@@ -280,3 +280,48 @@ def test_sweep_on_a_sample_then_kmeans_on_everyone(demo):
     np.testing.assert_array_equal(result["labels"][~result["outliers"]], nearest[~result["outliers"]])
     again = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
     np.testing.assert_array_equal(result["labels"], again["labels"])
+
+
+def test_plots_from_the_other_process_are_the_ones_drawn_here(tmp_path, demo):
+    from fastseg.segment.plots import PLOT_FILES, PlotProcess, start_plots, write_plots
+
+    result = segment_customers(demo[0].iloc[:600], FEATURES, k=4, k_range=range(2, 5))
+    args = (result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"], result["k"])
+    here, there, fallback = (tmp_path / name for name in ("here", "there", "fallback"))
+    for folder in (here, there, fallback):
+        folder.mkdir()
+    write_plots(here, *args)
+    job = start_plots(*args)
+    assert [p.name for p in job.finish(there)] == list(PLOT_FILES)
+    assert not job.folder.exists()
+    failed = PlotProcess()
+    failed.process.kill()  # the other process dies: the plots are drawn here instead
+    failed.process.wait()
+    failed.draw(*args)
+    assert [p.name for p in failed.finish(fallback)] == list(PLOT_FILES)
+    for name in PLOT_FILES:
+        assert (there / name).read_bytes() == (here / name).read_bytes()
+        assert (fallback / name).read_bytes() == (here / name).read_bytes()
+
+
+@pytest.mark.parametrize("case", ["blobs", "a cluster of one row", "labels with gaps", "sampled"])
+def test_sweep_scores_are_scikit_learns(case):
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    from fastseg.segment.sweep import davies_bouldin, silhouette
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 5)) + np.repeat(rng.normal(scale=4, size=(4, 5)), 75, axis=0)
+    labels = np.repeat(np.arange(4), 75)
+    sample = None
+    if case == "a cluster of one row":
+        labels[7] = 4
+    elif case == "labels with gaps":
+        labels = labels * 3 + 2
+    elif case == "sampled":
+        sample = 120
+    want = silhouette_score(X, labels, sample_size=sample, random_state=5)
+    assert silhouette(X, labels, sample_size=sample, random_state=5) == pytest.approx(want, rel=1e-10)
+    assert davies_bouldin(X, labels) == pytest.approx(davies_bouldin_score(X, labels), rel=1e-10)
+    with pytest.raises(ValueError, match="clusters"):
+        silhouette(X, np.zeros(300, dtype=int))

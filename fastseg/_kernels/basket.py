@@ -44,27 +44,70 @@ def pair_counts(
                         touched[n_touched] = j
                         n_touched += 1
                     acc[j] += 1
-        kept = touched[:n_touched]
-        if fill:  # only the written rows need ascending columns
-            kept.sort()
-        out = row_nnz[i] if fill else 0
+        n_kept = 0  # the kept pairs move to the front of ``touched``; the others are reset now
         for t in range(n_touched):
-            j = kept[t]
+            j = touched[t]
             if acc[j] >= min_count:
-                if fill:
+                touched[n_kept] = j
+                n_kept += 1
+            else:
+                acc[j] = 0
+        if not fill:
+            row_nnz[i] = n_kept
+        elif 16 * n_kept > n_items - i:  # a dense row: scanning it gives ascending columns
+            out = row_nnz[i]
+            for j in range(i + 1, n_items):
+                if acc[j] != 0:
                     cols[out] = j
                     counts[out] = acc[j]
-                out += 1
-            acc[j] = 0
-        if not fill:
-            row_nnz[i] = out
+                    out += 1
+        else:  # only the written rows need ascending columns
+            _shell_sort(touched[:n_kept])
+            out = row_nnz[i]
+            for t in range(n_kept):
+                cols[out + t] = touched[t]
+                counts[out + t] = acc[touched[t]]
+        for t in range(n_kept):
+            acc[touched[t]] = 0
 
 
 @njit(**JIT)
-def _top_n(scores, candidates, n_candidates, n, out_idx, out_val):
-    """The n largest ``scores[candidates[:n_candidates]]`` (ties: smaller index first), in order."""
+def _shell_sort(a):
+    """Sort ``a`` in place, ascending. A short loop: Numba's own sort costs about ten times
+    as much compilation, paid by every first run."""
+    n = a.shape[0]
+    gap = 1
+    while gap < n // 3:  # Knuth's gaps 1, 4, 13, 40, ...
+        gap = 3 * gap + 1
+    while gap > 0:
+        for t in range(gap, n):
+            v = a[t]
+            s = t
+            while s >= gap and a[s - gap] > v:
+                a[s] = a[s - gap]
+                s -= gap
+            a[s] = v
+        gap //= 3
+
+
+@njit(**JIT)
+def _lower_bound(a, lo, hi, v):
+    """The first position p in [lo, hi) with ``a[p] >= v`` (``hi`` if none); ``a[lo:hi]`` sorted.
+    Written out: ``np.searchsorted`` compiles several functions per call site."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(**JIT)
+def _top_n(scores, candidates, n, out_idx, out_val):
+    """The n largest ``scores[candidates]`` (ties: smaller index first), in order; returns how many."""
     filled = 0
-    for t in range(n_candidates):
+    for t in range(candidates.shape[0]):
         c = candidates[t]
         v = scores[c]
         if filled == n and (v < out_val[n - 1] or (v == out_val[n - 1] and c > out_idx[n - 1])):
@@ -134,7 +177,7 @@ def user_based_topn(
             a = user_vals[p]
             lo, hi = item_ptr[i], item_ptr[i + 1]
             if hi - lo > max_item_users:
-                pos = lo + np.searchsorted(item_users[lo:hi], u)
+                pos = _lower_bound(item_users, lo, hi, u)
                 lo = min(max(pos - max_item_users // 2, lo), hi - max_item_users)
                 hi = lo + max_item_users
             for q in range(lo, hi):
@@ -145,7 +188,7 @@ def user_based_topn(
                     seen[n_seen] = v
                     n_seen += 1
                 sim[v] += a * item_vals[q]
-        n_nb = _top_n(sim, seen, n_seen, n_neighbours, nb_idx, nb_val)
+        n_nb = _top_n(sim, seen[:n_seen], n_neighbours, nb_idx, nb_val)
         for t in range(n_seen):
             sim[seen[t]] = 0.0
         for p in range(user_ptr[u], user_ptr[u + 1]):
@@ -163,7 +206,7 @@ def user_based_topn(
                 score[i] += nb_val[t]
         out_items[u] = -1
         out_scores[u] = 0.0
-        _top_n(score, cand, n_cand, n, out_items[u], out_scores[u])
+        _top_n(score, cand[:n_cand], n, out_items[u], out_scores[u])
         for t in range(n_cand):
             score[cand[t]] = 0.0
         for p in range(user_ptr[u], user_ptr[u + 1]):
@@ -189,14 +232,14 @@ def top_n_unowned(score_ptr, score_cols, score_vals, owned_ptr, owned_cols, n, o
             c = score_cols[p]
             if score_vals[p] <= 0.0:
                 continue
-            k = np.searchsorted(owned_cols[o_lo:o_hi], c)
-            if k < o_hi - o_lo and owned_cols[o_lo + k] == c:
+            k = _lower_bound(owned_cols, o_lo, o_hi, c)
+            if k < o_hi and owned_cols[k] == c:
                 continue
             cand[n_cand] = p
             n_cand += 1
         idx = np.full(n, -1, dtype=np.int64)
         val = np.zeros(n)
-        got = _top_n(score_vals, cand, n_cand, n, idx, val)
+        got = _top_n(score_vals, cand[:n_cand], n, idx, val)
         for t in range(n):
             out_items[r, t] = score_cols[idx[t]] if t < got else -1
             out_scores[r, t] = val[t] if t < got else 0.0
@@ -223,8 +266,8 @@ def top_popular_unowned(ranked, popularity, owned_ptr, owned_cols, n, out_items,
             c = ranked[t]
             if popularity[c] <= 0.0:
                 break
-            k = np.searchsorted(owned_cols[o_lo:o_hi], c)
-            if k < o_hi - o_lo and owned_cols[o_lo + k] == c:
+            k = _lower_bound(owned_cols, o_lo, o_hi, c)
+            if k < o_hi and owned_cols[k] == c:
                 continue
             out_items[r, got] = c
             out_scores[r, got] = popularity[c]

@@ -120,9 +120,12 @@ def rules_by_segment(
     """``association_rules`` within each segment's baskets; ``segment_of`` maps customer -> segment."""
     pd = _pandas()
     require_columns(transactions, [customer], "the transactions table")
-    seg = transactions[customer].map(segment_of)
-    if seg.isna().any():
+    # Each customer looked up once (a transactions table repeats them).
+    codes, customers = pd.factorize(transactions[customer])
+    segment = pd.Series(customers).map(segment_of)
+    if (codes < 0).any() or segment.isna().any():
         raise ValueError("some customers of the transactions have no segment.")
+    seg = pd.Series(segment.to_numpy()[codes], index=transactions.index)
     parts = []
     for s in sorted(seg.unique()):
         B, _, items = basket_matrix(transactions[seg == s], basket=basket, item=item)

@@ -1,22 +1,31 @@
 """Customer segmentation, the application: features (RFM), files and databases, the K sweep,
 profiles, names, plots, the report, synthetic customers and the paper reproduction."""
 
-from .datasets import FEATURES, TABLE5, make_customers, make_transactions
-from .features import rfm
-from .pipeline import Segmentation, segment_frame
-from .plots import write_plots
-from .profiles import clustering_space_means, profile_table, segment_names, standardised_means
-from .sweep import (
-    METHODS,
-    fitted_labels,
-    make_model,
-    make_preprocessor,
-    select_k,
-    skewed_columns,
-    split_columns,
-    within_sse,
-)
-from .workflow import segment_customers
+# Names load on first use: a process that needs one module (the plotting process of
+# ``fastseg segment``, a reader) does not import scikit-learn and the rest with it.
+_LAZY = {
+    "FEATURES": "datasets",
+    "TABLE5": "datasets",
+    "make_customers": "datasets",
+    "make_transactions": "datasets",
+    "rfm": "features",
+    "Segmentation": "pipeline",
+    "segment_frame": "pipeline",
+    "write_plots": "plots",
+    "clustering_space_means": "profiles",
+    "profile_table": "profiles",
+    "segment_names": "profiles",
+    "standardised_means": "profiles",
+    "METHODS": "sweep",
+    "fitted_labels": "sweep",
+    "make_model": "sweep",
+    "make_preprocessor": "sweep",
+    "select_k": "sweep",
+    "skewed_columns": "sweep",
+    "split_columns": "sweep",
+    "within_sse": "sweep",
+    "segment_customers": "workflow",
+}
 
 __all__ = [
     "FEATURES",
@@ -41,3 +50,17 @@ __all__ = [
     "within_sse",
     "write_plots",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -309,10 +309,11 @@ def _profile_for_print(result):
     return short
 
 
-def write_outputs(out, frame, id_column, features, result, extra=None, notes=(), finish=None):
+def write_outputs(out, frame, id_column, features, result, extra=None, notes=(), finish=None, plots=None):
     """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
     way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
-    report reads the written tables there). Returns the written paths."""
+    report reads the written tables there); ``plots``, a ``plots.PlotProcess`` already handed the
+    plots, gives them instead of drawing them here. Returns the written paths."""
     from .pipeline import labels_frame
     from .plots import write_plots
 
@@ -335,15 +336,13 @@ def write_outputs(out, frame, id_column, features, result, extra=None, notes=(),
             + "\n"
         )
         result["sweep"].to_csv(tmp / "k_sweep.csv")
-        write_plots(
-            tmp,
-            result["sweep"],
-            result["z_means"],
-            result["names"],
-            result["Z"],
-            result["segments"],
-            result["k"],
-        )
+        if plots is not None:
+            plots.finish(tmp)
+        else:
+            write_plots(
+                tmp, result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"],
+                result["k"],
+            )  # fmt: skip
         for name, table in (extra or {}).items():
             table.to_csv(tmp / name, index=False)
         if finish is not None:

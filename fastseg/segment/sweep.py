@@ -3,10 +3,12 @@ criteria (inertia elbow, silhouette, Calinski-Harabasz, Davies-Bouldin)."""
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils import check_random_state
 
+from .._blas import blas_single_thread
 from .._pandas import require_pandas as _pandas
 from ..genetic import GeneticKMeans
 from ..kmeans import KMeans
@@ -110,6 +112,63 @@ def within_sse(X, labels):
     return sse
 
 
+def silhouette(X, labels, *, sample_size=None, random_state=0):
+    """Mean silhouette coefficient, as ``sklearn.metrics.silhouette_score`` computes it (the same
+    sample of ``sample_size`` rows for the same ``random_state``; a row alone in its cluster
+    scores 0), with the per-cluster sums of distances as one matrix product instead of a loop
+    over rows: a K sweep computes it for every K."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    if sample_size is not None:
+        keep = check_random_state(random_state).permutation(X.shape[0])[:sample_size]
+        X, labels = X[keep], labels[keep]
+    present, labels = np.unique(labels, return_inverse=True)
+    n, k = X.shape[0], present.size
+    if not 2 <= k <= n - 1:
+        raise ValueError(f"the silhouette needs 2 to n_samples - 1 clusters ({n - 1}), got {k}.")
+    sq = np.einsum("ij,ij->i", X, X)
+    member = np.zeros((n, k))
+    member[np.arange(n), labels] = 1.0
+    with blas_single_thread():  # products this small lose more to waking BLAS threads than they gain
+        D = X @ X.T  # then, in place: the distances |x|^2 - 2 x.y + |y|^2
+        D *= -2.0
+        D += sq[:, None]
+        D += sq[None, :]
+        np.maximum(D, 0.0, out=D)
+        np.fill_diagonal(D, 0.0)
+        np.sqrt(D, out=D)
+        sums = D @ member  # (n, k): distances of each row to every cluster
+    sizes = member.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intra = sums[np.arange(n), labels] / (sizes[labels] - 1.0)
+        means = sums / sizes
+        means[np.arange(n), labels] = np.inf
+        inter = means.min(axis=1)
+        scores = (inter - intra) / np.maximum(intra, inter)
+    return float(np.mean(np.nan_to_num(scores)))
+
+
+def davies_bouldin(X, labels):
+    """Davies-Bouldin index, as ``sklearn.metrics.davies_bouldin_score`` computes it (the distances
+    to each centroid taken directly rather than by the expanded squares)."""
+    X = np.asarray(X, dtype=np.float64)
+    present, labels = np.unique(np.asarray(labels), return_inverse=True)
+    k = present.size
+    if not 2 <= k <= X.shape[0] - 1:
+        raise ValueError(f"the Davies-Bouldin index needs 2 to n_samples - 1 clusters, got {k}.")
+    centroids = np.zeros((k, X.shape[1]))
+    intra = np.zeros(k)
+    for j in range(k):
+        members = X[labels == j]
+        centroids[j] = members.mean(axis=0)
+        intra[j] = np.sqrt(((members - centroids[j]) ** 2).sum(axis=1)).mean()
+    between = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    if np.allclose(intra, 0) or np.allclose(between, 0):
+        return 0.0
+    between[between == 0] = np.inf
+    return float(np.mean(np.max((intra[:, None] + intra[None, :]) / between, axis=1)))
+
+
 def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2,
              min_segment_share=0.0, progress=None):  # fmt: skip
     """Fit every K of ``k_range`` and score it.
@@ -149,9 +208,9 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
         row = {
             "k": k,
             "inertia": getattr(model, "inertia_", None) or within_sse(X, labels),
-            "silhouette": silhouette_score(X, labels, sample_size=sample, random_state=random_state),
+            "silhouette": silhouette(X, labels, sample_size=sample, random_state=random_state),
             "calinski_harabasz": calinski_harabasz_score(X, labels),
-            "davies_bouldin": davies_bouldin_score(X, labels),
+            "davies_bouldin": davies_bouldin(X, labels),
             "smallest_share": np.bincount(labels, minlength=k).min() / X.shape[0],
         }
         if method == "ga":
