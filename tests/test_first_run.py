@@ -41,7 +41,6 @@ _KMEANS_KERNELS = {
     "draw_candidates",
     "row_hashes",  # k-means++ first checks whether rows repeat (fastseg._seeding.start_set)
     "group_rows",
-    "_buckets",
 }
 
 

@@ -111,7 +111,10 @@ def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     """
     n_features = X.shape[1]
     n_trials = cand_rows.shape[0]
-    cand = cand_rows.astype(np.float64)
+    cand = np.empty((n_trials, n_features))  # (a loop: ``astype`` costs more to compile)
+    for t in range(n_trials):
+        for f in range(n_features):
+            cand[t, f] = cand_rows[t, f]
     for s in range(bounds.shape[0] - 1):
         x = np.empty(n_features)  # the row in float64, once: the loops below then vectorise
         for i in range(bounds[s], bounds[s + 1]):
@@ -196,7 +199,7 @@ def row_hashes(bits, negzero, bounds, hashes):
     hashes : (n,) uint64, OUT
     """
     d = bits.shape[1]
-    for i in range(bounds[0], bounds[-1]):
+    for i in range(bounds[0], bounds[bounds.shape[0] - 1]):
         h = np.uint64(d)
         for f in range(d):
             v = bits[i, f]
@@ -214,7 +217,7 @@ def row_hashes_csr(data_bits, indices, indptr, n_features, negzero, bounds, hash
     data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
     indices, indptr : the CSR structure, IN
     """
-    for i in range(bounds[0], bounds[-1]):
+    for i in range(bounds[0], bounds[bounds.shape[0] - 1]):
         h = np.uint64(n_features)
         for p in range(indptr[i], indptr[i + 1]):
             v = data_bits[p]
@@ -229,63 +232,34 @@ def row_hashes_csr(data_bits, indices, indptr, n_features, negzero, bounds, hash
 
 
 @njit(**_EXACT)
-def _buckets(hashes, sample_weight, order, sorted_hashes, starts):
-    # Counting sort of the rows of positive weight by the low bits of their hash; rows ascend
-    # within a bucket. Returns the number of rows sorted.
-    n_buckets = starts.shape[0] - 1
-    mask = np.uint64(n_buckets - 1)
-    unit = sample_weight.shape[0] == 0
-    starts[:] = 0
-    for i in range(hashes.shape[0]):
-        if unit or sample_weight[i] > 0:
-            starts[np.int64(hashes[i] & mask) + 1] += 1
-    for b in range(n_buckets):
-        starts[b + 1] += starts[b]
-    fill = starts[:-1].copy()
-    for i in range(hashes.shape[0]):
-        if unit or sample_weight[i] > 0:
-            b = np.int64(hashes[i] & mask)
-            order[fill[b]] = i
-            sorted_hashes[fill[b]] = hashes[i]
-            fill[b] += 1
-    return starts[-1]
-
-
-@njit(**_EXACT)
-def group_rows(bits, negzero, sample_weight, hashes, n_buckets, first):
-    """``first[i]``: the first row equal to row i (-1 for rows of weight 0); returns the number
-    of distinct rows.
+def group_rows(bits, negzero, order, sorted_hashes, starts, table, table_hash, first):
+    """``first[i]``: the first row equal to row i (left at -1 for rows not in ``order``); returns
+    the number of distinct rows.
 
     bits : (n, d) uint32|uint64, IN -- X viewed as unsigned integers of its width
     negzero : bits.dtype scalar, IN -- the bits of -0.0 (counted as 0.0: equal rows are ``==``)
-    sample_weight : (n,) or (0,) for unit weights, IN
-    hashes : (n,) uint64, IN -- ``row_hashes``
-    n_buckets : int, IN -- a power of two
+    order : (m,) int64, IN -- the rows to group, by bucket (``fastseg._seeding.bucket_rows``)
+    sorted_hashes : (m,) uint64, IN -- ``row_hashes`` of the rows in ``order``
+    starts : (n_buckets + 1,) int64, IN -- bucket b is ``order[starts[b]:starts[b + 1]]``
+    table, table_hash : (size,) int64, uint64, scratch -- size a power of two, at least twice
+        the rows of the largest bucket
     first : (n,) int64, OUT
 
-    The rows are put in buckets by the low bits of their hash; each bucket gets a small
-    open-addressing table that stays in cache. Every hash match is confirmed value by value:
-    no two different rows are ever merged.
+    Each bucket gets a small open-addressing table that stays in cache. Every hash match is
+    confirmed value by value: no two different rows are ever merged.
     """
-    n, d = bits.shape
-    order = np.empty(n, dtype=np.int64)
-    sorted_hashes = np.empty(n, dtype=np.uint64)
-    starts = np.empty(n_buckets + 1, dtype=np.int64)
-    first[:] = -1
-    _buckets(hashes, sample_weight, order, sorted_hashes, starts)
-    size = 1
-    for b in range(n_buckets):
-        while size < 2 * (starts[b + 1] - starts[b]):
-            size *= 2
-    table = np.empty(size, dtype=np.int64)
-    table_hash = np.empty(size, dtype=np.uint64)
+    d = bits.shape[1]
+    for i in range(first.shape[0]):
+        first[i] = -1
+    n_buckets = starts.shape[0] - 1
     distinct = 0
     for b in range(n_buckets):
         size = 1
         while size < 2 * (starts[b + 1] - starts[b]):
             size *= 2
         mask = size - 1
-        table[:size] = -1
+        for slot in range(size):
+            table[slot] = -1
         for t in range(starts[b], starts[b + 1]):
             i, h = order[t], sorted_hashes[t]
             slot = np.int64((h >> np.uint64(17)) & np.uint64(mask))  # low bits chose the bucket
@@ -310,25 +284,18 @@ def group_rows(bits, negzero, sample_weight, hashes, n_buckets, first):
 
 
 @njit(**_EXACT)
-def group_rows_csr(data_bits, indices, indptr, n_features, negzero, sample_weight, hashes, n_buckets, first):
+def group_rows_csr(
+    data_bits, indices, indptr, n_features, negzero, order, sorted_hashes, starts, table, table_hash, first
+):
     """``group_rows`` for CSR rows (no duplicate column indices; explicit zeros count as zeros).
 
     data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
     indices, indptr : the CSR structure, IN
     Other arguments as ``group_rows``.
     """
-    n = indptr.shape[0] - 1
-    order = np.empty(n, dtype=np.int64)
-    sorted_hashes = np.empty(n, dtype=np.uint64)
-    starts = np.empty(n_buckets + 1, dtype=np.int64)
-    first[:] = -1
-    _buckets(hashes, sample_weight, order, sorted_hashes, starts)
-    size = 1
-    for b in range(n_buckets):
-        while size < 2 * (starts[b + 1] - starts[b]):
-            size *= 2
-    table = np.empty(size, dtype=np.int64)
-    table_hash = np.empty(size, dtype=np.uint64)
+    for i in range(first.shape[0]):
+        first[i] = -1
+    n_buckets = starts.shape[0] - 1
     dense = np.zeros(n_features, dtype=data_bits.dtype)  # row i scattered, for the exact checks
     distinct = 0
     for b in range(n_buckets):
@@ -336,7 +303,8 @@ def group_rows_csr(data_bits, indices, indptr, n_features, negzero, sample_weigh
         while size < 2 * (starts[b + 1] - starts[b]):
             size *= 2
         mask = size - 1
-        table[:size] = -1
+        for slot in range(size):
+            table[slot] = -1
         for t in range(starts[b], starts[b + 1]):
             i, h = order[t], sorted_hashes[t]
             count = 0
