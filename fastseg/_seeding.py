@@ -91,18 +91,17 @@ def bucket_rows(hashes, sample_weight, n_buckets=None):
     n = hashes.shape[0]
     if n_buckets is None:
         n_buckets = 1 << min(16, max(0, (n // 1024).bit_length()))
-    # 16-bit keys: NumPy's stable sort is then a radix sort, one pass, no comparisons.
-    bucket = (hashes & np.uint64(n_buckets - 1)).astype(np.uint16)
-    if sample_weight.shape[0]:
-        order = np.flatnonzero(sample_weight > 0)
-        order = order[np.argsort(bucket[order], kind="stable")]
-    else:
-        order = np.argsort(bucket, kind="stable")
-    counts = np.bincount(bucket[order], minlength=n_buckets)
-    starts = np.zeros(n_buckets + 1, dtype=np.int64)
-    np.cumsum(counts, out=starts[1:])
-    size = 1 << max(0, 2 * int(counts.max()) - 1).bit_length()  # a power of two >= 2x the largest bucket
-    return order, hashes[order], starts, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
+    order = np.empty(n, dtype=np.int64)
+    sorted_hashes = np.empty(n, dtype=np.uint64)
+    starts = np.empty(n_buckets + 1, dtype=np.int64)
+    # A mask, not the weights: one kernel for float32 and float64 weights.
+    positive = sample_weight > 0 if sample_weight.shape[0] else np.empty(0, dtype=bool)
+    _sk.bucket_rows(hashes, positive, order, sorted_hashes, starts)
+    # Scratch arrays are made here, not in the kernels: each allocation inside a kernel adds to
+    # its compile time on a first run.
+    largest = int(np.max(starts[1:] - starts[:-1]))
+    size = 1 << max(0, 2 * largest - 1).bit_length()  # a power of two >= twice the largest bucket
+    return order, sorted_hashes, starts, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
 
 
 def _sort_equal_hashes(X, index, hashes):

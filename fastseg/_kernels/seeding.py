@@ -232,15 +232,50 @@ def row_hashes_csr(data_bits, indices, indptr, n_features, negzero, bounds, hash
 
 
 @njit(**_EXACT)
+def bucket_rows(hashes, positive, order, sorted_hashes, starts):
+    """Counting sort of the rows of positive weight by the low bits of their hash (rows ascend
+    within a bucket); returns the number of rows sorted.
+
+    hashes : (n,) uint64, IN -- ``row_hashes``
+    positive : (n,) bool, IN -- the rows to sort (weight > 0); (0,): every row
+    order : (n,) int64, OUT -- the rows, by bucket
+    sorted_hashes : (n,) uint64, OUT -- their hashes
+    starts : (n_buckets + 1,) int64, OUT -- bucket b is ``order[starts[b]:starts[b + 1]]``;
+        n_buckets a power of two
+    """
+    n_buckets = starts.shape[0] - 1
+    mask = np.uint64(n_buckets - 1)
+    every = positive.shape[0] == 0
+    for b in range(n_buckets + 1):
+        starts[b] = 0
+    for i in range(hashes.shape[0]):
+        if every or positive[i]:
+            starts[np.int64(hashes[i] & mask) + 1] += 1
+    for b in range(n_buckets):
+        starts[b + 1] += starts[b]
+    sorted_rows = starts[n_buckets]
+    # starts[b + 1] is the end of bucket b: rows placed from the last down leave it at the
+    # bucket's start, and no array of fill positions is needed.
+    for i in range(hashes.shape[0] - 1, -1, -1):
+        if every or positive[i]:
+            b = np.int64(hashes[i] & mask) + 1
+            starts[b] -= 1
+            order[starts[b]] = i
+            sorted_hashes[starts[b]] = hashes[i]
+    for b in range(n_buckets):
+        starts[b] = starts[b + 1]
+    starts[n_buckets] = sorted_rows
+    return sorted_rows
+
+
+@njit(**_EXACT)
 def group_rows(bits, negzero, order, sorted_hashes, starts, table, table_hash, first):
     """``first[i]``: the first row equal to row i (left at -1 for rows not in ``order``); returns
     the number of distinct rows.
 
     bits : (n, d) uint32|uint64, IN -- X viewed as unsigned integers of its width
     negzero : bits.dtype scalar, IN -- the bits of -0.0 (counted as 0.0: equal rows are ``==``)
-    order : (m,) int64, IN -- the rows to group, by bucket (``fastseg._seeding.bucket_rows``)
-    sorted_hashes : (m,) uint64, IN -- ``row_hashes`` of the rows in ``order``
-    starts : (n_buckets + 1,) int64, IN -- bucket b is ``order[starts[b]:starts[b + 1]]``
+    order, sorted_hashes, starts : IN -- ``bucket_rows``
     table, table_hash : (size,) int64, uint64, scratch -- size a power of two, at least twice
         the rows of the largest bucket
     first : (n,) int64, OUT
