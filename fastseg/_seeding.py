@@ -58,7 +58,10 @@ def start_set(rows, sample_weight):
         data = X.data.view(ubits)
         csr = (data, X.indices, X.indptr, rows.d, negzero)
         in_parallel(n_slots, lambda p, q: _sk.row_hashes_csr(*csr, rows.bounds[p : q + 1], hashes))
-        distinct = _sk.group_rows_csr(*csr, *bucket_rows(hashes, kernel_weights), group)
+        dense = np.zeros(rows.d, dtype=ubits)
+        distinct = _sk.group_rows_csr(
+            data, X.indices, X.indptr, dense, negzero, *bucket_rows(hashes, kernel_weights), group
+        )
     else:
         bits = np.asarray(X).view(ubits)
         in_parallel(n_slots, lambda p, q: _sk.row_hashes(bits, negzero, rows.bounds[p : q + 1], hashes))

@@ -186,7 +186,7 @@ def test_no_false_merges():
             Ys.data.view(ubits),
             Ys.indices,
             Ys.indptr,
-            Y.shape[1],
+            np.zeros(Y.shape[1], dtype=ubits),
             negzero,
             *buckets,
             first,

@@ -318,18 +318,19 @@ def group_rows(bits, negzero, order, sorted_hashes, starts, table, table_hash, f
 
 @njit(**_EXACT)
 def group_rows_csr(
-    data_bits, indices, indptr, n_features, negzero, order, sorted_hashes, starts, table, table_hash, first
+    data_bits, indices, indptr, dense, negzero, order, sorted_hashes, starts, table, table_hash, first
 ):
     """``group_rows`` for CSR rows (no duplicate column indices; explicit zeros count as zeros).
 
     data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
     indices, indptr : the CSR structure, IN
+    dense : (n_features,) data_bits.dtype, scratch -- zeros (left zero): a row scattered, for
+        the exact checks
     Other arguments as ``group_rows``.
     """
     for i in range(first.shape[0]):
         first[i] = -1
     n_buckets = starts.shape[0] - 1
-    dense = np.zeros(n_features, dtype=data_bits.dtype)  # row i scattered, for the exact checks
     distinct = 0
     for b in range(n_buckets):
         size = 1
