@@ -180,10 +180,8 @@ def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trial
     return np.ascontiguousarray(centres), indices
 
 
-def _shifted(rows, indices, shift, widen=None):
-    # The rows minus shift, rounded to X's dtype (then widened to ``widen`` if given).
-    shifted = np.ascontiguousarray(np.vstack([rows.row(i) for i in indices]) - shift, dtype=rows.dtype)
-    return shifted if widen is None else shifted.astype(widen)
+def _shifted(rows, indices, shift):
+    return np.ascontiguousarray(np.vstack([rows.row(i) for i in indices]) - shift, dtype=rows.dtype)
 
 
 def seed_indices(rows, sample_weight, first, uniforms, shift=None):
@@ -203,7 +201,7 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
     indices = np.empty(uniforms.shape[0] + 1, dtype=np.int64)
     indices[0] = first
     closest = np.full(n, np.inf, dtype=dtype)
-    rows.candidate_distances(shift, closest, _shifted(rows, [first], shift, np.float64), closest[None, :])
+    rows.candidate_distances(shift, closest, _shifted(rows, [first], shift), closest[None, :])
     current_pot = closest[None, :] @ w  # (1,): the product scikit-learn computes
     distances = np.empty((uniforms.shape[1], n), dtype=dtype)
     for c in range(1, indices.size):
@@ -211,7 +209,7 @@ def seed_indices(rows, sample_weight, first, uniforms, shift=None):
         cand = np.empty(targets.shape[0], dtype=np.int64)
         _sk.draw_candidates(closest, sample_weight, targets, np.argsort(targets), cand)
         np.clip(cand, None, n - 1, out=cand)
-        rows.candidate_distances(shift, closest, _shifted(rows, cand, shift, np.float64), distances)
+        rows.candidate_distances(shift, closest, _shifted(rows, cand, shift), distances)
         candidate_pots = distances @ w.reshape(-1, 1)
         best = int(np.argmin(candidate_pots))
         current_pot = candidate_pots[best]

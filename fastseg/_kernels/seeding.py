@@ -105,16 +105,18 @@ def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     X : (n, d) float32|float64, IN
     shift : (d,) X.dtype, IN -- subtracted from each row (see the module docstring)
     closest : (n,) X.dtype, IN -- may be ``out[t]`` itself (each entry is read before written)
-    cand_rows : (L, d) float64, IN -- the candidate centres, shifted in X.dtype then widened
-        (by the caller: a conversion here costs compile time on a first run)
+    cand_rows : (L, d) X.dtype, IN -- the candidate centres, already shifted
     bounds : (n_slots + 1,) int64, IN -- slot edges within X
     out : (L, n) X.dtype, OUT
     """
     n_features = X.shape[1]
     n_trials = cand_rows.shape[0]
-    cand = cand_rows
-    x = np.empty(n_features)  # the row in float64, once: the loops below then vectorise
+    cand = np.empty((n_trials, n_features))  # (a loop: ``astype`` costs more to compile)
+    for t in range(n_trials):
+        for f in range(n_features):
+            cand[t, f] = cand_rows[t, f]
     for s in range(bounds.shape[0] - 1):
+        x = np.empty(n_features)  # the row in float64, once: the loops below then vectorise
         for i in range(bounds[s], bounds[s + 1]):
             for f in range(n_features):
                 x[f] = np.float64(X[i, f] - shift[f])
