@@ -111,10 +111,7 @@ def candidate_distances(X, shift, closest, cand_rows, bounds, out):
     """
     n_features = X.shape[1]
     n_trials = cand_rows.shape[0]
-    cand = np.empty((n_trials, n_features))  # (a loop: ``astype`` costs more to compile)
-    for t in range(n_trials):
-        for f in range(n_features):
-            cand[t, f] = cand_rows[t, f]
+    cand = cand_rows.astype(np.float64)
     for s in range(bounds.shape[0] - 1):
         x = np.empty(n_features)  # the row in float64, once: the loops below then vectorise
         for i in range(bounds[s], bounds[s + 1]):
