@@ -49,12 +49,12 @@ def fused_over_gemm(X, k, repeats):
         lloyd.FRESH,  # every row's statistics: the cost of an early pass (a late one moves few rows)
     )
     mean = X.mean(0).astype(X.dtype)
-    # The fused kernel reads the rows transposed once per fit (``_rows.Rows``).
+    # The fused kernel reads the rows transposed, written by the first pass of a fit (``_rows.Rows``).
     xb = np.zeros((-(-n // BLOCK_ROWS), lloyd.padded_features(d), BLOCK_ROWS), dtype=X.dtype)
     lloyd.transpose_blocks(X, xb)
 
     def fused():
-        lloyd.assign_fused(X, xb, w, C, bounds, *stats)
+        lloyd.assign_fused(X, xb, w, C, bounds, *stats, False)
 
     def gemm():
         with blas_single_thread():

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-AVX2_ENV = {"NUMBA_CPU_NAME": "haswell", "OPENBLAS_CORETYPE": "Haswell"}
+from .compare import AVX2_ENV, AVX2_ENV_TEXT
+
 K_RANGE = range(2, 16)
 
 
@@ -140,7 +141,7 @@ def main(argv=None):
             k, _ = fn(table)
             times[name].append(time.perf_counter() - t0)
             print(f"  {times[name][-1]:.1f} s, K = {k}", file=sys.stderr, flush=True)
-    path_name = "AVX2 (NUMBA_CPU_NAME=haswell OPENBLAS_CORETYPE=Haswell)" if args.isa == "avx2" else "native"
+    path_name = f"AVX2 ({AVX2_ENV_TEXT})" if args.isa == "avx2" else "native"
     lines = [
         f"{args.rows:,} purchase rows of {args.customers:,} customers (Zipf-skewed), CPU: {cpu_name()}, "
         f"code path: {path_name}, {os.cpu_count()} cores shared with other work"

@@ -6,6 +6,7 @@ missing-clusters warning; the one check of explicit initial centres (also used b
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -81,7 +82,11 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
 
     _accept_sparse = "csr"
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, values=True):
+        """X as the kernels take it. ``values=False`` leaves the values of dense rows unchecked
+        (no pass over them): the caller checks them in ``Rows.moments``'s single pass."""
+        if values is False and sp.issparse(X):
+            values = True
         X = validate_data(
             self,
             X,
@@ -90,21 +95,23 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             dtype=[np.float64, np.float32],
             order="C",
             accept_large_sparse=False,
+            ensure_all_finite=values,
         )
-        if not streamable(X):  # a streamed memmap is checked in its first pass (Rows.moments)
+        if values and not streamable(X):  # a streamed memmap is checked in its first pass (Rows.moments)
             check_magnitude(X)
         return X
 
-    def _validate_fit_input(self, X, sample_weight, unit_if_none=False):
+    def _validate_fit_input(self, X, sample_weight, unit_if_none=False, values=True):
         """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.
 
         With ``unit_if_none`` a dense C-ordered float memmap is passed through as it is, to be
         streamed: only its first row is checked here, its values in the first streamed pass.
+        ``values=False``: the caller checks dense values with ``Rows.moments`` (see ``_validate_X``).
         """
         if unit_if_none and streamable(X) and X.shape[0] > 0:
             self._validate_X(X[:1], reset=True)
         else:
-            X = self._validate_X(X, reset=True)
+            X = self._validate_X(X, reset=True, values=values)
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         return X, check_weights(sample_weight, X, unit_if_none)

@@ -100,14 +100,24 @@ def distinct_rows(sample_weight, k, P, rng):
     return chosen
 
 
+def distinct_centres(population):
+    """The population's distinct centres ``(m, d)`` and, per chromosome, the index of each of
+    its centres among them ``(P, k) int64``: ``centres[members] == population``."""
+    P, k, d = population.shape
+    centres, members = np.unique(population.reshape(P * k, d), axis=0, return_inverse=True)
+    return np.ascontiguousarray(centres), members.reshape(P, k).astype(np.int64)
+
+
 def _population_assign(rows, sample_weight, population, sse, sums, weights, update):
     """``population_assign`` over the slots of ``rows``, parts of them on several threads."""
+    centres, members = distinct_centres(population)
     in_parallel(
         rows.bounds.size - 1,
         lambda a, b: _gk.population_assign(
             rows.X,
             sample_weight,
-            population,
+            centres,
+            members,
             rows.bounds[a : b + 1],
             sse[a:b],
             sums[a:b],

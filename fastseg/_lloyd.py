@@ -96,7 +96,8 @@ def lloyd(
         stats = rows.slot_stats(len(centres_init))
 
         def assign(sample_weight, centres, labels):
-            return rows.assign(sample_weight, centres, labels, stats=stats)
+            # The first pass (every label still -1) adds all rows afresh rather than moving them.
+            return rows.assign(sample_weight, centres, labels, stats=stats, fresh=bool(labels[0] < 0))
 
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     labels = np.full(rows.n, -1, dtype=np.int32)

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from ._blas import blas_single_thread, use_gemm
 from ._kernels import lloyd as _lk
+from ._kernels import moments as _mk
 from ._kernels import seeding as _sk
 from ._kernels._config import BLOCK_ROWS, in_parallel, slot_bounds
 
@@ -84,6 +85,7 @@ class Rows:
         self.stream = isinstance(X, np.memmap)
         self._moments = None
         self._blocks = None
+        self._blocks_filled = False  # the transposed blocks hold all rows (kept across passes)
 
     def batches(self, step=None):
         """``(first slot, end slot, first row, end row, slot edges within the batch)`` per batch.
@@ -100,10 +102,11 @@ class Rows:
                 _drop_pages(self.X, r0, r1)
 
     def moments(self):
-        """Column means and variances, float64, in one blocked pass (Chan's update).
+        """Column means and variances, float64, in one pass over the rows (per slot, then Chan's
+        update in slot order), which also checks the values.
 
-        Raises ValueError if a value is NaN or infinite (the only finiteness check a streamed
-        memmap gets).
+        Raises ValueError if a value is NaN or infinite, or so large that squared distances would
+        overflow (``_validation.check_magnitude``): the checks a fit makes of dense rows.
         """
         if self._moments is not None:
             return self._moments
@@ -114,16 +117,37 @@ class Rows:
         else:
             from ._validation import check_magnitude  # (it imports this module)
 
-            count, mean, m2, largest = 0, np.zeros(self.d), np.zeros(self.d), 0.0
-            for _, _, r0, r1, _ in self.batches():
-                for start in range(r0, r1, MOMENT_ROWS):
-                    block = np.array(self.X[start : min(start + MOMENT_ROWS, r1)], dtype=np.float64)
-                    if not np.isfinite(block).all():
-                        raise ValueError("Input X contains NaN or infinity.")
-                    if block.size:
-                        largest = max(largest, float(block.max()), -float(block.min()))
-                    count, mean, m2 = merge_moments((count, mean, m2), block_moments(block))
-            check_magnitude(self.X, largest=largest)
+            n_slots = self.bounds.shape[0] - 1
+            sums, squares = np.empty((n_slots, self.d)), np.empty((n_slots, self.d))
+            top, bottom = np.empty(n_slots), np.empty(n_slots)
+            for a, b, r0, r1, local in self.batches():
+                X = self.X[r0:r1]
+                in_parallel(
+                    b - a,
+                    lambda p, q, a=a, local=local, X=X: _mk.column_moments(
+                        X, local[p : q + 1], sums[a + p : a + q], squares[a + p : a + q],
+                        top[a + p : a + q], bottom[a + p : a + q],
+                    ),
+                )  # fmt: skip
+            filled = self.bounds[1:] > self.bounds[:-1]
+            if not (np.isfinite(top[filled]).all() and np.isfinite(bottom[filled]).all()):
+                raise ValueError("Input X contains NaN or infinity.")
+            largest = max(float(top.max()), -float(bottom.min())) if self.n else 0.0
+            check_magnitude(self.X, largest=largest)  # before the sums: huge values overflow them
+            if not (np.isfinite(sums).all() and np.isfinite(squares).all()):
+                raise ValueError("Input X contains NaN or infinity.")  # a NaN: max and min skip it
+            count, mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
+            for s in range(n_slots):
+                r0, r1 = int(self.bounds[s]), int(self.bounds[s + 1])
+                if r1 == r0:
+                    continue
+                first = np.asarray(self.X[r0], dtype=np.float64)
+                part = (
+                    r1 - r0,
+                    first + sums[s] / (r1 - r0),
+                    np.maximum(squares[s] - sums[s] ** 2 / (r1 - r0), 0.0),
+                )
+                count, mean, m2 = merge_moments((count, mean, m2), part)
             var = m2 / max(count, 1)
         self._moments = (mean, var)
         return self._moments
@@ -149,17 +173,21 @@ class Rows:
         n_slots = self.bounds.shape[0] - 1
         return np.zeros((n_slots, k, self.d)), np.zeros((n_slots, k)), np.zeros((n_slots, k), dtype=np.int64)
 
-    def assign(self, sample_weight, centres, labels, update=True, stats=None):
+    def assign(self, sample_weight, centres, labels, update=True, stats=None, fresh=False):
         """Map and reduce: new labels in place. ``sample_weight`` may be ``unit_weights``.
 
         With ``stats`` from ``slot_stats`` (and the labels of the previous pass) only the rows whose
-        label changes are moved between the statistics; without, every row is added afresh.
+        label changes are moved between the statistics; without, or with ``fresh`` (the first pass
+        of a run), every row is added afresh into ``stats``. Both add the rows in row order, so the
+        numbers are the same; moving every row costs about twice as much.
 
         Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
         """
         k, d = centres.shape
         n_slots = self.bounds.shape[0] - 1
-        mode = _lk.NO_STATS if not update else _lk.FRESH if stats is None or self.sparse else _lk.MOVES
+        mode = (
+            _lk.NO_STATS if not update else _lk.FRESH if stats is None or fresh or self.sparse else _lk.MOVES
+        )
         if stats is None:
             shape = (n_slots, k) if update else (n_slots, 0)
             stats = (
@@ -194,36 +222,31 @@ class Rows:
                     )  # fmt: skip
         else:
             keep = not self.stream and self.n * _lk.padded_features(d) * self.dtype.itemsize <= BLOCKS_BYTES
+            fill = not (keep and self._blocks_filled)
             for a, b, r0, r1, local in self.batches(None if keep else STREAM_SLOTS):
                 X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
-                xb = self._transposed(r0, r1, keep)
+                xb = self._block_buffer(r1 - r0)
                 in_parallel(
                     b - a,
                     lambda p, q, a=a, local=local, X=X, w=w, lab=lab, xb=xb: _lk.assign_fused(
                         X, xb, w, centres, local[p : q + 1], lab, sums[a + p : a + q],
                         weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
-                        changed[a + p : a + q], mode,
+                        changed[a + p : a + q], mode, fill,
                     ),
                 )  # fmt: skip
+            self._blocks_filled = keep
         # Slot statistics are added in slot order: the result does not depend on threads.
         return sums.sum(axis=0), weights.sum(axis=0), float(inertia.sum()), int(changed.sum())
 
-    def _transposed(self, r0, r1, keep):
-        """Rows ``[r0, r1)`` as the fused kernel's transposed blocks. With ``keep`` (all rows in
-        one batch) they are made once and kept; otherwise one buffer is refilled per batch."""
-        if keep and self._blocks is not None:
-            return self._blocks
-        n_blocks = -(-(r1 - r0) // BLOCK_ROWS)
+    def _block_buffer(self, n_rows):
+        """The fused kernel's transposed blocks for ``n_rows`` rows (filled by the kernel's first
+        pass when the copy of all rows is kept, by every pass when one buffer serves each batch)."""
+        n_blocks = -(-n_rows // BLOCK_ROWS)
         if self._blocks is None or self._blocks.shape[0] < n_blocks:
             # Zeroed once: padded features must stay 0; stale lanes past the last row are ignored.
             self._blocks = np.zeros((n_blocks, _lk.padded_features(self.d), BLOCK_ROWS), dtype=self.dtype)
-        xb = self._blocks[:n_blocks]
-        X = self.X[r0:r1]
-        in_parallel(
-            n_blocks,
-            lambda p, q: _lk.transpose_blocks(X[p * BLOCK_ROWS : q * BLOCK_ROWS], xb[p:q]),
-        )
-        return xb
+            self._blocks_filled = False
+        return self._blocks[:n_blocks]
 
     def sq_distances(self, centres):
         out = np.empty((self.n, centres.shape[0]), dtype=self.dtype)

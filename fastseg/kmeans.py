@@ -249,14 +249,19 @@ class KMeans(_CentresModel):
         -------
         self
         """
-        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
+        # With tol > 0 the column variances are needed anyway: the one pass that computes them
+        # also checks the values (finite, no overflow), instead of passes of their own.
+        by_moments = self.tol > 0
+        X, sample_weight = self._validate_fit_input(
+            X, sample_weight, unit_if_none=True, values=not by_moments
+        )
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
+        rows = _rows.Rows(X)
+        if rows.stream or (by_moments and not rows.sparse):
+            rows.moments()  # the values' check
         init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
         n_init = self._n_init_for_fit()
         random_state = check_random_state(self.random_state)
-        rows = _rows.Rows(X)
-        if rows.stream:
-            rows.moments()  # the streamed rows' finiteness check
         tol = tolerance(rows, self.tol)
         run = self._iterations(rows)
         start = self._start_set(rows, sample_weight)

@@ -38,6 +38,7 @@ _KMEANS_KERNELS = {
     "assign_fused",
     "_nearest_in_block",
     "candidate_distances",
+    "column_moments",
     "draw_candidates",
     "row_hashes",  # k-means++ first checks whether rows repeat (fastseg._seeding.start_set)
     "group_rows",
@@ -58,7 +59,7 @@ def test_second_process_compiles_nothing_and_first_compiles_only_what_the_fit_us
     names = [name for name, _ in first]
     assert set(names) == _KMEANS_KERNELS
     assert len(names) == len(set(names)), f"a kernel compiled twice: {first}"
-    takes_x = {"transpose_blocks", "assign_fused", "candidate_distances"}
+    takes_x = {"transpose_blocks", "assign_fused", "candidate_distances", "column_moments"}
     assert all(arg == "array(float32, 2d, C)" for name, arg in first if name in takes_x), first
     # A fresh process with the same cache loads every kernel from it.
     assert _compiled(tmp_path) == []

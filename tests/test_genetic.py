@@ -23,7 +23,9 @@ def run_population_assign(X, w, population, update=True):
     sse = np.full((s, P), np.nan)
     sums = np.full((s, P, k, d), np.nan)
     weights = np.full((s, P, k), np.nan)
-    genetic.population_assign(X, w, population, bounds, sse, sums, weights, update)
+    centres, members = _genetic.distinct_centres(population)
+    np.testing.assert_array_equal(centres[members], population)
+    genetic.population_assign(X, w, centres, members, bounds, sse, sums, weights, update)
     return sse.sum(0), sums.sum(0), weights.sum(0)
 
 
@@ -36,6 +38,10 @@ def test_population_assign_matches_reference(dtype, n, d, k, P, rng):
     X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=2.0)
     w = rng.uniform(0.5, 2, n).astype(dtype)
     population = X[rng.integers(0, n, size=(P, k))] + rng.normal(scale=0.5, size=(P, k, d)).astype(dtype)
+    # Centres shared between chromosomes (in another order) and repeated within one (a tie: the
+    # first wins), as crossover and elitism make them.
+    population[-1] = population[0][::-1]
+    population[1, -1] = population[1, 0]
     sse, sums, weights = run_population_assign(X, w, population)
     ref_sse, ref_sums, ref_weights = reference.population_assign(X, w, population)
     np.testing.assert_allclose(sse, ref_sse, rtol=100 * RTOL[dtype])

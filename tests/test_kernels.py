@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from fastseg import _rows, _seeding
 from fastseg._kernels import lloyd
 from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
+from fastseg._rows import unit_weights
 
 from . import reference
 from .conftest import make_data
@@ -56,7 +57,7 @@ def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update):
     changed = np.full(bounds.size - 1, -1, dtype=np.int64)
     out = (labels, sums, weights, counts, inertia, changed, update)
     if kind == "fused":
-        lloyd.assign_fused(X, transposed(X), w, centres, bounds, *out)
+        lloyd.assign_fused(X, transposed(X), w, centres, bounds, *out, False)
     else:
         lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out)
     return inertia, changed
@@ -83,6 +84,28 @@ def run_assign(kind, X, w, centres, update=lloyd.FRESH):
             np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(labels, minlength=k))
     assert changed.sum() == X.shape[0]  # every label differs from the -7 passed in
     return labels, sums.sum(axis=0), weights.sum(axis=0), inertia.sum()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_fused_pass_that_fills_the_blocks_is_the_pass_over_filled_blocks(dtype, shape, rng):
+    n, d, k = shape
+    X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=3.0)
+    centres = np.ascontiguousarray(X[rng.choice(n, size=k, replace=n < k)] + 0.01, dtype=dtype)
+    bounds = slot_bounds(n)
+    results = []
+    for fill in (False, True):
+        xb = transposed(X) if not fill else np.zeros_like(transposed(X))
+        out = [np.full(n, -1, np.int32), np.empty((bounds.size - 1, k, d)), np.empty((bounds.size - 1, k))]
+        out += [
+            np.empty((bounds.size - 1, k), np.int64),
+            np.empty(bounds.size - 1),
+            np.empty(bounds.size - 1, np.int64),
+        ]
+        lloyd.assign_fused(X, xb, unit_weights(dtype), centres, bounds, *out, lloyd.FRESH, fill)
+        results.append((xb, *out))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])

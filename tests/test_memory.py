@@ -11,7 +11,7 @@ import pytest
 
 from fastseg._blas import use_gemm
 from fastseg._kernels.lloyd import padded_features
-from fastseg._rows import BLOCKS_BYTES, MOMENT_ROWS
+from fastseg._rows import BLOCKS_BYTES
 from fastseg._seeding import SEED_MATRIX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +53,8 @@ def readme_bound(n, d, k, itemsize=4):
     trials = 2 + int(np.log(k))
     transposed = 0 if use_gemm(d, k, np.float32) else min(n * padded_features(d) * itemsize, BLOCKS_BYTES)
     seeding = min(trials * n * itemsize, SEED_MATRIX_BYTES) + 3 * n * itemsize
-    moments = 2 * MOMENT_ROWS * d * 8
     statistics = 3 * 64 * k * (d + 2) * 8
-    return labels + max(transposed, seeding, moments) + statistics
+    return labels + max(transposed, seeding) + statistics
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc peak reset")

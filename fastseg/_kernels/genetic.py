@@ -8,40 +8,78 @@ drawn by the caller and passed in, so these functions are deterministic.
 import numpy as np
 
 from ._config import BLOCK_ROWS, JIT, njit
-from .lloyd import FEATURE_GROUP, _nearest_in_block
+from .lloyd import _ROWWISE, FEATURE_GROUP
+
+
+@njit(**_ROWWISE)
+def _distances_in_block(xt, centres, dist):
+    """Squared distance of every lane of one transposed block to every centre.
+
+    xt : (dp, BLOCK_ROWS), IN; centres : (m, dp) with zero-padded features, IN
+    dist : (m, BLOCK_ROWS) xt.dtype, OUT
+    Summed in feature order, FEATURE_GROUP features per step with fused multiply-adds: the
+    numbers ``lloyd._nearest_in_block`` computes (without its argmin, which Lloyd needs and
+    the fitness does not).
+    """
+    n_centres, dp = centres.shape
+    for u in range(n_centres):
+        acc = dist[u]
+        for b in range(BLOCK_ROWS):
+            acc[b] = 0
+        for g in range(0, dp, FEATURE_GROUP):
+            c0 = centres[u, g]
+            c1 = centres[u, g + 1]
+            c2 = centres[u, g + 2]
+            c3 = centres[u, g + 3]
+            x0 = xt[g]
+            x1 = xt[g + 1]
+            x2 = xt[g + 2]
+            x3 = xt[g + 3]
+            for b in range(BLOCK_ROWS):
+                a = acc[b]
+                t = x0[b] - c0
+                a += t * t
+                t = x1[b] - c1
+                a += t * t
+                t = x2[b] - c2
+                a += t * t
+                t = x3[b] - c3
+                a += t * t
+                acc[b] = a
 
 
 @njit(**JIT)
-def population_assign(X, sample_weight, population, bounds, sse, sums, weights, update):
+def population_assign(X, sample_weight, centres, members, bounds, sse, sums, weights, update):
     """SSE of every chromosome, and (``update``) the cluster sums of one Lloyd step for each.
 
-    Each block of rows is transposed once and scored against all chromosomes while in cache, by
-    the pass Lloyd's fused kernel makes (``lloyd._nearest_in_block``): a chromosome's SSE adds
-    the very distances a K-means pass from its centres would.
+    Chromosomes share centres (crossover copies them, mutation moves few genes), so a block of
+    rows is transposed once, its distances to every distinct centre computed once, and each
+    chromosome takes the minimum over its own centres while the block is in cache.
 
     X : (n, d) float32|float64, IN
     sample_weight : (n,) X.dtype, IN
-    population : (P, k, d) X.dtype, IN
+    centres : (m, d) X.dtype, IN -- the distinct centres of the population
+    members : (P, k) int64, IN -- chromosome ``p``'s centre ``j`` is ``centres[members[p, j]]``
     bounds : (n_slots + 1,) int64, IN -- slot edges
     sse : (n_slots, P) float64, OUT -- weighted squared distance to the nearest centre
     sums : (n_slots, P, k, d) float64, OUT -- per-cluster weighted sums (when ``update``)
     weights : (n_slots, P, k) float64, OUT -- per-cluster summed weights (when ``update``)
-    update : bool
+    update : bool -- nearest centre: the first of the chromosome's on ties
     """
     n_features = X.shape[1]
-    n_pop, n_clusters = population.shape[0], population.shape[1]
+    n_centres = centres.shape[0]
+    n_pop, n_clusters = members.shape
     n_slots = bounds.shape[0] - 1
     zero = X.dtype.type(0)
     dp = -(-n_features // FEATURE_GROUP) * FEATURE_GROUP  # lloyd.padded_features
     # Centres with zero-padded features and a block with zero-padded feature rows: the padding
     # adds (0 - 0)^2 = 0 exactly.
-    cp = np.zeros((n_pop, n_clusters, dp), dtype=X.dtype)
-    for p in range(n_pop):
-        for j in range(n_clusters):
-            for f in range(n_features):
-                cp[p, j, f] = population[p, j, f]
+    cp = np.zeros((n_centres, dp), dtype=X.dtype)
+    for u in range(n_centres):
+        for f in range(n_features):
+            cp[u, f] = centres[u, f]
     xt = np.zeros((dp, BLOCK_ROWS), dtype=X.dtype)
-    acc_b = np.empty(BLOCK_ROWS, dtype=X.dtype)
+    dist = np.empty((n_centres, BLOCK_ROWS), dtype=X.dtype)
     best_dist = np.empty(BLOCK_ROWS, dtype=X.dtype)
     best = np.empty(BLOCK_ROWS, dtype=np.int32)
     wb = np.zeros(BLOCK_ROWS, dtype=X.dtype)
@@ -64,8 +102,25 @@ def population_assign(X, sample_weight, population, bounds, sse, sums, weights, 
                     xt[f, b] = X[start + b, f]
             for b in range(m, BLOCK_ROWS):
                 wb[b] = zero
+            _distances_in_block(xt, cp, dist)
             for p in range(n_pop):
-                _nearest_in_block(xt, cp[p], acc_b, best_dist, best)
+                first = dist[members[p, 0]]
+                for b in range(BLOCK_ROWS):
+                    best_dist[b] = first[b]
+                if update:
+                    for b in range(BLOCK_ROWS):
+                        best[b] = 0
+                for j in range(1, n_clusters):
+                    dj = dist[members[p, j]]
+                    if update:
+                        jj = np.int32(j)
+                        for b in range(BLOCK_ROWS):
+                            if dj[b] < best_dist[b]:
+                                best_dist[b] = dj[b]
+                                best[b] = jj
+                    else:  # the distance only: a plain minimum, SIMD on every target
+                        for b in range(BLOCK_ROWS):
+                            best_dist[b] = min(best_dist[b], dj[b])
                 acc = zero
                 for b in range(BLOCK_ROWS):
                     acc += wb[b] * best_dist[b]

@@ -1,0 +1,81 @@
+"""How many times a fit reads all of X beyond its Lloyd iterations.
+
+Every reader of all rows is counted where it is called: the passes of ``_rows.Rows`` (Lloyd
+assignment, column moments, distances to the assigned centres, relocation, seeding),
+scikit-learn's finiteness check and ``_validation.largest_abs`` (a max and a min of X).
+"""
+
+import numpy as np
+import pytest
+import sklearn.utils.validation as skv
+
+from fastseg import KMeans, _rows, _validation
+
+from .conftest import make_data
+
+ROWS = 3000
+_ROW_PASSES = [
+    "assign",
+    "sq_distances",
+    "sq_distances_to_assigned",
+    "farthest",
+    "closer",
+    "candidate_potentials",
+    "candidate_distances",
+    "numpy_mean",
+]
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """A list that gets one name per pass over all rows of X."""
+    seen = []
+
+    def counted(name, fn, n=1):
+        def wrapper(*args, **kwargs):
+            seen.extend([name] * n)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    for name in _ROW_PASSES:
+        monkeypatch.setattr(_rows.Rows, name, counted(name, getattr(_rows.Rows, name)))
+    moments = _rows.Rows.moments
+
+    def counted_moments(self):
+        if self._moments is None:  # computed once per Rows, then kept
+            seen.append("moments")
+        return moments(self)
+
+    monkeypatch.setattr(_rows.Rows, "moments", counted_moments)
+    largest_abs = _validation.largest_abs
+
+    def counted_largest_abs(values):
+        if values.shape[0] == ROWS:  # X, not the centres
+            seen.extend(["max", "min"])
+        return largest_abs(values)
+
+    monkeypatch.setattr(_validation, "largest_abs", counted_largest_abs)
+    monkeypatch.setattr(skv, "_assert_all_finite", counted("finite", skv._assert_all_finite))
+    return seen
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d, k", [(8, 4), (20, 30)])  # fused and GEMM kernels
+@pytest.mark.parametrize("max_iter", [3, 300])  # stopped by max_iter (a last labelling), converged
+def test_a_fit_reads_x_at_most_twice_beyond_its_iterations(passes, dtype, d, k, max_iter, rng):
+    X = make_data(rng, ROWS, d, k=k, dtype=dtype, offset=20.0)
+    init = X[rng.choice(len(X), k, replace=False)]
+    model = KMeans(k, init=init, n_init=1, max_iter=max_iter, tol=1e-4, algorithm="lloyd").fit(X)
+    iterations = passes.count("assign")
+    assert iterations >= model.n_iter_
+    extra = len(passes) - model.n_iter_
+    assert extra <= 2, passes
+    assert "moments" in passes  # the variances (and the value checks) are read, once
+
+
+def test_the_counters_see_the_checks_a_fit_without_variances_makes(passes, rng):
+    # tol=0 needs no variances: scikit-learn's finiteness check and the overflow check read X.
+    X = make_data(rng, ROWS, 8, k=4, offset=20.0)
+    KMeans(4, init=X[:4], n_init=1, max_iter=2, tol=0, algorithm="lloyd").fit(X)
+    assert {"finite", "max", "min"} <= set(passes) and "moments" not in passes
