@@ -50,8 +50,6 @@ def start_set(rows, sample_weight):
     kernel_weights = sample_weight[:0] if unit else sample_weight
     hashes = np.empty(n, dtype=np.uint64)
     group = np.empty(n, dtype=np.int64)
-    # Buckets of about 1024 rows: each bucket's hash table stays in cache.
-    n_buckets = 1 << min(16, max(0, (n // 1024).bit_length()))
     n_slots = rows.bounds.shape[0] - 1
     if rows.sparse:
         if not X.has_canonical_format:  # duplicate column entries summed, on a copy
@@ -60,11 +58,14 @@ def start_set(rows, sample_weight):
         data = X.data.view(ubits)
         csr = (data, X.indices, X.indptr, rows.d, negzero)
         in_parallel(n_slots, lambda p, q: _sk.row_hashes_csr(*csr, rows.bounds[p : q + 1], hashes))
-        distinct = _sk.group_rows_csr(*csr, kernel_weights, hashes, n_buckets, group)
+        dense = np.zeros(rows.d, dtype=ubits)
+        distinct = _sk.group_rows_csr(
+            data, X.indices, X.indptr, dense, negzero, *bucket_rows(hashes, kernel_weights), group
+        )
     else:
         bits = np.asarray(X).view(ubits)
         in_parallel(n_slots, lambda p, q: _sk.row_hashes(bits, negzero, rows.bounds[p : q + 1], hashes))
-        distinct = _sk.group_rows(bits, negzero, kernel_weights, hashes, n_buckets, group)
+        distinct = _sk.group_rows(bits, negzero, *bucket_rows(hashes, kernel_weights), group)
     if unit and distinct == n:
         return None
     index = np.flatnonzero(group == np.arange(n))
@@ -79,6 +80,31 @@ def start_set(rows, sample_weight):
     weights = np.bincount(group[kept], weights=w[kept], minlength=index.shape[0]).astype(dtype)
     distinct_rows = X[index] if rows.sparse else np.ascontiguousarray(X[index])
     return StartSet(Rows(distinct_rows), weights, index, group)
+
+
+def bucket_rows(hashes, sample_weight, n_buckets=None):
+    """The rows of positive weight (every row for ``sample_weight`` of length 0) put in buckets
+    by the low bits of their hash, rows ascending within a bucket, and the scratch hash table of
+    the grouping kernels: ``(order, sorted_hashes, starts, table, table_hash)`` as
+    ``_kernels.seeding.group_rows`` takes them.
+
+    ``n_buckets`` (a power of two, at most 2**16): by default buckets of about 1024 rows, so
+    each bucket's hash table stays in cache.
+    """
+    n = hashes.shape[0]
+    if n_buckets is None:
+        n_buckets = 1 << min(16, max(0, (n // 1024).bit_length()))
+    order = np.empty(n, dtype=np.int64)
+    sorted_hashes = np.empty(n, dtype=np.uint64)
+    starts = np.empty(n_buckets + 1, dtype=np.int64)
+    # A mask, not the weights: one kernel for float32 and float64 weights.
+    positive = sample_weight > 0 if sample_weight.shape[0] else np.empty(0, dtype=bool)
+    _sk.bucket_rows(hashes, positive, order, sorted_hashes, starts)
+    # Scratch arrays are made here, not in the kernels: each allocation inside a kernel adds to
+    # its compile time on a first run.
+    largest = int(np.max(starts[1:] - starts[:-1]))
+    size = 1 << max(0, 2 * largest - 1).bit_length()  # a power of two >= twice the largest bucket
+    return order, sorted_hashes, starts, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
 
 
 def _sort_equal_hashes(X, index, hashes):

@@ -42,7 +42,7 @@ _KMEANS_KERNELS = {
     "draw_candidates",
     "row_hashes",  # k-means++ first checks whether rows repeat (fastseg._seeding.start_set)
     "group_rows",
-    "_buckets",
+    "bucket_rows",
 }
 
 

@@ -175,7 +175,8 @@ def test_no_false_merges():
         first = np.empty(len(Y), dtype=np.int64)
         negzero = np.array(-0.0, dtype=dtype).view(ubits)[()]
         same_hash = np.zeros(len(Y), dtype=np.uint64)
-        distinct = kernels.group_rows(Y.view(ubits), negzero, np.empty(0, dtype), same_hash, 1, first)
+        buckets = _seeding.bucket_rows(same_hash, np.empty(0, dtype), n_buckets=1)
+        distinct = kernels.group_rows(Y.view(ubits), negzero, *buckets, first)
         expected = np.arange(len(Y))
         expected[[2, 5]] = [0, 4]
         np.testing.assert_array_equal(first, expected)
@@ -185,11 +186,9 @@ def test_no_false_merges():
             Ys.data.view(ubits),
             Ys.indices,
             Ys.indptr,
-            Y.shape[1],
+            np.zeros(Y.shape[1], dtype=ubits),
             negzero,
-            np.empty(0, dtype),
-            same_hash,
-            1,
+            *buckets,
             first,
         )
         np.testing.assert_array_equal(first, expected)

@@ -196,7 +196,7 @@ def row_hashes(bits, negzero, bounds, hashes):
     hashes : (n,) uint64, OUT
     """
     d = bits.shape[1]
-    for i in range(bounds[0], bounds[-1]):
+    for i in range(bounds[0], bounds[bounds.shape[0] - 1]):
         h = np.uint64(d)
         for f in range(d):
             v = bits[i, f]
@@ -214,7 +214,7 @@ def row_hashes_csr(data_bits, indices, indptr, n_features, negzero, bounds, hash
     data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
     indices, indptr : the CSR structure, IN
     """
-    for i in range(bounds[0], bounds[-1]):
+    for i in range(bounds[0], bounds[bounds.shape[0] - 1]):
         h = np.uint64(n_features)
         for p in range(indptr[i], indptr[i + 1]):
             v = data_bits[p]
@@ -229,63 +229,69 @@ def row_hashes_csr(data_bits, indices, indptr, n_features, negzero, bounds, hash
 
 
 @njit(**_EXACT)
-def _buckets(hashes, sample_weight, order, sorted_hashes, starts):
-    # Counting sort of the rows of positive weight by the low bits of their hash; rows ascend
-    # within a bucket. Returns the number of rows sorted.
+def bucket_rows(hashes, positive, order, sorted_hashes, starts):
+    """Counting sort of the rows of positive weight by the low bits of their hash (rows ascend
+    within a bucket); returns the number of rows sorted.
+
+    hashes : (n,) uint64, IN -- ``row_hashes``
+    positive : (n,) bool, IN -- the rows to sort (weight > 0); (0,): every row
+    order : (n,) int64, OUT -- the rows, by bucket
+    sorted_hashes : (n,) uint64, OUT -- their hashes
+    starts : (n_buckets + 1,) int64, OUT -- bucket b is ``order[starts[b]:starts[b + 1]]``;
+        n_buckets a power of two
+    """
     n_buckets = starts.shape[0] - 1
     mask = np.uint64(n_buckets - 1)
-    unit = sample_weight.shape[0] == 0
-    starts[:] = 0
+    every = positive.shape[0] == 0
+    for b in range(n_buckets + 1):
+        starts[b] = 0
     for i in range(hashes.shape[0]):
-        if unit or sample_weight[i] > 0:
+        if every or positive[i]:
             starts[np.int64(hashes[i] & mask) + 1] += 1
     for b in range(n_buckets):
         starts[b + 1] += starts[b]
-    fill = starts[:-1].copy()
-    for i in range(hashes.shape[0]):
-        if unit or sample_weight[i] > 0:
-            b = np.int64(hashes[i] & mask)
-            order[fill[b]] = i
-            sorted_hashes[fill[b]] = hashes[i]
-            fill[b] += 1
-    return starts[-1]
+    sorted_rows = starts[n_buckets]
+    # starts[b + 1] is the end of bucket b: rows placed from the last down leave it at the
+    # bucket's start, and no array of fill positions is needed.
+    for i in range(hashes.shape[0] - 1, -1, -1):
+        if every or positive[i]:
+            b = np.int64(hashes[i] & mask) + 1
+            starts[b] -= 1
+            order[starts[b]] = i
+            sorted_hashes[starts[b]] = hashes[i]
+    for b in range(n_buckets):
+        starts[b] = starts[b + 1]
+    starts[n_buckets] = sorted_rows
+    return sorted_rows
 
 
 @njit(**_EXACT)
-def group_rows(bits, negzero, sample_weight, hashes, n_buckets, first):
-    """``first[i]``: the first row equal to row i (-1 for rows of weight 0); returns the number
-    of distinct rows.
+def group_rows(bits, negzero, order, sorted_hashes, starts, table, table_hash, first):
+    """``first[i]``: the first row equal to row i (left at -1 for rows not in ``order``); returns
+    the number of distinct rows.
 
     bits : (n, d) uint32|uint64, IN -- X viewed as unsigned integers of its width
     negzero : bits.dtype scalar, IN -- the bits of -0.0 (counted as 0.0: equal rows are ``==``)
-    sample_weight : (n,) or (0,) for unit weights, IN
-    hashes : (n,) uint64, IN -- ``row_hashes``
-    n_buckets : int, IN -- a power of two
+    order, sorted_hashes, starts : IN -- ``bucket_rows``
+    table, table_hash : (size,) int64, uint64, scratch -- size a power of two, at least twice
+        the rows of the largest bucket
     first : (n,) int64, OUT
 
-    The rows are put in buckets by the low bits of their hash; each bucket gets a small
-    open-addressing table that stays in cache. Every hash match is confirmed value by value:
-    no two different rows are ever merged.
+    Each bucket gets a small open-addressing table that stays in cache. Every hash match is
+    confirmed value by value: no two different rows are ever merged.
     """
-    n, d = bits.shape
-    order = np.empty(n, dtype=np.int64)
-    sorted_hashes = np.empty(n, dtype=np.uint64)
-    starts = np.empty(n_buckets + 1, dtype=np.int64)
-    first[:] = -1
-    _buckets(hashes, sample_weight, order, sorted_hashes, starts)
-    size = 1
-    for b in range(n_buckets):
-        while size < 2 * (starts[b + 1] - starts[b]):
-            size *= 2
-    table = np.empty(size, dtype=np.int64)
-    table_hash = np.empty(size, dtype=np.uint64)
+    d = bits.shape[1]
+    for i in range(first.shape[0]):
+        first[i] = -1
+    n_buckets = starts.shape[0] - 1
     distinct = 0
     for b in range(n_buckets):
         size = 1
         while size < 2 * (starts[b + 1] - starts[b]):
             size *= 2
         mask = size - 1
-        table[:size] = -1
+        for slot in range(size):
+            table[slot] = -1
         for t in range(starts[b], starts[b + 1]):
             i, h = order[t], sorted_hashes[t]
             slot = np.int64((h >> np.uint64(17)) & np.uint64(mask))  # low bits chose the bucket
@@ -310,33 +316,28 @@ def group_rows(bits, negzero, sample_weight, hashes, n_buckets, first):
 
 
 @njit(**_EXACT)
-def group_rows_csr(data_bits, indices, indptr, n_features, negzero, sample_weight, hashes, n_buckets, first):
+def group_rows_csr(
+    data_bits, indices, indptr, dense, negzero, order, sorted_hashes, starts, table, table_hash, first
+):
     """``group_rows`` for CSR rows (no duplicate column indices; explicit zeros count as zeros).
 
     data_bits : (nnz,) uint32|uint64, IN -- the stored values viewed as unsigned integers
     indices, indptr : the CSR structure, IN
+    dense : (n_features,) data_bits.dtype, scratch -- zeros (left zero): a row scattered, for
+        the exact checks
     Other arguments as ``group_rows``.
     """
-    n = indptr.shape[0] - 1
-    order = np.empty(n, dtype=np.int64)
-    sorted_hashes = np.empty(n, dtype=np.uint64)
-    starts = np.empty(n_buckets + 1, dtype=np.int64)
-    first[:] = -1
-    _buckets(hashes, sample_weight, order, sorted_hashes, starts)
-    size = 1
-    for b in range(n_buckets):
-        while size < 2 * (starts[b + 1] - starts[b]):
-            size *= 2
-    table = np.empty(size, dtype=np.int64)
-    table_hash = np.empty(size, dtype=np.uint64)
-    dense = np.zeros(n_features, dtype=data_bits.dtype)  # row i scattered, for the exact checks
+    for i in range(first.shape[0]):
+        first[i] = -1
+    n_buckets = starts.shape[0] - 1
     distinct = 0
     for b in range(n_buckets):
         size = 1
         while size < 2 * (starts[b + 1] - starts[b]):
             size *= 2
         mask = size - 1
-        table[:size] = -1
+        for slot in range(size):
+            table[slot] = -1
         for t in range(starts[b], starts[b + 1]):
             i, h = order[t], sorted_hashes[t]
             count = 0
