@@ -37,11 +37,15 @@ def start_set(rows, sample_weight):
     the same start.
 
     A pass that hashes the rows, then a hash table per bucket of about 1024 rows (memory: about
-    32 bytes per row); every hash match is confirmed value by value.
+    32 bytes per row); every hash match is confirmed value by value. A streamed memmap is not
+    checked (None): the check would hold memory in proportion to the rows, which a file larger
+    than memory cannot give, so a memmap's random starts follow its row order.
     """
     from ._kernels._config import in_parallel
     from ._rows import Rows  # (it imports this module)
 
+    if rows.stream:
+        return None
     n, dtype = rows.n, rows.dtype
     unit = sample_weight.shape[0] == 0 or bool(np.all(sample_weight == 1))
     ubits = np.uint32 if dtype == np.float32 else np.uint64

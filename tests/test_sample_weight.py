@@ -301,3 +301,21 @@ def test_kmeans_plusplus_centres_equal_for_repeated_and_weighted_rows():
     b, ib = kmeans_plusplus(X[order], 5, sample_weight=w[order], random_state=0)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(X.repeat(w, axis=0)[ia], X[order][ib])  # indices into the caller's rows
+
+
+def test_memmap_is_not_checked_for_repeated_rows(tmp_path):
+    """A streamed memmap is not checked for repeated rows (that would need memory in proportion to
+    the rows); the same rows in memory are."""
+    from fastseg import _seeding
+    from fastseg._rows import Rows
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((600, 3)).round(1)
+    X = np.concatenate([X, X[:200]])  # repeated rows
+    mm = np.memmap(tmp_path / "rows.f8", dtype=np.float64, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    mm = np.memmap(tmp_path / "rows.f8", dtype=np.float64, mode="r", shape=X.shape)
+    unit = np.ones(X.shape[0])
+    assert _seeding.start_set(Rows(mm), unit) is None
+    assert _seeding.start_set(Rows(X), unit) is not None
