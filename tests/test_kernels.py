@@ -94,8 +94,10 @@ def test_fused_pass_that_fills_the_blocks_is_the_pass_over_filled_blocks(dtype, 
     centres = np.ascontiguousarray(X[rng.choice(n, size=k, replace=n < k)] + 0.01, dtype=dtype)
     bounds = slot_bounds(n)
     results = []
-    for fill in (False, True):
-        xb = transposed(X) if not fill else np.zeros_like(transposed(X))
+    for fill in (False, True, None):  # None: no copy, blocks transposed in cache
+        xb = transposed(X) if fill is False else np.zeros_like(transposed(X))
+        if fill is None:
+            xb, fill = xb[:0], False
         out = [np.full(n, -1, np.int32), np.empty((bounds.size - 1, k, d)), np.empty((bounds.size - 1, k))]
         out += [
             np.empty((bounds.size - 1, k), np.int64),
@@ -104,7 +106,9 @@ def test_fused_pass_that_fills_the_blocks_is_the_pass_over_filled_blocks(dtype, 
         ]
         lloyd.assign_fused(X, xb, unit_weights(dtype), centres, bounds, *out, lloyd.FRESH, fill)
         results.append((xb, *out))
-    for a, b in zip(*results):
+    for a, b in zip(*results[:2]):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(results[0][1:], results[2][1:]):
         np.testing.assert_array_equal(a, b)
 
 

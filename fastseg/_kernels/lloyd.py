@@ -258,11 +258,14 @@ def assign_fused(
     SIMD lanes run over a block's rows whatever ``d`` and ``k`` are, and the rows are read in
     the transposed layout ``transpose_blocks`` writes. With ``fill`` the pass writes that layout
     itself, block by block just before using it (the first pass of a fit, or every pass where the
-    copy is not kept), so transposing costs no pass over X of its own.
+    copy is not kept), so transposing costs no pass over X of its own. With no blocks at all
+    (``xb`` of length 0) each block is transposed from X into one block in cache just before use:
+    the pass reads X only, one stream instead of the copy's page-sized blocks.
 
     X : (n, d) float32|float64, IN -- the rows (read for the sums, and to fill ``xb``)
     xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN (OUT with ``fill``) -- the same
-        rows, transposed; padded feature rows must be zero (lanes past the last row are ignored)
+        rows, transposed; padded feature rows must be zero (lanes past the last row are ignored);
+        or (0, padded_features(d), BLOCK_ROWS): no copy, ``fill`` unused
     sample_weight : (n,) xb.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
     centres : (k, d) xb.dtype, IN
     bounds : (n_slots + 1,) int64, IN -- slot edges, multiples of BLOCK_ROWS but the last
@@ -294,6 +297,9 @@ def _fused_slot(
     loop ran 15-20% slower (one thread, 1e6 x 8, k=8, float32)."""
     one = xb.dtype.type(1)
     unit = sample_weight.shape[0] == 0
+    # No copy kept: each block is transposed from X into this one block, in cache, as it is used.
+    scratch = xb.shape[0] == 0
+    block_t = np.zeros((1 if scratch else 0, xb.shape[1], BLOCK_ROWS), dtype=xb.dtype)
     acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
     best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
     best = np.empty(BLOCK_ROWS, dtype=np.int32)
@@ -307,9 +313,13 @@ def _fused_slot(
     for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
         m = min(BLOCK_ROWS, bounds[s + 1] - start)
         q = start // BLOCK_ROWS
-        if fill:
-            transpose_blocks(X[start : start + m], xb[q : q + 1])
-        _nearest_in_block(xb[q], cp, acc_b, best_dist, best)
+        if scratch:
+            transpose_blocks(X[start : start + m], block_t)
+            _nearest_in_block(block_t[0], cp, acc_b, best_dist, best)
+        else:
+            if fill:
+                transpose_blocks(X[start : start + m], xb[q : q + 1])
+            _nearest_in_block(xb[q], cp, acc_b, best_dist, best)
         for b in range(m):
             i = start + b
             label = best[b]
