@@ -33,8 +33,6 @@ print(json.dumps(compiled))
 # The kernels a dense float32 k-means++ fit and predict need, and nothing else (no float64,
 # sparse, GEMM, Yinyang, EM, GA or basket kernel).
 _KMEANS_KERNELS = {
-    "_fused_slot",
-    "transpose_blocks",
     "assign_fused",
     "_nearest_in_block",
     "candidate_distances",
@@ -59,7 +57,7 @@ def test_second_process_compiles_nothing_and_first_compiles_only_what_the_fit_us
     names = [name for name, _ in first]
     assert set(names) == _KMEANS_KERNELS
     assert len(names) == len(set(names)), f"a kernel compiled twice: {first}"
-    takes_x = {"transpose_blocks", "assign_fused", "candidate_distances", "column_moments"}
+    takes_x = {"assign_fused", "candidate_distances", "column_moments"}
     assert all(arg == "array(float32, 2d, C)" for name, arg in first if name in takes_x), first
     # A fresh process with the same cache loads every kernel from it.
     assert _compiled(tmp_path) == []
