@@ -101,6 +101,36 @@ def transpose_blocks(X, xb):
                 xt[f, b] = X[start + b, f]
 
 
+@njit(inline="always", **_ROWWISE)
+def _two_per_pass(xt, cp, zero, best_dist, best, width):
+    """``_nearest_in_block`` for ``width`` (4 or 8, a literal) feature rows: two centres per pass
+    over the lanes, each feature of a lane loaded once for both."""
+    n_clusters = cp.shape[0]
+    for j in range(0, n_clusters, 2):
+        j2 = min(j + 1, n_clusters - 1)  # odd k: the last centre twice (a tie keeps the first)
+        c = cp[j]
+        e = cp[j2]
+        jj = np.int32(j)
+        jk = np.int32(j2)
+        for b in range(BLOCK_ROWS):
+            a = zero
+            a2 = zero
+            for f in range(width):
+                v = xt[f, b]
+                t = v - c[f]
+                a += t * t
+                t = v - e[f]
+                a2 += t * t
+            bd = best_dist[b]
+            bi = best[b]
+            lt = a < bd
+            bd = a if lt else bd
+            bi = jj if lt else bi
+            lt = a2 < bd
+            best_dist[b] = a2 if lt else bd
+            best[b] = jk if lt else bi
+
+
 @njit(**_ROWWISE)
 def _nearest_in_block(xt, cp, acc, best_dist, best):
     """Nearest centre of every lane of one transposed block (first index on ties).
@@ -124,100 +154,10 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
         best_dist[b] = np.inf
         best[b] = 0
     if dp == 8:
-        x0, x1, x2, x3, x4, x5, x6, x7 = xt[0], xt[1], xt[2], xt[3], xt[4], xt[5], xt[6], xt[7]
-        for j in range(0, n_clusters, 2):
-            j2 = min(j + 1, n_clusters - 1)  # odd k: the last centre twice (a tie keeps the first)
-            c = cp[j]
-            e = cp[j2]
-            jj = np.int32(j)
-            jk = np.int32(j2)
-            for b in range(BLOCK_ROWS):
-                v = x0[b]
-                t = v - c[0]
-                a = zero + t * t
-                t = v - e[0]
-                a2 = zero + t * t
-                v = x1[b]
-                t = v - c[1]
-                a += t * t
-                t = v - e[1]
-                a2 += t * t
-                v = x2[b]
-                t = v - c[2]
-                a += t * t
-                t = v - e[2]
-                a2 += t * t
-                v = x3[b]
-                t = v - c[3]
-                a += t * t
-                t = v - e[3]
-                a2 += t * t
-                v = x4[b]
-                t = v - c[4]
-                a += t * t
-                t = v - e[4]
-                a2 += t * t
-                v = x5[b]
-                t = v - c[5]
-                a += t * t
-                t = v - e[5]
-                a2 += t * t
-                v = x6[b]
-                t = v - c[6]
-                a += t * t
-                t = v - e[6]
-                a2 += t * t
-                v = x7[b]
-                t = v - c[7]
-                a += t * t
-                t = v - e[7]
-                a2 += t * t
-                bd = best_dist[b]
-                bi = best[b]
-                lt = a < bd
-                bd = a if lt else bd
-                bi = jj if lt else bi
-                lt = a2 < bd
-                best_dist[b] = a2 if lt else bd
-                best[b] = jk if lt else bi
+        _two_per_pass(xt, cp, zero, best_dist, best, 8)
         return
     if dp == 4:
-        x0, x1, x2, x3 = xt[0], xt[1], xt[2], xt[3]
-        for j in range(0, n_clusters, 2):
-            j2 = min(j + 1, n_clusters - 1)
-            c = cp[j]
-            e = cp[j2]
-            jj = np.int32(j)
-            jk = np.int32(j2)
-            for b in range(BLOCK_ROWS):
-                v = x0[b]
-                t = v - c[0]
-                a = zero + t * t
-                t = v - e[0]
-                a2 = zero + t * t
-                v = x1[b]
-                t = v - c[1]
-                a += t * t
-                t = v - e[1]
-                a2 += t * t
-                v = x2[b]
-                t = v - c[2]
-                a += t * t
-                t = v - e[2]
-                a2 += t * t
-                v = x3[b]
-                t = v - c[3]
-                a += t * t
-                t = v - e[3]
-                a2 += t * t
-                bd = best_dist[b]
-                bi = best[b]
-                lt = a < bd
-                bd = a if lt else bd
-                bi = jj if lt else bi
-                lt = a2 < bd
-                best_dist[b] = a2 if lt else bd
-                best[b] = jk if lt else bi
+        _two_per_pass(xt, cp, zero, best_dist, best, 4)
         return
     for j in range(n_clusters):
         for b in range(BLOCK_ROWS):
@@ -249,46 +189,6 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
                 best[b] = jj
 
 
-@njit(**JIT)
-def assign_fused(
-    X, xb, sample_weight, centres, bounds, labels, sums, weights, counts, inertia, changed, update, fill
-):
-    """Fused distance -> argmin -> accumulate pass over transposed blocks, for small ``d * k``.
-
-    SIMD lanes run over a block's rows whatever ``d`` and ``k`` are, and the rows are read in
-    the transposed layout ``transpose_blocks`` writes. With ``fill`` the pass writes that layout
-    itself, block by block just before using it (the first pass of a fit, or every pass where the
-    copy is not kept), so transposing costs no pass over X of its own. With no blocks at all
-    (``xb`` of length 0) each block is transposed from X into one block in cache just before use:
-    the pass reads X only, one stream instead of the copy's page-sized blocks.
-
-    X : (n, d) float32|float64, IN -- the rows (read for the sums, and to fill ``xb``)
-    xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN (OUT with ``fill``) -- the same
-        rows, transposed; padded feature rows must be zero (lanes past the last row are ignored);
-        or (0, padded_features(d), BLOCK_ROWS): no copy, ``fill`` unused
-    sample_weight : (n,) xb.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
-    centres : (k, d) xb.dtype, IN
-    bounds : (n_slots + 1,) int64, IN -- slot edges, multiples of BLOCK_ROWS but the last
-    labels : (n,) int32, INOUT -- previous labels in, nearest centre out (first one on ties)
-    sums : (n_slots, k, d) float64, OUT (INOUT for MOVES) -- weighted sums of each cluster's rows
-    weights : (n_slots, k) float64, OUT (INOUT for MOVES) -- summed weights of each cluster
-    counts : (n_slots, k) int64, OUT (INOUT for MOVES) -- rows of positive weight per cluster
-    inertia : (n_slots,) float64, OUT -- weighted squared distance to the nearest centre
-    changed : (n_slots,) int64, OUT -- number of labels that differ from the ones passed in
-    update : NO_STATS, FRESH or MOVES -- what happens to the statistics (unused ones may be (0,))
-    fill : bool -- write ``xb`` from ``X`` in this pass
-    """
-    n_clusters, n_features = centres.shape
-    cp = np.zeros((n_clusters, xb.shape[1]), dtype=xb.dtype)
-    for j in range(n_clusters):
-        for f in range(n_features):
-            cp[j, f] = centres[j, f]
-    for s in range(bounds.shape[0] - 1):
-        _fused_slot(
-            s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update, fill
-        )
-
-
 @njit(inline="always", **JIT)
 def add_block(slot_sums, slot_weights, slot_counts, X, sample_weight, start, best, m, members, order):
     """Rows ``start ... start + m - 1`` of ``X`` join clusters ``best[:m]`` (INOUT statistics).
@@ -297,7 +197,7 @@ def add_block(slot_sums, slot_weights, slot_counts, X, sample_weight, start, bes
     same additions in the same order as ``add_row`` row after row, so the numbers are the same.
     Added in row order, each row's sums waited on a store to a cluster another row had just
     changed; grouped, the adds to one cluster follow each other and forward predictably (the first
-    pass of a fit 1.5-1.9x faster at 1e6 x 8, k=8, float64; 1.3-1.5x float32; one thread).
+    pass of a fit 1.5-1.7x faster at 1e6 x 8, k=8, float32 and float64; one thread).
     members : (k,) int64, order : (BLOCK_ROWS,) int64, scratch
     """
     one = X.dtype.type(1)
@@ -322,68 +222,103 @@ def add_block(slot_sums, slot_weights, slot_counts, X, sample_weight, start, bes
 
 
 @njit(**JIT)
-def _fused_slot(
-    s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update, fill
+def assign_fused(
+    X, xb, sample_weight, centres, bounds, labels, sums, weights, counts, inertia, changed, update, fill
 ):
-    """Slot ``s`` of ``assign_fused``. A function of its own: inlined into the slot loop, the row
-    loop ran 15-20% slower (one thread, 1e6 x 8, k=8, float32)."""
+    """Fused distance -> argmin -> accumulate pass over transposed blocks, for small ``d * k``.
+
+    SIMD lanes run over a block's rows whatever ``d`` and ``k`` are, and the rows are read in
+    the transposed layout ``transpose_blocks`` writes. With ``fill`` the pass writes that layout
+    itself, block by block just before using it (the first pass of a fit, or every pass where the
+    copy is not kept), so transposing costs no pass over X of its own. With no blocks at all
+    (``xb`` of length 0) each block is transposed from X into one block in cache just before use:
+    the pass reads X only, one stream instead of the copy's page-sized blocks.
+
+    The slot loop and the row loops are one function, and the only kernel it calls is
+    ``_nearest_in_block`` (which keeps its own fastmath flags): on a first run Numba optimises
+    and generates the code of every kernel once more inside each kernel that calls it, and the
+    pass split into three nested kernels cost 1.2 s more compilation per dtype.
+
+    X : (n, d) float32|float64, IN -- the rows (read for the sums, and to fill ``xb``)
+    xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN (OUT with ``fill``) -- the same
+        rows, transposed; padded feature rows must be zero (lanes past the last row are ignored);
+        or (0, padded_features(d), BLOCK_ROWS): no copy, ``fill`` unused
+    sample_weight : (n,) xb.dtype, IN -- or (0,): every row has weight 1 (nothing allocated)
+    centres : (k, d) xb.dtype, IN
+    bounds : (n_slots + 1,) int64, IN -- slot edges, multiples of BLOCK_ROWS but the last
+    labels : (n,) int32, INOUT -- previous labels in, nearest centre out (first one on ties)
+    sums : (n_slots, k, d) float64, OUT (INOUT for MOVES) -- weighted sums of each cluster's rows
+    weights : (n_slots, k) float64, OUT (INOUT for MOVES) -- summed weights of each cluster
+    counts : (n_slots, k) int64, OUT (INOUT for MOVES) -- rows of positive weight per cluster
+    inertia : (n_slots,) float64, OUT -- weighted squared distance to the nearest centre
+    changed : (n_slots,) int64, OUT -- number of labels that differ from the ones passed in
+    update : NO_STATS, FRESH or MOVES -- what happens to the statistics (unused ones may be (0,))
+    fill : bool -- write ``xb`` from ``X`` in this pass
+    """
+    n_clusters, n_features = centres.shape
+    cp = np.zeros((n_clusters, xb.shape[1]), dtype=xb.dtype)
+    for j in range(n_clusters):
+        for f in range(n_features):
+            cp[j, f] = centres[j, f]
     one = xb.dtype.type(1)
     unit = sample_weight.shape[0] == 0
-    # No copy kept: each block is transposed from X into this one block, in cache, as it is used.
     scratch = xb.shape[0] == 0
-    block_t = np.zeros((1 if scratch else 0, xb.shape[1], BLOCK_ROWS), dtype=xb.dtype)
-    acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
-    best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
-    best = np.empty(BLOCK_ROWS, dtype=np.int32)
-    members = np.empty(cp.shape[0], dtype=np.int64)
-    order = np.empty(BLOCK_ROWS, dtype=np.int64)
-    slot_sums = sums[s]
-    slot_weights = weights[s]
-    slot_counts = counts[s]
-    if update == FRESH:
-        clear_slot(slot_sums, slot_weights, slot_counts)
-    acc = 0.0
-    n_changed = 0
-    for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
-        m = min(BLOCK_ROWS, bounds[s + 1] - start)
-        q = start // BLOCK_ROWS
-        if scratch:
-            transpose_blocks(X[start : start + m], block_t)
-            _nearest_in_block(block_t[0], cp, acc_b, best_dist, best)
-        else:
-            if fill:
-                transpose_blocks(X[start : start + m], xb[q : q + 1])
-            _nearest_in_block(xb[q], cp, acc_b, best_dist, best)
+    for s in range(bounds.shape[0] - 1):
+        # Scratch made per slot: made once for all slots, the float64 pass measured 4-6% slower.
+        acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
+        best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
+        best = np.empty(BLOCK_ROWS, dtype=np.int32)
+        members = np.empty(n_clusters, dtype=np.int64)
+        order = np.empty(BLOCK_ROWS, dtype=np.int64)
+        # No copy kept: each block is transposed from X into this one block, in cache, as it is used.
+        block_t = np.zeros((1 if scratch else 0, xb.shape[1], BLOCK_ROWS), dtype=xb.dtype)
+        slot_sums = sums[s]
+        slot_weights = weights[s]
+        slot_counts = counts[s]
         if update == FRESH:
-            for b in range(m):
-                n_changed += labels[start + b] != best[b]
-                labels[start + b] = best[b]
-            add_block(slot_sums, slot_weights, slot_counts, X, sample_weight, start, best, m, members, order)
-        else:
-            for b in range(m):
-                i = start + b
-                label = best[b]
-                old = labels[i]
-                if old != label:
-                    n_changed += 1
-                    labels[i] = label
-                # Tested here as well as inside: with the moves kept out of the common path the
-                # row loop stays tight (a late pass measured 3.0 ms against 9.3 ms at 1e6 x 8, k=8).
-                if old != label:
-                    w = one if unit else sample_weight[i]
-                    account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
-        # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up to
-        # 18% of a pass, one thread, data in cache).
-        block = 0.0
-        if unit:
-            for b in range(m):
-                block += best_dist[b]
-        else:
-            for b in range(m):
-                block += sample_weight[start + b] * best_dist[b]
-        acc += block
-    inertia[s] = acc
-    changed[s] = n_changed
+            clear_slot(slot_sums, slot_weights, slot_counts)
+        acc = 0.0
+        n_changed = 0
+        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
+            m = min(BLOCK_ROWS, bounds[s + 1] - start)
+            xt = block_t[0] if scratch else xb[start // BLOCK_ROWS]
+            if fill or scratch:  # ``transpose_blocks`` for this block, written out (no nested kernel)
+                for b in range(m):
+                    for f in range(n_features):
+                        xt[f, b] = X[start + b, f]
+            _nearest_in_block(xt, cp, acc_b, best_dist, best)
+            if update == FRESH:
+                for b in range(m):
+                    n_changed += labels[start + b] != best[b]
+                    labels[start + b] = best[b]
+                add_block(
+                    slot_sums, slot_weights, slot_counts, X, sample_weight, start, best, m, members, order
+                )
+            else:
+                for b in range(m):
+                    i = start + b
+                    label = best[b]
+                    old = labels[i]
+                    if old != label:
+                        n_changed += 1
+                        labels[i] = label
+                    # Tested here as well as inside: with the moves kept out of the common path
+                    # the row loop stays tight (a late pass 3.0 ms against 9.3 ms, 1e6 x 8, k=8).
+                    if old != label:
+                        w = one if unit else sample_weight[i]
+                        account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
+            # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up
+            # to 18% of a pass, one thread, data in cache).
+            block = 0.0
+            if unit:
+                for b in range(m):
+                    block += best_dist[b]
+            else:
+                for b in range(m):
+                    block += sample_weight[start + b] * best_dist[b]
+            acc += block
+        inertia[s] = acc
+        changed[s] = n_changed
 
 
 @njit(**JIT)
@@ -486,7 +421,7 @@ def assign_gemm(
                     t = X[row, f] - centres[label, f]
                     d2 += t * t
                 acc += w * d2
-                if update == FRESH or old != label:  # see _fused_slot
+                if update == FRESH or old != label:  # see assign_fused
                     account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
         inertia[s] = acc
         changed[s] = n_changed
