@@ -178,6 +178,31 @@ def test_moves_keep_the_statistics_of_the_new_labels(kind, dtype, rng):
     assert (labels != 3).all() and not weights[:, 3].any() and not sums[:, 3].any()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(CHUNK_ROWS * 3 + 5, 8, 8), (CHUNK_ROWS + 1, 3, 1), (900, 2, 64)])
+def test_fresh_pass_adds_the_rows_as_one_at_a_time_does(dtype, shape, rng):
+    # The FRESH pass adds each block's rows cluster by cluster; every sum must still see the
+    # same additions in the same order as a pass that adds the rows one after another (a MOVES
+    # pass from no labels), so the statistics are equal bit for bit.
+    n, d, k = shape
+    X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=3.0)
+    centres = np.ascontiguousarray(X[rng.choice(n, size=k, replace=False)] + 0.01, dtype=dtype)
+    w = rng.uniform(0.1, 3.0, n).astype(dtype)
+    w[::5] = 0
+    n_slots = slot_bounds(n).size - 1
+    results = []
+    for weights in (w, unit_weights(dtype)):
+        for update in (lloyd.FRESH, lloyd.MOVES):
+            labels = np.full(n, -1, dtype=np.int32)
+            stats = np.zeros((n_slots, k, d)), np.zeros((n_slots, k)), np.zeros((n_slots, k), dtype=np.int64)
+            inertia, changed = dense_pass("fused", X, weights, centres, labels, *stats, update)
+            results.append((labels, *stats, inertia, changed))
+    for fresh, one_by_one in (results[:2], results[2:]):
+        assert len(np.unique(fresh[0])) == k
+        for a, b in zip(fresh, one_by_one):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_gemm_is_accurate_far_from_the_origin(rng):
     # float32 data around 1e4 with unit spread: the naive expansion would mislabel rows.
     X = make_data(rng, 2000, 8, k=4, dtype=np.float32, offset=1e4)
