@@ -73,6 +73,30 @@ def merge_moments(a, b):
     return total, mean_a + delta * (nb / total), m2_a + m2_b + delta**2 * (na * nb / total)
 
 
+class _Writeable:
+    """The array interface of a read-only array, said to be writeable (see ``kernel_view``)."""
+
+    def __init__(self, X):
+        self.source = X  # keeps the memory alive
+        interface = dict(X.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+
+
+def kernel_view(X):
+    """``X`` itself, or for a read-only array the same memory as an array Numba types as
+    writeable.
+
+    Numba compiles a kernel again for a read-only argument: a read-only X (a memmap opened
+    'r', an array from Arrow or from ``np.broadcast_to``, scikit-learn's read-only checks)
+    would compile a second set of every kernel on a first run. The kernels only read X (every
+    X is IN), so the view is never written to.
+    """
+    if X.flags.writeable:
+        return X
+    return np.asarray(_Writeable(X))
+
+
 class Rows:
     """Dense or CSR rows with the kernel calls that depend on the storage.
 
@@ -84,7 +108,8 @@ class Rows:
 
     def __init__(self, X):
         self.sparse = sp.issparse(X)
-        self.X = X
+        self.source = X  # the caller's rows (a memmap's pages are dropped through it)
+        self.X = X if self.sparse else kernel_view(X)
         self.n, self.d = X.shape
         self.dtype = X.dtype
         self.bounds = slot_bounds(self.n)
@@ -119,7 +144,7 @@ class Rows:
             r0, r1 = int(self.bounds[a]), int(self.bounds[b])
             yield a, b, r0, r1, self.bounds[a : b + 1] - r0
             if self.stream:
-                _drop_pages(self.X, r0, r1)
+                _drop_pages(self.source, r0, r1)
 
     def moments(self):
         """Column means and variances, float64, in one pass over the rows (per slot, then Chan's

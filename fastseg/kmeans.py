@@ -208,7 +208,7 @@ class KMeans(_CentresModel):
             seeds = _seeding.draw_rows(rows, sample_weight, start, self.n_clusters, random_state)
             return np.ascontiguousarray(np.vstack([rows.row(i) for i in seeds]), dtype=rows.dtype)
         if callable(init):
-            centres = init(rows.X, self.n_clusters, random_state=random_state)
+            centres = init(rows.source, self.n_clusters, random_state=random_state)
             if sp.issparse(centres):
                 centres = centres.toarray()
             centres = np.array(centres, dtype=rows.dtype, order="C")
