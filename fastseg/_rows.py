@@ -276,7 +276,8 @@ class Rows:
                 and self.n * _lk.padded_features(d) * self.dtype.itemsize <= BLOCKS_BYTES
             )
             fill = not (keep and self._blocks_filled)
-            for a, b, r0, r1, local in self.batches(None if keep else STREAM_SLOTS):
+            # Batches only bound the buffer of transposed rows (and a memmap's resident pages).
+            for a, b, r0, r1, local in self.batches(None if keep or scratch else STREAM_SLOTS):
                 X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
                 xb = self._block_buffer(0 if scratch else r1 - r0)
                 in_parallel(
