@@ -6,11 +6,12 @@ matrix with int32 indices, ``sample_weight`` has X's dtype, centres are ``(k, d)
 """
 
 import mmap
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import blas_single_thread, use_gemm
+from ._blas import blas_single_thread, score_kernel
 from ._kernels import lloyd as _lk
 from ._kernels import moments as _mk
 from ._kernels import seeding as _sk
@@ -207,14 +208,16 @@ class Rows:
                     sums[a:b], weights[a:b], inertia[a:b], changed[a:b], mode,
                 ),
             )  # fmt: skip
-        elif use_gemm(d, k, self.dtype):
+        elif score_kernel(d, k, self.dtype) != _lk.FUSED:
             shift = self.mean
-            with blas_single_thread():
+            dot = score_kernel(d, k, self.dtype) == _lk.DOT
+            kernel = _lk.assign_dot if dot else _lk.assign_gemm
+            with nullcontext() if dot else blas_single_thread():
                 for a, b, r0, r1, local in self.batches():
                     X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
                     in_parallel(
                         b - a,
-                        lambda p, q, a=a, local=local, X=X, w=w, lab=lab: _lk.assign_gemm(
+                        lambda p, q, a=a, local=local, X=X, w=w, lab=lab: kernel(
                             X, w, centres, shift, local[p : q + 1], lab, sums[a + p : a + q],
                             weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
                             changed[a + p : a + q], mode,
