@@ -6,7 +6,8 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastseg._blas import use_gemm
+from fastseg._blas import score_kernel
+from fastseg._kernels import lloyd as kernels
 from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, threads
 from fastseg._lloyd import lloyd
 from fastseg._rows import Rows
@@ -53,10 +54,23 @@ def test_matches_lloyd(k, d, dtype):
         assert_same(X, w, init(rng, X, k))
 
 
-def test_covers_both_score_paths():
-    # The cases above run through both of Lloyd's distance formulas, in both dtypes.
-    assert use_gemm(32, 64, np.float32) and not use_gemm(8, 8, np.float32)
-    assert use_gemm(8, 64, np.float64) and not use_gemm(2, 8, np.float64)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_lloyd_on_blas_scores(dtype):
+    # Above DOT_MAX_FEATURES a BLAS GEMM scores Lloyd's passes: near ties recompute its chunk.
+    rng = np.random.default_rng(40)
+    for n in EDGE_N[:2]:
+        X = make_data(rng, n, 40, k=20, dtype=dtype)
+        w = rng.uniform(0.5, 2.0, n).astype(dtype)
+        assert_same(X, w, init(rng, X, 64))
+
+
+def test_covers_every_score_path():
+    # The cases above run through each of Lloyd's score kernels, in both dtypes.
+    for dtype in (np.float32, np.float64):
+        assert score_kernel(2, 8, dtype) == kernels.FUSED
+        assert score_kernel(32, 64, dtype) == kernels.DOT
+        assert score_kernel(40, 64, dtype) == kernels.GEMM
+    assert score_kernel(8, 64, np.float64) == kernels.DOT and score_kernel(8, 8, np.float32) == kernels.FUSED
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
