@@ -682,7 +682,9 @@ def assign_dot(
     unit = sample_weight.shape[0] == 0
     shifted, half_norms = gemm_centres(centres, x_shift)
     cs = np.zeros((n_clusters, dp), dtype=X.dtype)
-    cs[:, :n_features] = shifted
+    for j in range(n_clusters):
+        for f in range(n_features):
+            cs[j, f] = shifted[j, f]
     xt = np.zeros((dp, BLOCK_ROWS), dtype=X.dtype)
     acc_b = np.empty((DOT_CENTRES, BLOCK_ROWS), dtype=X.dtype)
     best_score = np.empty(BLOCK_ROWS, dtype=X.dtype)
