@@ -20,18 +20,27 @@ def use_gemm(n_features, n_clusters, dtype):
     return work > 128 or n_clusters >= 64
 
 
-# The dot kernel scores up to this many (padded) features; above, its transposed block no longer
-# stays in the L1 cache and BLAS is faster (``python -m benchmarks.crossover``).
-DOT_MAX_FEATURES = 32
+def numba_avx512():
+    """True when Numba compiles AVX-512 code (the host's features, or ``NUMBA_CPU_FEATURES``)."""
+    from numba import config
+
+    features = config.CPU_FEATURES
+    if features is None:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in features
+
+
+# The dot kernel scores up to this many (padded) features. With AVX2 code it beats OpenBLAS's
+# GEMM on (k, d) x (d, 256) chunks up to 32 features and more (one thread, 2e5 rows: 1.1-2.3x in
+# float32, 0.8-2.1x in float64 at d <= 32), with AVX-512 code it does not (0.88-1.09x at
+# d >= 16, 0.92x on a whole 1e6 x 32, k=64 float32 fit): ``python -m benchmarks.crossover``.
+DOT_MAX_FEATURES = 0 if numba_avx512() else 32
 
 
 def score_kernel(n_features, n_clusters, dtype):
-    """The Lloyd kernel that scores rows of this shape: ``lloyd.FUSED``, ``DOT`` or ``GEMM``.
-
-    The dot kernel (own register-blocked code, each score a feature-order chain of fused
-    multiply-adds) beats OpenBLAS's GEMM on (k, d) x (d, 256) chunks up to 32 features, in float32
-    and float64, with native (AVX-512) and AVX2 code alike.
-    """
+    """The Lloyd kernel that scores rows of this shape: ``lloyd.FUSED``, ``DOT`` or ``GEMM``."""
     if not use_gemm(n_features, n_clusters, dtype):
         return lloyd.FUSED
     return lloyd.DOT if lloyd.padded_features(n_features) <= DOT_MAX_FEATURES else lloyd.GEMM
