@@ -87,6 +87,20 @@ class Rows:
         self._moments = None
         self._blocks = None
         self._blocks_filled = False  # the transposed blocks hold all rows (kept across passes)
+        self._ahead = None  # the assignment kernel being compiled in another process
+
+    def compile_ahead(self, n_clusters):
+        """On a first run (the kernel cache lacks it), compile the assignment kernel for
+        ``n_clusters`` centres in another process while this one goes on (``fastseg._ahead``)."""
+        from ._ahead import assign_kernel
+
+        self._ahead = assign_kernel(self, n_clusters)
+
+    def stop_ahead(self):
+        """Stop compiling ahead (the fit ended, or failed, before its first assignment)."""
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     def batches(self, step=None):
         """``(first slot, end slot, first row, end row, slot edges within the batch)`` per batch.
@@ -184,6 +198,9 @@ class Rows:
 
         Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
         """
+        if self._ahead is not None:
+            self._ahead.wait()
+            self._ahead = None
         k, d = centres.shape
         n_slots = self.bounds.shape[0] - 1
         mode = (

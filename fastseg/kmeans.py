@@ -257,28 +257,33 @@ class KMeans(_CentresModel):
         )
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
         rows = _rows.Rows(X)
-        if rows.stream or (by_moments and not rows.sparse):
-            rows.moments()  # the values' check
-        init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
-        n_init = self._n_init_for_fit()
-        random_state = check_random_state(self.random_state)
-        tol = tolerance(rows, self.tol)
         run = self._iterations(rows)
-        start = self._start_set(rows, sample_weight)
+        if run is _lloyd.lloyd:
+            rows.compile_ahead(self.n_clusters)
+        try:
+            if rows.stream or (by_moments and not rows.sparse):
+                rows.moments()  # the values' check
+            init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
+            n_init = self._n_init_for_fit()
+            random_state = check_random_state(self.random_state)
+            tol = tolerance(rows, self.tol)
+            start = self._start_set(rows, sample_weight)
 
-        best = None
-        with verbose_logging(self.verbose):
-            for _ in range(n_init):
-                centres_init = self._init_centres(rows, sample_weight, random_state, init_array, start)
-                if self.verbose:
-                    logger.info("Initialization complete")
-                labels, inertia, centres, n_iter = run(
-                    rows, sample_weight, centres_init, self.max_iter, tol, self.verbose
-                )
-                if best is None or (
-                    inertia < best[1] and not is_same_clustering(labels, best[0], self.n_clusters)
-                ):
-                    best = (labels, inertia, centres, n_iter)
+            best = None
+            with verbose_logging(self.verbose):
+                for _ in range(n_init):
+                    centres_init = self._init_centres(rows, sample_weight, random_state, init_array, start)
+                    if self.verbose:
+                        logger.info("Initialization complete")
+                    labels, inertia, centres, n_iter = run(
+                        rows, sample_weight, centres_init, self.max_iter, tol, self.verbose
+                    )
+                    if best is None or (
+                        inertia < best[1] and not is_same_clustering(labels, best[0], self.n_clusters)
+                    ):
+                        best = (labels, inertia, centres, n_iter)
+        finally:
+            rows.stop_ahead()
 
         self._set_fitted(*best)
         return self

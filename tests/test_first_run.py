@@ -4,10 +4,15 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from fastseg import _ahead
 
 # Records every fastseg kernel Numba compiles while a float32 KMeans fits and predicts.
 _FIT = """
-import json
+import json, sys
 import numpy as np
 from numba.core import event
 
@@ -26,6 +31,7 @@ event.register("numba:compile", Recorder())
 from fastseg import KMeans
 
 X = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+X.setflags(write=sys.argv[1] == "writeable")
 KMeans(3, random_state=0).fit(X).predict(X)
 print(json.dumps(compiled))
 """
@@ -33,8 +39,6 @@ print(json.dumps(compiled))
 # The kernels a dense float32 k-means++ fit and predict need, and nothing else (no float64,
 # sparse, GEMM, Yinyang, EM, GA or basket kernel).
 _KMEANS_KERNELS = {
-    "_fused_slot",
-    "transpose_blocks",
     "assign_fused",
     "_nearest_in_block",
     "candidate_distances",
@@ -44,25 +48,39 @@ _KMEANS_KERNELS = {
     "group_rows",
     "bucket_rows",
 }
+# Compiled by a second process on a first run while the fit compiles the others (fastseg._ahead).
+_AHEAD = {"assign_fused", "_nearest_in_block"}
 
 
-def _compiled(cache_dir):
+def _compiled(cache_dir, flags="writeable"):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
     out = subprocess.run(
-        [sys.executable, "-c", _FIT], env=env, capture_output=True, text=True, check=True, timeout=300
+        [sys.executable, "-c", _FIT, flags], env=env, capture_output=True, text=True, check=True, timeout=300
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_second_process_compiles_nothing_and_first_compiles_only_what_the_fit_uses(tmp_path):
-    first = _compiled(tmp_path)
+def _cached_kernels(cache_dir):
+    """The kernels Numba's cache holds (one index file per kernel, named module.kernel-line)."""
+    return {path.name.split(".")[1].rsplit("-", 1)[0] for path in Path(cache_dir).rglob("*.nbi")}
+
+
+@pytest.mark.parametrize("flags", ["writeable", "readonly"])
+def test_second_process_compiles_nothing_and_first_compiles_only_what_the_fit_uses(tmp_path, flags):
+    first = _compiled(tmp_path, flags)
     names = [name for name, _ in first]
-    assert set(names) == _KMEANS_KERNELS
     assert len(names) == len(set(names)), f"a kernel compiled twice: {first}"
-    takes_x = {"transpose_blocks", "assign_fused", "candidate_distances", "column_moments"}
-    assert all(arg == "array(float32, 2d, C)" for name, arg in first if name in takes_x), first
+    arg = "array(float32, 2d, C)" if flags == "writeable" else "readonly array(float32, 2d, C)"
+    takes_x = {"assign_fused", "candidate_distances", "column_moments"}
+    assert all(arg == a for name, a in first if name in takes_x), first
+    if _ahead._cpus() >= 2:
+        # The assignment kernel came from the other process's cache entry, for the fit's types.
+        assert set(names) == _KMEANS_KERNELS - _AHEAD
+    else:
+        assert set(names) == _KMEANS_KERNELS
+    assert _cached_kernels(tmp_path) == _KMEANS_KERNELS
     # A fresh process with the same cache loads every kernel from it.
-    assert _compiled(tmp_path) == []
+    assert _compiled(tmp_path, flags) == []
 
 
 def test_import_fastseg_loads_nothing_heavy():
@@ -121,3 +139,41 @@ def test_basket_kernels_compiled_ahead_are_the_ones_the_command_uses(tmp_path):
         [sys.executable, "-c", _BASKET], env=env, capture_output=True, text=True, check=True, timeout=300
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, []]
+
+
+def test_no_second_process_once_the_cache_holds_the_assignment_kernel(tmp_path):
+    code = (
+        "import numpy as np\n"
+        "from fastseg import _rows\n"
+        "from fastseg._ahead import assign_kernel\n"
+        "rows = _rows.Rows(np.zeros((300, 4), dtype=np.float32))\n"
+        "other = assign_kernel(_rows.Rows(np.zeros((300, 4))), 3)\n"
+        "print(assign_kernel(rows, 3) is None, other is None)\n"
+        "other and other.wait()\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    _compiled(tmp_path)  # fills the cache for float32
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # float32 is cached: nothing starts; float64 is not: a process starts (with two CPUs).
+    assert out.stdout.split() == ["True", str(_ahead._cpus() < 2)]
+
+
+def test_a_fit_that_fails_before_its_first_pass_leaves_no_process_behind(tmp_path):
+    code = (
+        "import os\n"
+        "import numpy as np\n"
+        "from fastseg import KMeans\n"
+        "X = np.ones((300, 4))\n"
+        "X[5, 2] = np.nan\n"
+        "try:\n"
+        "    KMeans(3).fit(X)\n"
+        "except ValueError as e:\n"
+        "    print(str(e).split('.')[0])\n"
+        "try:\n"
+        "    print(os.waitpid(-1, os.WNOHANG))\n"
+        "except ChildProcessError:\n"
+        "    print('no child')\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["Input X contains NaN or infinity", "no child"]

@@ -108,6 +108,36 @@ def transpose_blocks(X, xb):
                 xt[f, b] = X[start + b, f]
 
 
+@njit(inline="always", **_ROWWISE)
+def _two_per_pass(xt, cp, zero, best_dist, best, width):
+    """``_nearest_in_block`` for ``width`` (4 or 8, a literal) feature rows: two centres per pass
+    over the lanes, each feature of a lane loaded once for both."""
+    n_clusters = cp.shape[0]
+    for j in range(0, n_clusters, 2):
+        j2 = min(j + 1, n_clusters - 1)  # odd k: the last centre twice (a tie keeps the first)
+        c = cp[j]
+        e = cp[j2]
+        jj = np.int32(j)
+        jk = np.int32(j2)
+        for b in range(BLOCK_ROWS):
+            a = zero
+            a2 = zero
+            for f in range(width):
+                v = xt[f, b]
+                t = v - c[f]
+                a += t * t
+                t = v - e[f]
+                a2 += t * t
+            bd = best_dist[b]
+            bi = best[b]
+            lt = a < bd
+            bd = a if lt else bd
+            bi = jj if lt else bi
+            lt = a2 < bd
+            best_dist[b] = a2 if lt else bd
+            best[b] = jk if lt else bi
+
+
 @njit(**_ROWWISE)
 def _nearest_in_block(xt, cp, acc, best_dist, best):
     """Nearest centre of every lane of one transposed block (first index on ties).
@@ -131,100 +161,10 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
         best_dist[b] = np.inf
         best[b] = 0
     if dp == 8:
-        x0, x1, x2, x3, x4, x5, x6, x7 = xt[0], xt[1], xt[2], xt[3], xt[4], xt[5], xt[6], xt[7]
-        for j in range(0, n_clusters, 2):
-            j2 = min(j + 1, n_clusters - 1)  # odd k: the last centre twice (a tie keeps the first)
-            c = cp[j]
-            e = cp[j2]
-            jj = np.int32(j)
-            jk = np.int32(j2)
-            for b in range(BLOCK_ROWS):
-                v = x0[b]
-                t = v - c[0]
-                a = zero + t * t
-                t = v - e[0]
-                a2 = zero + t * t
-                v = x1[b]
-                t = v - c[1]
-                a += t * t
-                t = v - e[1]
-                a2 += t * t
-                v = x2[b]
-                t = v - c[2]
-                a += t * t
-                t = v - e[2]
-                a2 += t * t
-                v = x3[b]
-                t = v - c[3]
-                a += t * t
-                t = v - e[3]
-                a2 += t * t
-                v = x4[b]
-                t = v - c[4]
-                a += t * t
-                t = v - e[4]
-                a2 += t * t
-                v = x5[b]
-                t = v - c[5]
-                a += t * t
-                t = v - e[5]
-                a2 += t * t
-                v = x6[b]
-                t = v - c[6]
-                a += t * t
-                t = v - e[6]
-                a2 += t * t
-                v = x7[b]
-                t = v - c[7]
-                a += t * t
-                t = v - e[7]
-                a2 += t * t
-                bd = best_dist[b]
-                bi = best[b]
-                lt = a < bd
-                bd = a if lt else bd
-                bi = jj if lt else bi
-                lt = a2 < bd
-                best_dist[b] = a2 if lt else bd
-                best[b] = jk if lt else bi
+        _two_per_pass(xt, cp, zero, best_dist, best, 8)
         return
     if dp == 4:
-        x0, x1, x2, x3 = xt[0], xt[1], xt[2], xt[3]
-        for j in range(0, n_clusters, 2):
-            j2 = min(j + 1, n_clusters - 1)
-            c = cp[j]
-            e = cp[j2]
-            jj = np.int32(j)
-            jk = np.int32(j2)
-            for b in range(BLOCK_ROWS):
-                v = x0[b]
-                t = v - c[0]
-                a = zero + t * t
-                t = v - e[0]
-                a2 = zero + t * t
-                v = x1[b]
-                t = v - c[1]
-                a += t * t
-                t = v - e[1]
-                a2 += t * t
-                v = x2[b]
-                t = v - c[2]
-                a += t * t
-                t = v - e[2]
-                a2 += t * t
-                v = x3[b]
-                t = v - c[3]
-                a += t * t
-                t = v - e[3]
-                a2 += t * t
-                bd = best_dist[b]
-                bi = best[b]
-                lt = a < bd
-                bd = a if lt else bd
-                bi = jj if lt else bi
-                lt = a2 < bd
-                best_dist[b] = a2 if lt else bd
-                best[b] = jk if lt else bi
+        _two_per_pass(xt, cp, zero, best_dist, best, 4)
         return
     for j in range(n_clusters):
         for b in range(BLOCK_ROWS):
@@ -267,6 +207,11 @@ def assign_fused(
     itself, block by block just before using it (the first pass of a fit, or every pass where the
     copy is not kept), so transposing costs no pass over X of its own.
 
+    The slot loop and the row loops are one function, and the only kernel it calls is
+    ``_nearest_in_block`` (which keeps its own fastmath flags): on a first run Numba optimises
+    and generates the code of every kernel once more inside each kernel that calls it, and the
+    pass split into three nested kernels cost 1.2 s more compilation per dtype.
+
     X : (n, d) float32|float64, IN -- the rows (read for the sums, and to fill ``xb``)
     xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN (OUT with ``fill``) -- the same
         rows, transposed; padded feature rows must be zero (lanes past the last row are ignored)
@@ -287,60 +232,53 @@ def assign_fused(
     for j in range(n_clusters):
         for f in range(n_features):
             cp[j, f] = centres[j, f]
-    for s in range(bounds.shape[0] - 1):
-        _fused_slot(
-            s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update, fill
-        )
-
-
-@njit(**JIT)
-def _fused_slot(
-    s, X, xb, sample_weight, cp, bounds, labels, sums, weights, counts, inertia, changed, update, fill
-):
-    """Slot ``s`` of ``assign_fused``. A function of its own: inlined into the slot loop, the row
-    loop ran 15-20% slower (one thread, 1e6 x 8, k=8, float32)."""
     one = xb.dtype.type(1)
     unit = sample_weight.shape[0] == 0
-    acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
-    best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
-    best = np.empty(BLOCK_ROWS, dtype=np.int32)
-    slot_sums = sums[s]
-    slot_weights = weights[s]
-    slot_counts = counts[s]
-    if update == FRESH:
-        clear_slot(slot_sums, slot_weights, slot_counts)
-    acc = 0.0
-    n_changed = 0
-    for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
-        m = min(BLOCK_ROWS, bounds[s + 1] - start)
-        q = start // BLOCK_ROWS
-        if fill:
-            transpose_blocks(X[start : start + m], xb[q : q + 1])
-        _nearest_in_block(xb[q], cp, acc_b, best_dist, best)
-        for b in range(m):
-            i = start + b
-            label = best[b]
-            old = labels[i]
-            if old != label:
-                n_changed += 1
-                labels[i] = label
-            # Tested here as well as inside: with the moves kept out of the common path the row
-            # loop stays tight (a late pass measured 3.0 ms against 9.3 ms at 1e6 x 8, k=8).
-            if update == FRESH or old != label:
-                w = one if unit else sample_weight[i]
-                account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
-        # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up to
-        # 18% of a pass, one thread, data in cache).
-        block = 0.0
-        if unit:
+    for s in range(bounds.shape[0] - 1):
+        # Scratch made per slot: made once for all slots, the float64 pass measured 4-6% slower.
+        acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
+        best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
+        best = np.empty(BLOCK_ROWS, dtype=np.int32)
+        slot_sums = sums[s]
+        slot_weights = weights[s]
+        slot_counts = counts[s]
+        if update == FRESH:
+            clear_slot(slot_sums, slot_weights, slot_counts)
+        acc = 0.0
+        n_changed = 0
+        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
+            m = min(BLOCK_ROWS, bounds[s + 1] - start)
+            q = start // BLOCK_ROWS
+            if fill:  # ``transpose_blocks`` for this block, written out (no nested kernel to compile)
+                xt = xb[q]
+                for b in range(m):
+                    for f in range(n_features):
+                        xt[f, b] = X[start + b, f]
+            _nearest_in_block(xb[q], cp, acc_b, best_dist, best)
             for b in range(m):
-                block += best_dist[b]
-        else:
-            for b in range(m):
-                block += sample_weight[start + b] * best_dist[b]
-        acc += block
-    inertia[s] = acc
-    changed[s] = n_changed
+                i = start + b
+                label = best[b]
+                old = labels[i]
+                if old != label:
+                    n_changed += 1
+                    labels[i] = label
+                # Tested here as well as inside: with the moves kept out of the common path the
+                # row loop stays tight (a late pass measured 3.0 ms against 9.3 ms at 1e6 x 8, k=8).
+                if update == FRESH or old != label:
+                    w = one if unit else sample_weight[i]
+                    account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, update)
+            # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up
+            # to 18% of a pass, one thread, data in cache).
+            block = 0.0
+            if unit:
+                for b in range(m):
+                    block += best_dist[b]
+            else:
+                for b in range(m):
+                    block += sample_weight[start + b] * best_dist[b]
+            acc += block
+        inertia[s] = acc
+        changed[s] = n_changed
 
 
 @njit(**JIT)
@@ -443,7 +381,7 @@ def assign_gemm(
                     t = X[row, f] - centres[label, f]
                     d2 += t * t
                 acc += w * d2
-                if update == FRESH or old != label:  # see _fused_slot
+                if update == FRESH or old != label:  # see assign_fused
                     account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
         inertia[s] = acc
         changed[s] = n_changed

@@ -1,0 +1,108 @@
+"""Lloyd's assignment kernel compiled ahead, in a second process, on a first run.
+
+With an empty kernel cache a fit compiles its kernels one after the other: the column moments,
+the check for repeated rows and the seeding kernels, then the assignment pass, the largest of
+them (about 2 of a float32 fit's 3.5 CPU seconds). Numba compiles one kernel at a time per
+process, so on a first run a fit starts a second Python process that compiles the assignment
+kernel for the fit's exact types into the cache while this one compiles the rest; the first
+assignment then waits for it and loads the kernel from the cache. Nothing starts when the cache
+already holds the kernel, on one CPU, or when the kernels are not cached at all.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# A compilation that takes longer than this is left to this process.
+WAIT_SECONDS = 120.0
+
+
+class Ahead:
+    """The process compiling the assignment kernel; ``wait`` before its first call."""
+
+    def __init__(self, process):
+        self.process = process
+
+    def wait(self):
+        """Wait for the other process (at most ``WAIT_SECONDS``; then stop it): the kernel is in
+        the cache, or, if that process failed, this one compiles it on its first call."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.close()
+        self.process = None
+
+    def close(self):
+        """Stop the other process if it still runs (a fit that ended before its first pass)."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _in_cache(kernel, arg_type):
+    """Whether ``kernel`` was compiled for a first argument of type ``arg_type``, in this
+    process or in Numba's cache (its index file); None when the kernel is not cached."""
+    if any(sig[0] == arg_type for sig in kernel.signatures):
+        return True
+    try:
+        index = kernel._cache._cache_file._load_index()
+    except (AttributeError, OSError, EOFError, ValueError):
+        return None
+    return any(key[0][0] == arg_type for key in index)
+
+
+def assign_kernel(rows, n_clusters):
+    """Start compiling the assignment kernel ``rows.assign`` will call for ``n_clusters``
+    centres, when the cache lacks it; an ``Ahead`` to wait for, or None."""
+    if rows.sparse or rows.stream or not sys.executable or _cpus() < 2:
+        return None
+    import numba
+
+    from ._blas import score_kernel
+    from ._kernels import lloyd as _lk
+
+    scores = score_kernel(rows.d, n_clusters, rows.dtype)
+    kernel = {_lk.FUSED: _lk.assign_fused, _lk.DOT: _lk.assign_dot, _lk.GEMM: _lk.assign_gemm}[scores]
+    if _in_cache(kernel, numba.typeof(rows.X[:0])) is not False:
+        return None
+    readonly = not rows.X.flags.writeable
+    # The child imports fastseg from the same place as this process.
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    args = [rows.dtype.name, str(rows.d), str(n_clusters), str(int(readonly))]
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from fastseg._ahead import _compile; _compile()", *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONPATH=path),
+        )  # fmt: skip
+    except OSError:  # no process to spare
+        return None
+    return Ahead(process)
+
+
+def _compile():
+    """The other process: one assignment pass on a few rows of the fit's dtype, width and
+    writability, through ``Rows.assign`` itself, so the kernel gets the fit's exact types."""
+    from ._rows import Rows
+
+    dtype, d, k, readonly = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+    X = np.zeros((max(k, 2), d), dtype=dtype)
+    X.setflags(write=not readonly)
+    rows = Rows(X)
+    labels = np.full(rows.n, -1, dtype=np.int32)
+    rows.assign(np.empty(0, dtype=dtype), np.zeros((k, d), dtype=dtype), labels, stats=rows.slot_stats(k))
