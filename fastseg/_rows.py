@@ -191,6 +191,25 @@ class Rows:
         self._moments = (mean, var)
         return self._moments
 
+    def check_values(self):
+        """The value checks of ``moments`` without the variances, in one pass: raises ValueError
+        for a NaN or an infinity, or values so large that squared distances would overflow.
+        Dense rows in memory (a streamed memmap is checked by ``moments``)."""
+        from ._validation import check_magnitude  # (it imports this module)
+
+        ubits = np.uint32 if self.dtype == np.float32 else np.uint64
+        flat = self.X.reshape(-1).view(ubits)
+        edges = self.bounds * self.d
+        largest = np.empty(edges.shape[0] - 1, dtype=ubits)
+        magnitude = ubits(np.iinfo(ubits).max >> 1)
+        in_parallel(
+            largest.shape[0], lambda a, b: _mk.largest_bits(flat, magnitude, edges[a : b + 1], largest[a:b])
+        )
+        top = largest.max() if largest.size else ubits(0)
+        if top >= np.array(np.inf, dtype=self.dtype).view(ubits):
+            raise ValueError("Input X contains NaN or infinity.")
+        check_magnitude(self.X, largest=float(np.array(top, dtype=ubits).view(self.dtype)))
+
     @property
     def mean(self):
         return self.moments()[0].astype(self.dtype)
