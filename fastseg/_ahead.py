@@ -79,11 +79,10 @@ def assign_kernel(rows, n_clusters):
     kernel = {_lk.FUSED: _lk.assign_fused, _lk.DOT: _lk.assign_dot, _lk.GEMM: _lk.assign_gemm}[scores]
     if _in_cache(kernel, numba.typeof(rows.X[:0])) is not False:
         return None
-    readonly = not rows.X.flags.writeable
     # The child imports fastseg from the same place as this process.
     root = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    args = [rows.dtype.name, str(rows.d), str(n_clusters), str(int(readonly))]
+    args = [rows.dtype.name, str(rows.d), str(n_clusters)]
     try:
         process = subprocess.Popen(
             [sys.executable, "-c", "from fastseg._ahead import _compile; _compile()", *args],
@@ -96,13 +95,11 @@ def assign_kernel(rows, n_clusters):
 
 
 def _compile():
-    """The other process: one assignment pass on a few rows of the fit's dtype, width and
-    writability, through ``Rows.assign`` itself, so the kernel gets the fit's exact types."""
+    """The other process: one assignment pass on a few rows of the fit's dtype and width,
+    through ``Rows.assign`` itself, so the kernel gets the fit's exact types."""
     from ._rows import Rows
 
-    dtype, d, k, readonly = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-    X = np.zeros((max(k, 2), d), dtype=dtype)
-    X.setflags(write=not readonly)
-    rows = Rows(X)
+    dtype, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rows = Rows(np.zeros((max(k, 2), d), dtype=dtype))
     labels = np.full(rows.n, -1, dtype=np.int32)
     rows.assign(np.empty(0, dtype=dtype), np.zeros((k, d), dtype=dtype), labels, stats=rows.slot_stats(k))

@@ -68,6 +68,30 @@ def merge_moments(a, b):
     return total, mean_a + delta * (nb / total), m2_a + m2_b + delta**2 * (na * nb / total)
 
 
+class _Writeable:
+    """The array interface of a read-only array, said to be writeable (see ``kernel_view``)."""
+
+    def __init__(self, X):
+        self.source = X  # keeps the memory alive
+        interface = dict(X.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+
+
+def kernel_view(X):
+    """``X`` itself, or for a read-only array the same memory as an array Numba types as
+    writeable.
+
+    Numba compiles a kernel again for a read-only argument: a read-only X (a memmap opened
+    'r', an array from Arrow or from ``np.broadcast_to``, scikit-learn's read-only checks)
+    would compile a second set of every kernel on a first run. The kernels only read X (every
+    X is IN), so the view is never written to.
+    """
+    if X.flags.writeable:
+        return X
+    return np.asarray(_Writeable(X))
+
+
 class Rows:
     """Dense or CSR rows with the kernel calls that depend on the storage.
 
@@ -79,7 +103,8 @@ class Rows:
 
     def __init__(self, X):
         self.sparse = sp.issparse(X)
-        self.X = X
+        self.source = X  # the caller's rows (a memmap's pages are dropped through it)
+        self.X = X if self.sparse else kernel_view(X)
         self.n, self.d = X.shape
         self.dtype = X.dtype
         self.bounds = slot_bounds(self.n)
@@ -114,7 +139,7 @@ class Rows:
             r0, r1 = int(self.bounds[a]), int(self.bounds[b])
             yield a, b, r0, r1, self.bounds[a : b + 1] - r0
             if self.stream:
-                _drop_pages(self.X, r0, r1)
+                _drop_pages(self.source, r0, r1)
 
     def moments(self):
         """Column means and variances, float64, in one pass over the rows (per slot, then Chan's
@@ -166,6 +191,25 @@ class Rows:
             var = m2 / max(count, 1)
         self._moments = (mean, var)
         return self._moments
+
+    def check_values(self):
+        """The value checks of ``moments`` without the variances, in one pass: raises ValueError
+        for a NaN or an infinity, or values so large that squared distances would overflow.
+        Dense rows in memory (a streamed memmap is checked by ``moments``)."""
+        from ._validation import check_magnitude  # (it imports this module)
+
+        ubits = np.uint32 if self.dtype == np.float32 else np.uint64
+        flat = self.X.reshape(-1).view(ubits)
+        edges = self.bounds * self.d
+        largest = np.empty(edges.shape[0] - 1, dtype=ubits)
+        magnitude = ubits(np.iinfo(ubits).max >> 1)
+        in_parallel(
+            largest.shape[0], lambda a, b: _mk.largest_bits(flat, magnitude, edges[a : b + 1], largest[a:b])
+        )
+        top = largest.max() if largest.size else ubits(0)
+        if top >= np.array(np.inf, dtype=self.dtype).view(ubits):
+            raise ValueError("Input X contains NaN or infinity.")
+        check_magnitude(self.X, largest=float(np.array(top, dtype=ubits).view(self.dtype)))
 
     @property
     def mean(self):

@@ -12,8 +12,7 @@ from .conftest import make_data
 
 
 def frozen(*arrays):
-    """Pairs of (array, copy) to compare after the calls. (The arrays stay writeable: read-only
-    input is a different kernel signature, compiled for the tests of read-only input only.)"""
+    """Pairs of (array, copy) to compare after the calls."""
     return [(a, a.copy()) for a in arrays]
 
 
@@ -121,3 +120,21 @@ def test_dask(dtype, rng):
         model.predict(X)
         model.fit(X)  # NumPy input too
     assert_unchanged(pairs)
+
+
+@pytest.mark.parametrize("d, k", PATHS)
+def test_read_only_rows_fit_as_writeable_ones_and_stay_read_only(dtype, d, k, rng):
+    from fastseg._rows import kernel_view
+
+    X = make_data(rng, 600, d, 5).astype(dtype)
+    frozen_x = X.copy()
+    frozen_x.setflags(write=False)
+    view = kernel_view(frozen_x)
+    assert view.flags.writeable and np.shares_memory(view, frozen_x) and view.dtype == dtype
+    a = KMeans(k, random_state=0, n_init=2).fit(X)
+    b = KMeans(k, random_state=0, n_init=2).fit(frozen_x)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(b.predict(frozen_x), a.labels_)
+    assert not frozen_x.flags.writeable
+    np.testing.assert_array_equal(frozen_x, X)

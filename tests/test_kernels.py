@@ -361,3 +361,27 @@ def test_draw_candidates_is_searchsorted_of_numpys_cumsum(dtype, weighted):
     cand = np.empty(targets.shape[0], dtype=np.int64)
     seeding.draw_candidates(closest, w, targets, np.argsort(targets), cand)
     np.testing.assert_array_equal(cand, np.searchsorted(running, targets))
+
+
+@pytest.mark.parametrize("dtype, ubits", [(np.float32, np.uint32), (np.float64, np.uint64)])
+def test_largest_bits_is_the_largest_absolute_value_per_slot(dtype, ubits, rng):
+    from fastseg._kernels import moments
+
+    X = (rng.normal(size=(1000, 3)) * 10.0 ** rng.integers(-3, 4, size=(1000, 1))).astype(dtype)
+    X[17, 1] = -np.abs(X).max() * 2  # the largest value is negative
+    X[400, 0] = -0.0
+    bounds = np.array([0, 0, 300, 301, 1000], dtype=np.int64) * 3  # an empty slot, a one-row slot
+    out = np.empty(4, dtype=ubits)
+    magnitude = ubits(np.iinfo(ubits).max >> 1)
+    moments.largest_bits(X.reshape(-1).view(ubits), magnitude, bounds, out)
+    flat = X.reshape(-1)
+    for s in range(4):
+        part = flat[bounds[s] : bounds[s + 1]]
+        expected = np.abs(part).max() if part.size else dtype(0)
+        assert out[s] == np.array(expected, dtype=dtype).view(ubits)
+    inf_bits = np.array(np.inf, dtype=dtype).view(ubits)
+    for bad in (np.nan, np.inf, -np.inf, -np.nan):
+        Y = X.copy()
+        Y[999, 2] = bad
+        moments.largest_bits(Y.reshape(-1).view(ubits), magnitude, bounds, out)
+        assert out[3] >= inf_bits and out[1] < inf_bits
