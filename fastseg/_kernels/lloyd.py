@@ -514,18 +514,18 @@ def sq_distances_to_assigned_sparse(data, indices, indptr, centres, labels, out)
 
 
 # The dot kernel's register tile: DOT_CENTRES centres times FEATURE_GROUP features per pass over
-# a block's lanes (rows); the partial dot products are stored between passes.
+# a chunk's lanes (rows); the partial dot products are stored between passes.
 DOT_CENTRES = 4
 
 
 @njit(**_ROWWISE)
 def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
-    """Lowest score ``|c|^2 / 2 - c.x`` of every lane of one transposed block (first on ties).
+    """Lowest score ``|c|^2 / 2 - c.x`` of every lane of one transposed chunk (first on ties).
 
-    xt : (padded_features(d), BLOCK_ROWS), IN -- shifted rows, padded features zero
+    xt : (padded_features(d), CHUNK_ROWS), IN -- shifted rows, padded features zero
     cs : (k, padded_features(d)), IN -- shifted centres (``gemm_centres``), padded features zero
-    half_norms : (k,), IN; acc : (DOT_CENTRES, BLOCK_ROWS), scratch
-    best_score : (BLOCK_ROWS,), OUT; best : (BLOCK_ROWS,) int32, OUT
+    half_norms : (k,), IN; acc : (DOT_CENTRES, CHUNK_ROWS), scratch
+    best_score : (CHUNK_ROWS,), OUT; best : (CHUNK_ROWS,) int32, OUT
     Each dot product is the feature-order chain of fused multiply-adds from 0, which
     ``yinyang._dot_score`` reproduces one row at a time. Four centres by four features per pass
     keep the accumulators and the centre values in registers with AVX2's 16 as with AVX-512's 32;
@@ -535,7 +535,7 @@ def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
     """
     n_clusters, dp = cs.shape
     a0r, a1r, a2r, a3r = acc[0], acc[1], acc[2], acc[3]
-    for b in range(BLOCK_ROWS):
+    for b in range(CHUNK_ROWS):
         best_score[b] = np.inf
         best[b] = 0
     for j in range(0, n_clusters, DOT_CENTRES):
@@ -544,7 +544,7 @@ def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
         j2 = min(j + 2, n_clusters - 1)
         j3 = min(j + 3, n_clusters - 1)
         c0, c1, c2, c3 = cs[j], cs[j1], cs[j2], cs[j3]
-        for b in range(BLOCK_ROWS):
+        for b in range(CHUNK_ROWS):
             a0r[b] = 0
             a1r[b] = 0
             a2r[b] = 0
@@ -557,7 +557,7 @@ def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
             p01, p11, p21, p31 = c0[g + 1], c1[g + 1], c2[g + 1], c3[g + 1]
             p02, p12, p22, p32 = c0[g + 2], c1[g + 2], c2[g + 2], c3[g + 2]
             p03, p13, p23, p33 = c0[g + 3], c1[g + 3], c2[g + 3], c3[g + 3]
-            for b in range(BLOCK_ROWS):
+            for b in range(CHUNK_ROWS):
                 a0 = a0r[b]
                 a1 = a1r[b]
                 a2 = a2r[b]
@@ -588,7 +588,7 @@ def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
                 a3r[b] = a3
         h0, h1, h2, h3 = half_norms[j], half_norms[j1], half_norms[j2], half_norms[j3]
         i0, i1, i2, i3 = np.int32(j), np.int32(j1), np.int32(j2), np.int32(j3)
-        for b in range(BLOCK_ROWS):
+        for b in range(CHUNK_ROWS):
             bs = best_score[b]
             bi = best[b]
             s = h0 - a0r[b]
@@ -616,8 +616,10 @@ def assign_dot(
     """``assign_gemm`` with the scores from ``dot_scores_block`` instead of BLAS (large ``d * k``
     with AVX2 code, where it is faster: see ``_blas.DOT_MAX_FEATURES``).
 
-    Each block of BLOCK_ROWS rows is shifted and transposed into a small buffer, scored, and its
-    rows' inertia recomputed exactly against the chosen centre. Arguments as ``assign_gemm``; no
+    Each chunk of CHUNK_ROWS rows is shifted and transposed into a small buffer, scored, and its
+    rows' inertia recomputed exactly against the chosen centre (chunks of 256 rows measured
+    1.1-1.16x faster than blocks of 64 in float32 at d = 8-32, k = 64, AVX2 code, 1.15x with
+    AVX-512 code; float64 at d = 32 alike; 128 rows: 0.87-1.13x, 512 rows: 0.98x). Arguments as ``assign_gemm``; no
     BLAS is called. The scores of a row do not depend on its block or the CPU's BLAS: each is a
     fixed chain of IEEE operations, so Yinyang recomputes Lloyd's exact numbers for one row.
     """
@@ -631,10 +633,10 @@ def assign_dot(
     for j in range(n_clusters):
         for f in range(n_features):
             cs[j, f] = shifted[j, f]
-    xt = np.zeros((dp, BLOCK_ROWS), dtype=X.dtype)
-    acc_b = np.empty((DOT_CENTRES, BLOCK_ROWS), dtype=X.dtype)
-    best_score = np.empty(BLOCK_ROWS, dtype=X.dtype)
-    best = np.empty(BLOCK_ROWS, dtype=np.int32)
+    xt = np.zeros((dp, CHUNK_ROWS), dtype=X.dtype)
+    acc_b = np.empty((DOT_CENTRES, CHUNK_ROWS), dtype=X.dtype)
+    best_score = np.empty(CHUNK_ROWS, dtype=X.dtype)
+    best = np.empty(CHUNK_ROWS, dtype=np.int32)
     for s in range(bounds.shape[0] - 1):
         slot_sums = sums[s]
         slot_weights = weights[s]
@@ -643,8 +645,8 @@ def assign_dot(
             clear_slot(slot_sums, slot_weights, slot_counts)
         acc = 0.0
         n_changed = 0
-        for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
-            m = min(BLOCK_ROWS, bounds[s + 1] - start)
+        for start in range(bounds[s], bounds[s + 1], CHUNK_ROWS):
+            m = min(CHUNK_ROWS, bounds[s + 1] - start)
             for b in range(m):
                 for f in range(n_features):
                     xt[f, b] = X[start + b, f] - x_shift[f]

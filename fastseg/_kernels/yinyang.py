@@ -106,7 +106,7 @@ def init_bounds(
         up_rel = 1.0 / np.sqrt(1.0 - gamma)
         lo_rel = 1.0 / np.sqrt(1.0 + gamma)
         by_score = scores != FUSED  # scores |c|^2 / 2 - c.x on shifted rows, not distances
-        block = CHUNK_ROWS if scores == GEMM else BLOCK_ROWS
+        block = CHUNK_ROWS if by_score else BLOCK_ROWS  # the Lloyd kernel's chunks or blocks
         xt = np.zeros((n_features, block), dtype=X.dtype)
         chunk = np.zeros((block, n_features), dtype=X.dtype)
         dist = np.empty((n_clusters, block), dtype=X.dtype)
