@@ -33,9 +33,10 @@ def numba_avx512():
 
 
 # The dot kernel scores up to this many (padded) features. With AVX2 code it beats OpenBLAS's
-# GEMM on (k, d) x (d, 256) chunks up to 32 features and more (one thread, 2e5 rows: 1.1-2.3x in
-# float32, 0.8-2.1x in float64 at d <= 32), with AVX-512 code it does not (0.88-1.09x at
-# d >= 16, 0.92x on a whole 1e6 x 32, k=64 float32 fit): ``python -m benchmarks.crossover``.
+# Haswell GEMM on (k, d) x (d, 256) chunks there (one pass over 2e5 rows, one thread: 1.2-3.5x in
+# float32, 0.96-2.1x in float64; at d = 48-64 about even, at d = 128 0.56-0.73x). With AVX-512 code
+# BLAS is as fast or faster (float32 0.95-1.23x, float64 0.73-1.38x), so BLAS stays:
+# ``python -m benchmarks.crossover``, natively and with AVX2 code.
 DOT_MAX_FEATURES = 0 if numba_avx512() else 32
 
 
