@@ -39,7 +39,7 @@ fastseg.KMeans(8, random_state=0).fit(X).predict(X)
 X = rng.normal(size=(2000, 8))
 fastseg.KMeans(8, random_state=0).fit(X).predict(X)
 """,
-    "KMeans float32, large d*k (GEMM)": """
+    "KMeans float32, large d*k (GEMM; dot kernel with AVX2 code)": """
 X = rng.normal(size=(2000, 32)).astype(np.float32)
 fastseg.KMeans(16, random_state=0, algorithm="lloyd").fit(X)
 """,

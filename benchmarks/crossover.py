@@ -1,16 +1,18 @@
-"""Where the per-chunk GEMM kernel beats the fused one: ``python -m benchmarks.crossover``.
+"""Which kernel scores a shape fastest: ``python -m benchmarks.crossover``.
 
-Prints fused time / GEMM time for one assignment pass over 2e5 rows (above 1: GEMM is faster),
-interleaved, median of 5. ``fastseg._blas.use_gemm`` encodes the result.
+Prints, for one assignment pass over 2e5 rows on one thread (Numba and BLAS), the time of the
+fused kernel and of the BLAS GEMM kernel over that of the dot kernel (above 1: the dot kernel is
+faster), interleaved, median of 5, and the kernel ``fastseg._blas.score_kernel`` picks. Run it
+natively and with AVX2 code (``NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES= OPENBLAS_CORETYPE=Haswell``).
 """
 
 import time
 
 import numpy as np
 
-from fastseg._blas import blas_single_thread, use_gemm
+from fastseg._blas import blas_single_thread, score_kernel
 from fastseg._kernels import lloyd
-from fastseg._kernels._config import BLOCK_ROWS, slot_bounds
+from fastseg._kernels._config import BLOCK_ROWS, slot_bounds, threads
 
 SHAPES = [
     (2, 64),
@@ -27,13 +29,16 @@ SHAPES = [
     (16, 64),
     (32, 16),
     (32, 64),
+    (32, 256),
+    (48, 64),
     (64, 64),
     (128, 16),
 ]
+NAMES = {lloyd.FUSED: "fused", lloyd.DOT: "dot", lloyd.GEMM: "GEMM"}
 
 
-def fused_over_gemm(X, k, repeats):
-    """Median fused time / median GEMM time for one assignment pass of ``X`` against ``k`` rows."""
+def times_over_dot(X, k, repeats):
+    """(median fused time, median GEMM time) / median dot time, one pass of ``X`` against ``k`` rows."""
     n, d = X.shape
     w = np.ones(n, X.dtype)
     C = X[:k].copy()
@@ -52,35 +57,33 @@ def fused_over_gemm(X, k, repeats):
     # The fused kernel reads the rows transposed, written by the first pass of a fit (``_rows.Rows``).
     xb = np.zeros((-(-n // BLOCK_ROWS), lloyd.padded_features(d), BLOCK_ROWS), dtype=X.dtype)
     lloyd.transpose_blocks(X, xb)
-
-    def fused():
-        lloyd.assign_fused(X, xb, w, C, bounds, *stats, False)
-
-    def gemm():
-        with blas_single_thread():
-            lloyd.assign_gemm(X, w, C, mean, bounds, *stats)
-
-    fused(), gemm()
-    tf, tg = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fused()
-        tf.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        gemm()
-        tg.append(time.perf_counter() - t0)
-    return np.median(tf) / np.median(tg)
+    kernels = [
+        lambda: lloyd.assign_fused(X, xb, w, C, bounds, *stats, False),
+        lambda: lloyd.assign_gemm(X, w, C, mean, bounds, *stats),
+        lambda: lloyd.assign_dot(X, w, C, mean, bounds, *stats),
+    ]
+    times = [[] for _ in kernels]
+    with threads(1), blas_single_thread():
+        for run in kernels:
+            run()
+        for _ in range(repeats):
+            for run, t in zip(kernels, times):
+                t0 = time.perf_counter()
+                run()
+                t.append(time.perf_counter() - t0)
+    fused, gemm, dot = (np.median(t) for t in times)
+    return fused / dot, gemm / dot
 
 
 def main(n=200_000, repeats=5):
     rng = np.random.default_rng(0)
-    print("| dtype | d | k | fused / GEMM time | chosen |")
-    print("|---|---:|---:|---:|---|")
+    print("| dtype | d | k | fused / dot time | GEMM / dot time | chosen |")
+    print("|---|---:|---:|---:|---:|---|")
     for dtype in ("float32", "float64"):
         for d, k in SHAPES:
-            ratio = fused_over_gemm(rng.normal(size=(n, d)).astype(dtype), k, repeats)
-            chosen = "GEMM" if use_gemm(d, k, np.dtype(dtype)) else "fused"
-            print(f"| {dtype} | {d} | {k} | {ratio:.2f} | {chosen} |")
+            fused, gemm = times_over_dot(rng.normal(size=(n, d)).astype(dtype), k, repeats)
+            chosen = NAMES[score_kernel(d, k, np.dtype(dtype))]
+            print(f"| {dtype} | {d} | {k} | {fused:.2f} | {gemm:.2f} | {chosen} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -72,10 +72,11 @@ def assign_kernel(rows, n_clusters):
         return None
     import numba
 
-    from ._blas import use_gemm
+    from ._blas import score_kernel
     from ._kernels import lloyd as _lk
 
-    kernel = _lk.assign_gemm if use_gemm(rows.d, n_clusters, rows.dtype) else _lk.assign_fused
+    scores = score_kernel(rows.d, n_clusters, rows.dtype)
+    kernel = {_lk.FUSED: _lk.assign_fused, _lk.DOT: _lk.assign_dot, _lk.GEMM: _lk.assign_gemm}[scores]
     if _in_cache(kernel, numba.typeof(rows.X[:0])) is not False:
         return None
     # The child imports fastseg from the same place as this process.

@@ -1,11 +1,15 @@
-"""BLAS policy: where the GEMM kernel beats the fused one, and BLAS threads around Numba's threads."""
+"""BLAS policy: which kernel scores a shape (fused, own dot kernel or BLAS GEMM), and BLAS threads
+around Numba's threads."""
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from ._kernels import lloyd
+
 
 def use_gemm(n_features, n_clusters, dtype):
-    """True where the per-chunk GEMM kernel beats the fused one (``python -m benchmarks.crossover``).
+    """True where scores on shifted rows (``score_kernel``: the dot or GEMM kernel) beat the fused
+    kernel (``python -m benchmarks.crossover``).
 
     The fused kernel wins while d * k <= 256 (float32) or <= 128 (float64, half the SIMD lanes)
     and, in float64, k < 64; the same rule held with native (AVX-512) and AVX2 code.
@@ -14,6 +18,33 @@ def use_gemm(n_features, n_clusters, dtype):
     if dtype == np.float32:
         return work > 256
     return work > 128 or n_clusters >= 64
+
+
+def numba_avx512():
+    """True when Numba compiles AVX-512 code (the host's features, or ``NUMBA_CPU_FEATURES``)."""
+    from numba import config
+
+    features = config.CPU_FEATURES
+    if features is None:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in features
+
+
+# The dot kernel scores up to this many (padded) features. With AVX2 code it beats OpenBLAS's
+# Haswell GEMM on (k, d) x (d, 256) chunks there (one pass over 2e5 rows, one thread: 1.2-3.5x in
+# float32, 0.96-2.1x in float64; at d = 48-64 about even, at d = 128 0.56-0.73x). With AVX-512 code
+# BLAS is as fast or faster (float32 0.95-1.23x, float64 0.73-1.38x), so BLAS stays:
+# ``python -m benchmarks.crossover``, natively and with AVX2 code.
+DOT_MAX_FEATURES = 0 if numba_avx512() else 32
+
+
+def score_kernel(n_features, n_clusters, dtype):
+    """The Lloyd kernel that scores rows of this shape: ``lloyd.FUSED``, ``DOT`` or ``GEMM``."""
+    if not use_gemm(n_features, n_clusters, dtype):
+        return lloyd.FUSED
+    return lloyd.DOT if lloyd.padded_features(n_features) <= DOT_MAX_FEATURES else lloyd.GEMM
 
 
 _blas_controller = None

@@ -84,7 +84,8 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
 
     def _validate_X(self, X, reset, values=True):
         """X as the kernels take it. ``values=False`` leaves the values of dense rows unchecked
-        (no pass over them): the caller checks them in ``Rows.moments``'s single pass."""
+        (no pass over them): the caller checks them in one pass (``Rows.moments`` or
+        ``Rows.check_values``)."""
         if values is False and sp.issparse(X):
             values = True
         X = validate_data(
@@ -106,7 +107,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
 
         With ``unit_if_none`` a dense C-ordered float memmap is passed through as it is, to be
         streamed: only its first row is checked here, its values in the first streamed pass.
-        ``values=False``: the caller checks dense values with ``Rows.moments`` (see ``_validate_X``).
+        ``values=False``: the caller checks dense values in one pass (see ``_validate_X``).
         """
         if unit_if_none and streamable(X) and X.shape[0] > 0:
             self._validate_X(X[:1], reset=True)

@@ -6,11 +6,12 @@ matrix with int32 indices, ``sample_weight`` has X's dtype, centres are ``(k, d)
 """
 
 import mmap
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._blas import blas_single_thread, use_gemm
+from ._blas import blas_single_thread, score_kernel
 from ._kernels import lloyd as _lk
 from ._kernels import moments as _mk
 from ._kernels import seeding as _sk
@@ -197,6 +198,25 @@ class Rows:
         self._moments = (mean, var)
         return self._moments
 
+    def check_values(self):
+        """The value checks of ``moments`` without the variances, in one pass: raises ValueError
+        for a NaN or an infinity, or values so large that squared distances would overflow.
+        Dense rows in memory (a streamed memmap is checked by ``moments``)."""
+        from ._validation import check_magnitude  # (it imports this module)
+
+        ubits = np.uint32 if self.dtype == np.float32 else np.uint64
+        flat = self.X.reshape(-1).view(ubits)
+        edges = self.bounds * self.d
+        largest = np.empty(edges.shape[0] - 1, dtype=ubits)
+        magnitude = ubits(np.iinfo(ubits).max >> 1)
+        in_parallel(
+            largest.shape[0], lambda a, b: _mk.largest_bits(flat, magnitude, edges[a : b + 1], largest[a:b])
+        )
+        top = largest.max() if largest.size else ubits(0)
+        if top >= np.array(np.inf, dtype=self.dtype).view(ubits):
+            raise ValueError("Input X contains NaN or infinity.")
+        check_magnitude(self.X, largest=float(np.array(top, dtype=ubits).view(self.dtype)))
+
     @property
     def mean(self):
         return self.moments()[0].astype(self.dtype)
@@ -255,14 +275,16 @@ class Rows:
                     sums[a:b], weights[a:b], inertia[a:b], changed[a:b], mode,
                 ),
             )  # fmt: skip
-        elif use_gemm(d, k, self.dtype):
+        elif score_kernel(d, k, self.dtype) != _lk.FUSED:
             shift = self.mean
-            with blas_single_thread():
+            dot = score_kernel(d, k, self.dtype) == _lk.DOT
+            kernel = _lk.assign_dot if dot else _lk.assign_gemm
+            with nullcontext() if dot else blas_single_thread():
                 for a, b, r0, r1, local in self.batches():
                     X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
                     in_parallel(
                         b - a,
-                        lambda p, q, a=a, local=local, X=X, w=w, lab=lab: _lk.assign_gemm(
+                        lambda p, q, a=a, local=local, X=X, w=w, lab=lab: kernel(
                             X, w, centres, shift, local[p : q + 1], lab, sums[a + p : a + q],
                             weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
                             changed[a + p : a + q], mode,

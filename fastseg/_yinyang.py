@@ -10,7 +10,8 @@ import logging
 
 import numpy as np
 
-from ._blas import blas_single_thread, use_gemm
+from ._blas import blas_single_thread, score_kernel
+from ._kernels import lloyd as _lk
 from ._kernels import yinyang as _yk
 from ._kernels._config import in_parallel
 from ._lloyd import lloyd
@@ -90,7 +91,8 @@ class _Bounds:
     def __init__(self, rows, centres, n_groups):
         n, d = rows.n, rows.d
         k = centres.shape[0]
-        self.gemm = use_gemm(d, k, rows.dtype)
+        self.scores = score_kernel(d, k, rows.dtype)
+        self.gemm = self.scores != _lk.FUSED  # scores on shifted rows, not distances
         self.x_shift = rows.mean if self.gemm else np.zeros(d, dtype=rows.dtype)
         self.group_of = centre_groups(centres, n_groups)
         t = self.n_groups = int(self.group_of.max()) + 1
@@ -144,7 +146,7 @@ class _Bounds:
                 in_parallel(
                     n_slots,
                     lambda a, b: _yk.init_bounds(
-                        rows.X, sample_weight, centres, self.x_shift, self.gemm, self.group_of, self.order,
+                        rows.X, sample_weight, centres, self.x_shift, self.scores, self.group_of, self.order,
                         self.gstart, self.gamma, self.m_coef, cmax, self.x_norm, rows.bounds[a : b + 1], labels,
                         self.ub, self.lb_all, self.lb, sums[a:b], weights[a:b], counts[a:b], changed[a:b],
                     ),
@@ -161,7 +163,7 @@ class _Bounds:
                     n_slots,
                     lambda a, b: _yk.assign_yinyang(
                         rows.X, sample_weight, centres, cr, self.x_shift, self.order, self.position,
-                        self.gstart, self.group_of, self.gemm, self.gamma, self.m_coef, cmax, slack,
+                        self.gstart, self.group_of, self.scores, self.gamma, self.m_coef, cmax, slack,
                         self.x_norm, self.cum_c, self.cum_g, self.cum_all, rows.bounds[a : b + 1], labels,
                         self.ub, self.lb_all, self.lb, sums[a:b], weights[a:b], counts[a:b], changed[a:b],
                         self.work[a:b],

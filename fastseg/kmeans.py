@@ -249,20 +249,19 @@ class KMeans(_CentresModel):
         -------
         self
         """
-        # With tol > 0 the column variances are needed anyway: the one pass that computes them
-        # also checks the values (finite, no overflow), instead of passes of their own.
-        by_moments = self.tol > 0
-        X, sample_weight = self._validate_fit_input(
-            X, sample_weight, unit_if_none=True, values=not by_moments
-        )
+        # Dense values (finite, no overflow) are checked in one pass: with tol > 0 the pass that
+        # computes the column variances, otherwise ``Rows.check_values``.
+        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, values=False)
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
         rows = _rows.Rows(X)
         run = self._iterations(rows)
         if run is _lloyd.lloyd:
             rows.compile_ahead(self.n_clusters)
         try:
-            if rows.stream or (by_moments and not rows.sparse):
+            if rows.stream or (self.tol > 0 and not rows.sparse):
                 rows.moments()  # the values' check
+            elif not rows.sparse:  # (sparse values are checked with the input)
+                rows.check_values()
             init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
             n_init = self._n_init_for_fit()
             random_state = check_random_state(self.random_state)

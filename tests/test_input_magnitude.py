@@ -80,3 +80,18 @@ def test_dask_estimators_refuse_huge_values():
     for model in (fd.KMeans(3, random_state=0), fd.GaussianMixture(2, random_state=0)):
         with pytest.raises(ValueError, match="overflow"):
             model.fit(X)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e200), (np.float32, 1e30)])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+def test_a_fit_without_variances_checks_the_values_too(dtype, scale, bad):
+    # tol=0: the values are checked by their own pass, not by the variances' pass.
+    X = blobs(scale if bad is None else 1.0, dtype)
+    if bad is not None:
+        X[50, 1] = bad
+    with pytest.raises(ValueError, match="overflow" if bad is None else "NaN or infinity"):
+        KMeans(3, random_state=0, n_init=1, tol=0).fit(X)
+    X[50, 1] = 0.5
+    assert np.isfinite(
+        KMeans(3, random_state=0, n_init=1, tol=0).fit(X / (scale if bad is None else 1)).inertia_
+    )

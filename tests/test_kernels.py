@@ -51,13 +51,15 @@ def test_transpose_blocks_matches_reference(dtype, shape, rng):
 
 
 def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update):
-    """One pass of the fused or GEMM kernel; returns (inertia per slot, changed per slot)."""
+    """One pass of the fused, dot or GEMM kernel; returns (inertia per slot, changed per slot)."""
     bounds = slot_bounds(X.shape[0])
     inertia = np.full(bounds.size - 1, np.nan)
     changed = np.full(bounds.size - 1, -1, dtype=np.int64)
     out = (labels, sums, weights, counts, inertia, changed, update)
     if kind == "fused":
         lloyd.assign_fused(X, transposed(X), w, centres, bounds, *out, False)
+    elif kind == "dot":
+        lloyd.assign_dot(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out)
     else:
         lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out)
     return inertia, changed
@@ -112,7 +114,7 @@ def test_fused_pass_that_fills_the_blocks_is_the_pass_over_filled_blocks(dtype, 
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])
+@pytest.mark.parametrize("kind", ["fused", "dot", "gemm", "sparse"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_assign_matches_reference(kind, dtype, shape, rng):
@@ -138,7 +140,7 @@ def _stats(X, w, labels, k):
     return sums, np.bincount(labels, weights=w, minlength=k)
 
 
-@pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])
+@pytest.mark.parametrize("kind", ["fused", "dot", "gemm", "sparse"])
 def test_assign_without_update_leaves_statistics_alone(kind, rng):
     X = make_data(rng, 300, 6)
     w = np.ones(300)
@@ -149,13 +151,13 @@ def test_assign_without_update_leaves_statistics_alone(kind, rng):
     np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-10)
 
 
-@pytest.mark.parametrize("kind", ["fused", "gemm"])
+@pytest.mark.parametrize("kind", ["fused", "dot", "gemm"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_moves_keep_the_statistics_of_the_new_labels(kind, dtype, rng):
     # A pass in MOVES mode starts from the statistics of the labels passed in and moves only the
     # rows that change: it must end with the statistics of its own labels, exact zeros for a
     # cluster it empties, and counts of the rows of positive weight.
-    n, d, k = CHUNK_ROWS * 5 + 3, 24 if kind == "gemm" else 5, 14
+    n, d, k = CHUNK_ROWS * 5 + 3, 5 if kind == "fused" else 24, 14
     X = make_data(rng, n, d, k=k, dtype=dtype)
     w = rng.uniform(0.5, 2.0, n).astype(dtype)
     w[::7] = 0
@@ -181,9 +183,9 @@ def test_moves_keep_the_statistics_of_the_new_labels(kind, dtype, rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(CHUNK_ROWS * 3 + 5, 8, 8), (CHUNK_ROWS + 1, 3, 1), (900, 2, 64)])
 def test_fresh_pass_adds_the_rows_as_one_at_a_time_does(dtype, shape, rng):
-    # The FRESH pass adds each block's rows cluster by cluster; every sum must still see the
-    # same additions in the same order as a pass that adds the rows one after another (a MOVES
-    # pass from no labels), so the statistics are equal bit for bit.
+    # The first pass of a fit adds every row afresh (FRESH), later passes move rows (MOVES): from
+    # no labels both must add the same rows in the same order, so the statistics are equal bit
+    # for bit (whatever the scratch blocks or the kept copy).
     n, d, k = shape
     X = make_data(rng, n, d, k=max(k, 2), dtype=dtype, offset=3.0)
     centres = np.ascontiguousarray(X[rng.choice(n, size=k, replace=False)] + 0.01, dtype=dtype)
@@ -203,13 +205,45 @@ def test_fresh_pass_adds_the_rows_as_one_at_a_time_does(dtype, shape, rng):
             np.testing.assert_array_equal(a, b)
 
 
-def test_gemm_is_accurate_far_from_the_origin(rng):
+@pytest.mark.parametrize("kind", ["dot", "gemm"])
+def test_scores_are_accurate_far_from_the_origin(kind, rng):
     # float32 data around 1e4 with unit spread: the naive expansion would mislabel rows.
     X = make_data(rng, 2000, 8, k=4, dtype=np.float32, offset=1e4)
     centres = np.ascontiguousarray(X[:4] + 0.1)
-    labels, *_ = run_assign("gemm", X, np.ones(2000, np.float32), centres)
+    labels, *_ = run_assign(kind, X, np.ones(2000, np.float32), centres)
     ref_labels, *_ = reference.assign(X, np.ones(2000), centres)
     assert_labels_match(X, centres, labels, ref_labels, np.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("d,k", [(1, 1), (5, 3), (8, 4), (13, 9), (32, 18)])
+def test_dot_scores_are_the_feature_order_chain(dtype, d, k, rng):
+    # Yinyang reproduces the dot kernel's scores one row at a time: each must be, bit for bit,
+    # |c|^2 / 2 minus the dot product summed in feature order with one rounding per step
+    # (a fused multiply-add: for float32 the float64 product is exact, for float64 exact fractions).
+    from fractions import Fraction
+
+    dp = lloyd.padded_features(d)
+    xt = np.zeros((dp, CHUNK_ROWS), dtype)
+    xt[:d] = make_data(rng, CHUNK_ROWS, d, dtype=dtype).T
+    cs = np.zeros((k, dp), dtype)
+    cs[:, :d] = make_data(rng, k, d, dtype=dtype)
+    cs[k // 2] = cs[0]  # a tie: the first index wins
+    half = (0.5 * (cs.astype(np.float64) ** 2).sum(axis=1)).astype(dtype)
+    best_score, best = np.empty(CHUNK_ROWS, dtype), np.empty(CHUNK_ROWS, np.int32)
+    lloyd.dot_scores_block(xt, cs, half, np.empty((lloyd.DOT_CENTRES, CHUNK_ROWS), dtype), best_score, best)
+    scores = np.empty((k, CHUNK_ROWS), dtype)
+    for j in range(k):
+        for b in range(CHUNK_ROWS):
+            acc = dtype(0)
+            for f in range(d):
+                if dtype == np.float32:
+                    acc = np.float32(np.float64(xt[f, b]) * np.float64(cs[j, f]) + np.float64(acc))
+                else:
+                    acc = float(Fraction(float(xt[f, b])) * Fraction(float(cs[j, f])) + Fraction(acc))
+            scores[j, b] = half[j] - acc
+    np.testing.assert_array_equal(best, scores.argmin(axis=0))
+    np.testing.assert_array_equal(best_score, scores.min(axis=0))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -275,9 +309,9 @@ def test_kmeans_plusplus_never_picks_a_zero_weight_row(rng):
         assert np.all(out % 2 == 1)
 
 
-@pytest.mark.parametrize("kind", ["fused", "gemm", "sparse"])
+@pytest.mark.parametrize("kind", ["fused", "dot", "gemm", "sparse"])
 def test_assign_is_identical_on_one_and_two_threads(kind, rng):
-    X = make_data(rng, CHUNK_ROWS * 20 + 5, 40 if kind == "gemm" else 6, dtype=np.float32)
+    X = make_data(rng, CHUNK_ROWS * 20 + 5, {"gemm": 40, "dot": 28}.get(kind, 6), dtype=np.float32)
     w = rng.uniform(0.5, 2, len(X)).astype(np.float32)
     centres = X[:30].copy()
     with threads(1):
@@ -356,3 +390,27 @@ def test_draw_candidates_is_searchsorted_of_numpys_cumsum(dtype, weighted):
     cand = np.empty(targets.shape[0], dtype=np.int64)
     seeding.draw_candidates(closest, w, targets, np.argsort(targets), cand)
     np.testing.assert_array_equal(cand, np.searchsorted(running, targets))
+
+
+@pytest.mark.parametrize("dtype, ubits", [(np.float32, np.uint32), (np.float64, np.uint64)])
+def test_largest_bits_is_the_largest_absolute_value_per_slot(dtype, ubits, rng):
+    from fastseg._kernels import moments
+
+    X = (rng.normal(size=(1000, 3)) * 10.0 ** rng.integers(-3, 4, size=(1000, 1))).astype(dtype)
+    X[17, 1] = -np.abs(X).max() * 2  # the largest value is negative
+    X[400, 0] = -0.0
+    bounds = np.array([0, 0, 300, 301, 1000], dtype=np.int64) * 3  # an empty slot, a one-row slot
+    out = np.empty(4, dtype=ubits)
+    magnitude = ubits(np.iinfo(ubits).max >> 1)
+    moments.largest_bits(X.reshape(-1).view(ubits), magnitude, bounds, out)
+    flat = X.reshape(-1)
+    for s in range(4):
+        part = flat[bounds[s] : bounds[s + 1]]
+        expected = np.abs(part).max() if part.size else dtype(0)
+        assert out[s] == np.array(expected, dtype=dtype).view(ubits)
+    inf_bits = np.array(np.inf, dtype=dtype).view(ubits)
+    for bad in (np.nan, np.inf, -np.inf, -np.nan):
+        Y = X.copy()
+        Y[999, 2] = bad
+        moments.largest_bits(Y.reshape(-1).view(ubits), magnitude, bounds, out)
+        assert out[3] >= inf_bits and out[1] < inf_bits

@@ -23,6 +23,7 @@ _ROW_PASSES = [
     "candidate_potentials",
     "candidate_distances",
     "numpy_mean",
+    "check_values",
 ]
 
 
@@ -74,8 +75,20 @@ def test_a_fit_reads_x_at_most_twice_beyond_its_iterations(passes, dtype, d, k, 
     assert "moments" in passes  # the variances (and the value checks) are read, once
 
 
-def test_the_counters_see_the_checks_a_fit_without_variances_makes(passes, rng):
-    # tol=0 needs no variances: scikit-learn's finiteness check and the overflow check read X.
+def test_the_counters_see_the_checks_of_a_prediction(passes, rng):
+    # predict checks the values with scikit-learn's finiteness check and the overflow check.
     X = make_data(rng, ROWS, 8, k=4, offset=20.0)
-    KMeans(4, init=X[:4], n_init=1, max_iter=2, tol=0, algorithm="lloyd").fit(X)
-    assert {"finite", "max", "min"} <= set(passes) and "moments" not in passes
+    model = KMeans(4, init=X[:4], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
+    passes.clear()
+    model.predict(X)
+    assert {"finite", "max", "min"} <= set(passes)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("max_iter", [3, 300])
+def test_a_fit_without_variances_reads_x_at_most_twice_beyond_its_iterations(passes, dtype, max_iter, rng):
+    # tol=0 needs no variances: the values are checked in one pass of their own.
+    X = make_data(rng, ROWS, 8, k=4, dtype=dtype, offset=20.0)
+    model = KMeans(4, init=X[:4], n_init=1, max_iter=max_iter, tol=0, algorithm="lloyd").fit(X)
+    assert "check_values" in passes and "moments" not in passes
+    assert len(passes) - model.n_iter_ <= 2, passes

@@ -6,7 +6,9 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastseg._blas import use_gemm
+from fastseg import _blas
+from fastseg._blas import score_kernel
+from fastseg._kernels import lloyd as kernels
 from fastseg._kernels._config import CHUNK_ROWS, MAX_SLOTS, threads
 from fastseg._lloyd import lloyd
 from fastseg._rows import Rows
@@ -53,10 +55,43 @@ def test_matches_lloyd(k, d, dtype):
         assert_same(X, w, init(rng, X, k))
 
 
-def test_covers_both_score_paths():
-    # The cases above run through both of Lloyd's distance formulas, in both dtypes.
-    assert use_gemm(32, 64, np.float32) and not use_gemm(8, 8, np.float32)
-    assert use_gemm(8, 64, np.float64) and not use_gemm(2, 8, np.float64)
+@pytest.fixture(params=["dot", "gemm"])
+def score_path(request, monkeypatch):
+    """Large d * k scored by the dot kernel or by BLAS, whichever this CPU's code would pick."""
+    monkeypatch.setattr(_blas, "DOT_MAX_FEATURES", 32 if request.param == "dot" else 0)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [24, 32])
+def test_matches_lloyd_on_each_score_kernel(score_path, d, dtype):
+    # Near ties recompute Lloyd's own numbers: the dot kernel's chain, or the chunk's GEMM.
+    assert score_kernel(d, 64, dtype) == (kernels.DOT if score_path == "dot" else kernels.GEMM)
+    rng = np.random.default_rng(d)
+    for n in EDGE_N[:2]:
+        X = make_data(rng, n, d, k=20, dtype=dtype)
+        w = rng.uniform(0.5, 2.0, n).astype(dtype)
+        assert_same(X, w, init(rng, X, 64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ties_on_each_score_kernel(score_path, dtype, rng):
+    X = rng.integers(0, 3, size=(3 * CHUNK_ROWS, 32)).astype(dtype)
+    X[: CHUNK_ROWS // 2] = X[0]
+    centres = np.unique(X, axis=0)[:40]
+    assert score_kernel(32, 40, dtype) != kernels.FUSED
+    assert_same(X, np.ones(len(X), dtype=dtype), centres)
+
+
+def test_covers_every_score_path():
+    # The cases above run through each of Lloyd's score kernels, in both dtypes.
+    for dtype in (np.float32, np.float64):
+        assert score_kernel(2, 8, dtype) == kernels.FUSED
+        assert score_kernel(40, 64, dtype) == kernels.GEMM
+    assert score_kernel(8, 8, np.float32) == kernels.FUSED
+    # AVX2 code scores up to 32 features with the dot kernel, AVX-512 code with BLAS.
+    dot = score_kernel(32, 64, np.float32) == kernels.DOT
+    assert dot == (not _blas.numba_avx512()) == (_blas.DOT_MAX_FEATURES == 32)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

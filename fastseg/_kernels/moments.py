@@ -39,3 +39,27 @@ def column_moments(X, bounds, shifted_sums, shifted_squares, largest, smallest):
                     bottom = min(bottom, v)
         largest[s] = top
         smallest[s] = bottom
+
+
+@njit(cache=True, nogil=True)
+def largest_bits(bits, magnitude, bounds, largest):
+    """Per slot: the largest bit pattern of the values with their sign bit cleared.
+
+    Non-negative IEEE floats order as their bit patterns, so this is max |x| as a bit pattern,
+    and a pattern at or above infinity's means a NaN or an infinity: the value checks of a fit
+    that needs no variances, in one integer pass (SIMD unsigned maxima) instead of a finiteness
+    pass, a max and a min.
+
+    bits : (n * d,) uint32|uint64, IN -- the rows of a C-ordered X, flat, as unsigned integers
+    magnitude : bits.dtype -- every bit but the sign bit
+    bounds : (n_slots + 1,) int64, IN -- slot edges in values (row edges times d)
+    largest : (n_slots,) bits.dtype, OUT -- 0 for an empty slot
+    """
+    for s in range(bounds.shape[0] - 1):
+        # Integer operations widen to 64 bits in Numba: each result is cast back to bits' type.
+        top = bits.dtype.type(0)
+        part = bits[bounds[s] : bounds[s + 1]]  # indices from 0: plain vector loads
+        for i in range(part.shape[0]):
+            v = bits.dtype.type(part[i] & magnitude)
+            top = v if v > top else top
+        largest[s] = top

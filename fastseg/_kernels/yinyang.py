@@ -5,9 +5,10 @@ a global lower bound to every other centre and one lower bound per group. All bo
 *lazily*, relative to the cumulative drift of the centres, so rows that pass the global filter
 only read three numbers. Rows that fail it get fast distances (any summation order, bounded
 error) to the groups whose bound fails; when two centres are within rounding of each other, the
-exact numbers of the Lloyd kernel that ``use_gemm`` would pick decide (for the GEMM kernel: its
-chunk's GEMM, recomputed, since BLAS kernels add the products in an order of their own that
-differs between CPUs), so every argmin (first index on ties) agrees with Lloyd. The per-slot
+exact numbers of the Lloyd kernel that ``_blas.score_kernel`` picks decide (for the GEMM kernel:
+its chunk's GEMM, recomputed, since BLAS kernels add the products in an order of their own that
+differs between CPUs; for the dot kernel: the same feature-order chain of fused multiply-adds),
+so every argmin (first index on ties) agrees with Lloyd. The per-slot
 statistics move the rows whose label changed, in Lloyd's row order with Lloyd's own functions
 (``lloyd.account_row``), so the centres agree bitwise.
 
@@ -18,7 +19,7 @@ original index of permuted position ``p``.
 import numpy as np
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
-from .lloyd import MOVES, account_row, gemm_centres, gemm_chunk
+from .lloyd import DOT, FUSED, GEMM, MOVES, account_row, gemm_centres, gemm_chunk
 
 # The exact distance helper runs without ``reassoc`` so the sum over features is evaluated in
 # feature order with fused multiply-adds, which is what the fused Lloyd kernel computes per
@@ -40,6 +41,19 @@ def _score_one(xs, cr, p):
     return acc
 
 
+@njit(**_EXACT)
+def _dot_score(xs, shifted, half_norms, j):
+    """The dot kernel's score of one shifted row for centre ``j`` (``lloyd.dot_scores_block``):
+    its dot product is the feature-order chain of fused multiply-adds from 0.
+
+    xs : (d,) X.dtype, IN -- the row minus ``x_shift``; shifted, half_norms : ``gemm_centres``
+    """
+    acc = xs.dtype.type(0)
+    for f in range(xs.shape[0]):
+        acc += xs[f] * shifted[j, f]
+    return half_norms[j] - acc
+
+
 @njit(**JIT)
 def row_norms_shifted(X, x_shift, out):
     """Euclidean norm of each row minus ``x_shift``, in float64 from the X.dtype differences.
@@ -56,20 +70,22 @@ def row_norms_shifted(X, x_shift, out):
 
 @njit(**JIT)
 def init_bounds(
-    X, sample_weight, centres, x_shift, gemm, group_of, order, gstart, gamma, m_coef, cmax, x_norm,
+    X, sample_weight, centres, x_shift, scores, group_of, order, gstart, gamma, m_coef, cmax, x_norm,
     bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
 ):  # fmt: skip
     """Dense pass: Lloyd's assignment (same blocks, same arithmetic) plus every bound, fresh.
 
     Used first and whenever most rows would fail the global filter (after large centre moves).
 
-    The distance/score block and the argmin repeat ``lloyd.assign_fused`` (``gemm`` False,
-    ``BLOCK_ROWS`` rows, lanes over rows) or ``lloyd.assign_gemm`` (``CHUNK_ROWS`` rows, one GEMM;
-    the caller limits BLAS to one thread). The bounds come from each group's smallest value
+    The distance/score block and the argmin repeat ``lloyd.assign_fused`` (``scores`` FUSED,
+    ``BLOCK_ROWS`` rows, lanes over rows), ``lloyd.assign_gemm`` (GEMM: ``CHUNK_ROWS`` rows, one
+    GEMM; the caller limits BLAS to one thread) or ``lloyd.assign_dot`` (DOT: each score's
+    feature-order chain of fused multiply-adds, lanes over rows). The bounds come from each group's smallest value
     (SIMD lanes over rows), for the row's own group the smallest over its other centres.
 
     X : (n, d) float32|float64, IN; sample_weight : (n,) or (0,) X.dtype, IN (0: unit weights)
-    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN (gemm: the data mean)
+    centres : (k, d) X.dtype, IN; x_shift : (d,) X.dtype, IN (GEMM, DOT: the data mean)
+    scores : FUSED, GEMM or DOT -- the Lloyd kernel whose numbers decide
     group_of : (k,) int64, IN; order, gstart : the group layout (see ``assign_yinyang``), IN
     gamma, m_coef, cmax, x_norm : rounding model, see ``assign_yinyang``
     bounds : (n_slots + 1,) int64, IN
@@ -89,7 +105,8 @@ def init_bounds(
         unit = sample_weight.shape[0] == 0
         up_rel = 1.0 / np.sqrt(1.0 - gamma)
         lo_rel = 1.0 / np.sqrt(1.0 + gamma)
-        block = CHUNK_ROWS if gemm else BLOCK_ROWS
+        by_score = scores != FUSED  # scores |c|^2 / 2 - c.x on shifted rows, not distances
+        block = CHUNK_ROWS if by_score else BLOCK_ROWS  # the Lloyd kernel's chunks or blocks
         xt = np.zeros((n_features, block), dtype=X.dtype)
         chunk = np.zeros((block, n_features), dtype=X.dtype)
         dist = np.empty((n_clusters, block), dtype=X.dtype)
@@ -107,11 +124,27 @@ def init_bounds(
         n_changed = 0
         for start in range(bounds[s], bounds[s + 1], block):
             m = min(block, bounds[s + 1] - start)
-            if gemm:
+            if scores == GEMM:
                 gemm_chunk(X, x_shift, shifted, start, start + m, chunk, dist)
                 for j in range(n_clusters):
                     h = half_norms[j]
                     dj = dist[j]
+                    for b in range(block):
+                        dj[b] = h - dj[b]
+            elif scores == DOT:
+                for b in range(m):
+                    for f in range(n_features):
+                        xt[f, b] = X[start + b, f] - x_shift[f]
+                for j in range(n_clusters):
+                    dj = dist[j]
+                    for b in range(block):
+                        dj[b] = zero
+                    for f in range(n_features):
+                        c = shifted[j, f]
+                        xf = xt[f]
+                        for b in range(block):
+                            dj[b] += xf[b] * c
+                    h = half_norms[j]
                     for b in range(block):
                         dj[b] = h - dj[b]
             else:
@@ -148,8 +181,8 @@ def init_bounds(
                     g1[b] = min(g1[b], dj[b])
             for b in range(block):
                 i = start + min(b, m - 1)
-                mh[b] = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
-                xn2[b] = x_norm[i] * x_norm[i] if gemm else 0.0
+                mh[b] = m_coef * (cmax + x_norm[i]) ** 2 if by_score else 0.0
+                xn2[b] = x_norm[i] * x_norm[i] if by_score else 0.0
                 label = best[b]
                 own = group_of[label]
                 # The own group's bound is over its other centres (equal values count).
@@ -161,7 +194,7 @@ def init_bounds(
             # Bounds with SIMD lanes over rows (a square root per row and group).
             for b in range(block):
                 v = best_dist[b]
-                d2 = 2.0 * v + xn2[b] if gemm else np.float64(v)
+                d2 = 2.0 * v + xn2[b] if by_score else np.float64(v)
                 up[b] = np.sqrt(max(d2 * up_rel * up_rel + mh[b], 0.0))
                 low[b] = np.inf
             for g in range(n_groups):
@@ -169,7 +202,7 @@ def init_bounds(
                 lg = lbt[g]
                 for b in range(block):
                     v = mg[b]
-                    d2 = 2.0 * v + xn2[b] if gemm else np.float64(v)
+                    d2 = 2.0 * v + xn2[b] if by_score else np.float64(v)
                     lg[b] = np.sqrt(max(d2 * lo_rel * lo_rel - mh[b], 0.0))
                     low[b] = min(low[b], lg[b])
             for b in range(m):
@@ -201,7 +234,7 @@ def _sq_dist(X, i, centres, j):
 
 @njit(**JIT)
 def assign_yinyang(
-    X, sample_weight, centres, cr, x_shift, order, position, gstart, group_of, gemm, gamma, m_coef,
+    X, sample_weight, centres, cr, x_shift, order, position, gstart, group_of, scores, gamma, m_coef,
     cmax, slack, x_norm, cum_c, cum_g, cum_all, bounds, labels, ub, lb_all, lb, sums, weights, counts, changed,
     work,
 ):  # fmt: skip
@@ -216,17 +249,18 @@ def assign_yinyang(
     X : (n, d) float32|float64, IN
     sample_weight : (n,) or (0,) X.dtype, IN -- length 0 means unit weights
     centres : (k, d) X.dtype, IN; cr : (k, d) X.dtype, IN -- centres in permuted order
-    x_shift : (d,) X.dtype, IN -- data mean (gemm) or zeros
+    x_shift : (d,) X.dtype, IN -- data mean (GEMM, DOT) or zeros (FUSED)
     order : (k,) int32, IN -- original index of each permuted position
     position : (k,) int64, IN -- permuted position of each centre
     gstart : (t + 1,) int64, IN -- group g holds positions ``[gstart[g], gstart[g + 1])``
     group_of : (k,) int64, IN
-    gemm : bool -- compare the GEMM kernel's scores instead of the fused kernel's distances
+    scores : FUSED, GEMM or DOT -- compare the distances of the fused kernel, or the scores
+        ``|c|^2 / 2 - c.x`` of the GEMM or dot kernel
     gamma : float -- relative error bound of a squared distance computed directly in X.dtype
-    m_coef, cmax : float -- (gemm) a squared distance from a score is within
+    m_coef, cmax : float -- (scores) a squared distance from a score is within
         ``m_coef * (cmax + |x|)^2`` of the true one; two scores compare right beyond twice that
     slack : float -- absolute slack for the lazy bound arithmetic (float64 cancellation)
-    x_norm : (n,) float64, IN -- |x - x_shift| (gemm) or zeros
+    x_norm : (n,) float64, IN -- |x - x_shift| (scores) or zeros
     cum_c : (k,) float64, IN; cum_g : (t,) float64, IN; cum_all : float
     bounds : (n_slots + 1,) int64, IN
     labels : (n,) int32, INOUT
@@ -249,12 +283,13 @@ def assign_yinyang(
         up_rel = 1.0 / np.sqrt(1.0 - gamma)
         lo_rel = 1.0 / np.sqrt(1.0 + gamma)
         # Comparisons: the fused kernel's distances are relatively accurate, the scores absolutely.
-        cmp_rel = 1.0 if gemm else np.sqrt((1.0 + gamma) / (1.0 - gamma))
+        by_score = scores != FUSED
+        cmp_rel = 1.0 if by_score else np.sqrt((1.0 + gamma) / (1.0 - gamma))
         cmp2 = cmp_rel * cmp_rel
         xs = np.empty(n_features, dtype=X.dtype)
         # Lloyd's GEMM scores of the chunk of the last near tie (chunk edges as in ``assign_gemm``).
-        chunk = np.zeros((CHUNK_ROWS if gemm else 0, n_features), dtype=X.dtype)
-        prod = np.empty((kp, CHUNK_ROWS if gemm else 0), dtype=X.dtype)
+        chunk = np.zeros((CHUNK_ROWS if scores == GEMM else 0, n_features), dtype=X.dtype)
+        prod = np.empty((kp, CHUNK_ROWS if scores == GEMM else 0), dtype=X.dtype)
         chunk_start = np.int64(-1)
         fast = np.empty(kp)
         cur = np.empty(n_groups, dtype=np.float64)
@@ -269,7 +304,7 @@ def assign_yinyang(
         for i in range(bounds[s], bounds[s + 1]):
             a = labels[i]
             old = a
-            m_half = m_coef * (cmax + x_norm[i]) ** 2 if gemm else 0.0
+            m_half = m_coef * (cmax + x_norm[i]) ** 2 if by_score else 0.0
             # Skip when l > u_eff = sqrt(u^2 cmp_rel^2 + 2 m_half) + slack, tested on squares.
             u = ub[i] + cum_c[a]
             l_all = lb_all[i] - cum_all - slack
@@ -318,7 +353,7 @@ def assign_yinyang(
                     if n_cand > 1:
                         # Near tie: Lloyd's own numbers decide, first index on equal values.
                         b = 0
-                        if gemm:
+                        if scores == GEMM:
                             start = bounds[s] + (i - bounds[s]) // CHUNK_ROWS * CHUNK_ROWS
                             b = i - start
                             if start != chunk_start:
@@ -327,18 +362,28 @@ def assign_yinyang(
                                 chunk_start = start
                         else:
                             for f in range(n_features):
-                                xs[f] = X[i, f]
+                                xs[f] = X[i, f] - x_shift[f]  # zeros for FUSED: X exactly
                         best = -1
                         best_v = X.dtype.type(np.inf)
                         if not fresh[own] and fa <= limit:
                             best = a
-                            best_v = half_norms[a] - prod[a, b] if gemm else _score_one(xs, cr, position[a])
+                            if scores == GEMM:
+                                best_v = half_norms[a] - prod[a, b]
+                            elif scores == DOT:
+                                best_v = _dot_score(xs, shifted, half_norms, a)
+                            else:
+                                best_v = _score_one(xs, cr, position[a])
                         for g in range(n_groups):
                             if fresh[g]:
                                 for p in range(gstart[g], gstart[g + 1]):
                                     if fast[p] <= limit:
                                         j = order[p]
-                                        v = half_norms[j] - prod[j, b] if gemm else _score_one(xs, cr, p)
+                                        if scores == GEMM:
+                                            v = half_norms[j] - prod[j, b]
+                                        elif scores == DOT:
+                                            v = _dot_score(xs, shifted, half_norms, j)
+                                        else:
+                                            v = _score_one(xs, cr, p)
                                         if v < best_v or (v == best_v and j < best):
                                             best_v = v
                                             best = j
