@@ -323,6 +323,37 @@ def gemm_chunk(X, x_shift, shifted, start, stop, chunk, prod):
     np.dot(shifted, chunk.T, prod)
 
 
+@njit(inline="always", **JIT)
+def label_scored_rows(
+    X, sample_weight, centres, best, start, m, labels, slot_sums, slot_weights, slot_counts, update, acc,
+    n_changed,
+):  # fmt: skip
+    """The rows ``start ... start + m`` after scoring (the GEMM and dot kernels): each takes centre
+    ``best[i]``, its exact squared distance to it (in X's dtype, feature order) is added to
+    ``acc`` (float64, row order) and the statistics follow its label as ``update`` says.
+
+    Returns the updated ``(acc, n_changed)``.
+    """
+    one = X.dtype.type(1)
+    unit = sample_weight.shape[0] == 0
+    for i in range(m):
+        row = start + i
+        label = best[i]
+        old = labels[row]
+        if old != label:
+            n_changed += 1
+            labels[row] = label
+        w = one if unit else sample_weight[row]
+        d2 = X.dtype.type(0)
+        for f in range(X.shape[1]):
+            t = X[row, f] - centres[label, f]
+            d2 += t * t
+        acc += w * d2
+        if update == FRESH or old != label:  # see assign_fused
+            account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
+    return acc, n_changed
+
+
 @njit(**JIT)
 def assign_gemm(
     X, sample_weight, centres, x_shift, bounds, labels, sums, weights, counts, inertia, changed, update
@@ -343,8 +374,6 @@ def assign_gemm(
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
     n_slots = bounds.shape[0] - 1
-    one = X.dtype.type(1)
-    unit = sample_weight.shape[0] == 0
     shifted, half_norms = gemm_centres(centres, x_shift)
     for s in range(n_slots):
         chunk = np.zeros((CHUNK_ROWS, n_features), dtype=X.dtype)
@@ -373,21 +402,10 @@ def assign_gemm(
                     if score < best_score[b]:
                         best_score[b] = score
                         best[b] = jj
-            for i in range(m):
-                row = start + i
-                label = best[i]
-                old = labels[row]
-                if old != label:
-                    n_changed += 1
-                    labels[row] = label
-                w = one if unit else sample_weight[row]
-                d2 = X.dtype.type(0)
-                for f in range(n_features):
-                    t = X[row, f] - centres[label, f]
-                    d2 += t * t
-                acc += w * d2
-                if update == FRESH or old != label:  # see assign_fused
-                    account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
+            acc, n_changed = label_scored_rows(
+                X, sample_weight, centres, best, start, m, labels, slot_sums, slot_weights, slot_counts,
+                update, acc, n_changed,
+            )  # fmt: skip
         inertia[s] = acc
         changed[s] = n_changed
 
@@ -631,8 +649,6 @@ def assign_dot(
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
     dp = -(-n_features // FEATURE_GROUP) * FEATURE_GROUP  # padded_features
-    one = X.dtype.type(1)
-    unit = sample_weight.shape[0] == 0
     shifted, half_norms = gemm_centres(centres, x_shift)
     cs = np.zeros((n_clusters, dp), dtype=X.dtype)
     for j in range(n_clusters):
@@ -656,20 +672,9 @@ def assign_dot(
                 for f in range(n_features):
                     xt[f, b] = X[start + b, f] - x_shift[f]
             dot_scores_block(xt, cs, half_norms, acc_b, best_score, best)
-            for i in range(m):
-                row = start + i
-                label = best[i]
-                old = labels[row]
-                if old != label:
-                    n_changed += 1
-                    labels[row] = label
-                w = one if unit else sample_weight[row]
-                d2 = X.dtype.type(0)
-                for f in range(n_features):
-                    t = X[row, f] - centres[label, f]
-                    d2 += t * t
-                acc += w * d2
-                if update == FRESH or old != label:  # see _fused_slot
-                    account_row(slot_sums, slot_weights, slot_counts, X, row, w, old, label, update)
+            acc, n_changed = label_scored_rows(
+                X, sample_weight, centres, best, start, m, labels, slot_sums, slot_weights, slot_counts,
+                update, acc, n_changed,
+            )  # fmt: skip
         inertia[s] = acc
         changed[s] = n_changed
