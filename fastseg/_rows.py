@@ -89,9 +89,9 @@ def kernel_view(X):
     writeable.
 
     Numba compiles a kernel again for a read-only argument: a read-only X (a memmap opened
-    'r', an array from Arrow or from ``np.broadcast_to``, scikit-learn's read-only checks)
-    would compile a second set of every kernel on a first run. The kernels only read X (every
-    X is IN), so the view is never written to.
+    'r', a NumPy view of Arrow memory, scikit-learn's read-only checks) would compile a second
+    set of every kernel on a first run. The kernels only read X (every X is IN), so the view is
+    never written to.
     """
     if X.flags.writeable:
         return X
