@@ -6,7 +6,8 @@ them (about 2 of a float32 fit's 3.5 CPU seconds). Numba compiles one kernel at 
 process, so on a first run a fit starts a second Python process that compiles the assignment
 kernel for the fit's exact types into the cache while this one compiles the rest; the first
 assignment then waits for it and loads the kernel from the cache. Nothing starts when the cache
-already holds the kernel, on one CPU, or when the kernels are not cached at all.
+already holds the kernel, on one CPU, when the kernels are not cached at all, when this Python
+is embedded in another program, or with ``FASTSEG_COMPILE_AHEAD=0``.
 """
 
 import os
@@ -53,6 +54,14 @@ def _cpus():
         return os.cpu_count() or 1
 
 
+def _python_to_start():
+    """Whether another process may be started: ``sys.executable`` is a Python interpreter (not
+    the program embedding this one) and ``FASTSEG_COMPILE_AHEAD`` is not ``0``."""
+    if os.environ.get("FASTSEG_COMPILE_AHEAD", "1") == "0":
+        return False
+    return bool(sys.executable) and os.path.basename(sys.executable).lower().startswith("python")
+
+
 def _in_cache(kernel, arg_type):
     """Whether ``kernel`` was compiled for a first argument of type ``arg_type``, in this
     process or in Numba's cache (its index file); None when the kernel is not cached."""
@@ -68,7 +77,7 @@ def _in_cache(kernel, arg_type):
 def assign_kernel(rows, n_clusters):
     """Start compiling the assignment kernel ``rows.assign`` will call for ``n_clusters``
     centres, when the cache lacks it; an ``Ahead`` to wait for, or None."""
-    if rows.sparse or rows.stream or not sys.executable or _cpus() < 2:
+    if rows.sparse or rows.stream or not _python_to_start() or _cpus() < 2:
         return None
     import numba
 

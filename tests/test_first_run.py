@@ -175,3 +175,16 @@ def test_a_fit_that_fails_before_its_first_pass_leaves_no_process_behind(tmp_pat
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["Input X contains NaN or infinity", "no child"]
+
+
+def test_compile_ahead_can_be_switched_off(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), FASTSEG_COMPILE_AHEAD="0")
+    out = subprocess.run(
+        [sys.executable, "-c", _FIT, "writeable"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert {name for name, _ in json.loads(out.stdout.strip().splitlines()[-1])} == _KMEANS_KERNELS
