@@ -8,7 +8,7 @@ drawn by the caller and passed in, so these functions are deterministic.
 import numpy as np
 
 from ._config import BLOCK_ROWS, JIT, njit
-from .lloyd import _ROWWISE, FEATURE_GROUP
+from .lloyd import _ROWWISE, FEATURE_GROUP, block_distances
 
 
 @njit(**_ROWWISE)
@@ -17,35 +17,11 @@ def _distances_in_block(xt, centres, dist):
 
     xt : (dp, BLOCK_ROWS), IN; centres : (m, dp) with zero-padded features, IN
     dist : (m, BLOCK_ROWS) xt.dtype, OUT
-    Summed in feature order, FEATURE_GROUP features per step with fused multiply-adds: the
-    numbers ``lloyd._nearest_in_block`` computes (without its argmin, which Lloyd needs and
-    the fitness does not).
+    ``lloyd.block_distances`` per centre: the numbers ``lloyd._nearest_in_block`` computes
+    (without its argmin, which Lloyd needs and the fitness does not).
     """
-    n_centres, dp = centres.shape
-    for u in range(n_centres):
-        acc = dist[u]
-        for b in range(BLOCK_ROWS):
-            acc[b] = 0
-        for g in range(0, dp, FEATURE_GROUP):
-            c0 = centres[u, g]
-            c1 = centres[u, g + 1]
-            c2 = centres[u, g + 2]
-            c3 = centres[u, g + 3]
-            x0 = xt[g]
-            x1 = xt[g + 1]
-            x2 = xt[g + 2]
-            x3 = xt[g + 3]
-            for b in range(BLOCK_ROWS):
-                a = acc[b]
-                t = x0[b] - c0
-                a += t * t
-                t = x1[b] - c1
-                a += t * t
-                t = x2[b] - c2
-                a += t * t
-                t = x3[b] - c3
-                a += t * t
-                acc[b] = a
+    for u in range(centres.shape[0]):
+        block_distances(xt, centres[u], dist[u])
 
 
 @njit(**JIT)

@@ -138,6 +138,38 @@ def _two_per_pass(xt, cp, zero, best_dist, best, width):
             best[b] = jk if lt else bi
 
 
+@njit(inline="always", **_ROWWISE)
+def block_distances(xt, c, acc):
+    """Squared distance of every lane of a transposed block to one centre, summed in feature
+    order, ``FEATURE_GROUP`` features per step with fused multiply-adds (the numbers Yinyang and
+    the GA reproduce).
+
+    xt : (dp, BLOCK_ROWS), IN; c : (dp,) zero-padded centre, IN; acc : (BLOCK_ROWS,), OUT
+    """
+    for b in range(BLOCK_ROWS):
+        acc[b] = 0
+    for g in range(0, c.shape[0], FEATURE_GROUP):
+        c0 = c[g]
+        c1 = c[g + 1]
+        c2 = c[g + 2]
+        c3 = c[g + 3]
+        x0 = xt[g]
+        x1 = xt[g + 1]
+        x2 = xt[g + 2]
+        x3 = xt[g + 3]
+        for b in range(BLOCK_ROWS):
+            a = acc[b]
+            t = x0[b] - c0
+            a += t * t
+            t = x1[b] - c1
+            a += t * t
+            t = x2[b] - c2
+            a += t * t
+            t = x3[b] - c3
+            a += t * t
+            acc[b] = a
+
+
 @njit(**_ROWWISE)
 def _nearest_in_block(xt, cp, acc, best_dist, best):
     """Nearest centre of every lane of one transposed block (first index on ties).
@@ -167,28 +199,7 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
         _two_per_pass(xt, cp, zero, best_dist, best, 4)
         return
     for j in range(n_clusters):
-        for b in range(BLOCK_ROWS):
-            acc[b] = 0
-        for g in range(0, dp, FEATURE_GROUP):
-            c0 = cp[j, g]
-            c1 = cp[j, g + 1]
-            c2 = cp[j, g + 2]
-            c3 = cp[j, g + 3]
-            x0 = xt[g]
-            x1 = xt[g + 1]
-            x2 = xt[g + 2]
-            x3 = xt[g + 3]
-            for b in range(BLOCK_ROWS):
-                a = acc[b]
-                t = x0[b] - c0
-                a += t * t
-                t = x1[b] - c1
-                a += t * t
-                t = x2[b] - c2
-                a += t * t
-                t = x3[b] - c3
-                a += t * t
-                acc[b] = a
+        block_distances(xt, cp[j], acc)
         jj = np.int32(j)
         for b in range(BLOCK_ROWS):
             if acc[b] < best_dist[b]:
