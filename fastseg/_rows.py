@@ -120,6 +120,11 @@ class Rows:
         self._blocks_filled = False  # the transposed blocks hold all rows (kept across passes)
         self._ahead = None  # the assignment kernel being compiled in another process
 
+    def shifts_rows(self, n_clusters):
+        """True when the assignment of dense rows to ``n_clusters`` centres scores rows shifted by
+        their mean (the GEMM and dot kernels), which ``moments`` computes."""
+        return not self.sparse and score_kernel(self.d, n_clusters, self.dtype) != _lk.FUSED
+
     def compile_ahead(self, n_clusters):
         """On a first run (the kernel cache lacks it), compile the assignment kernel for
         ``n_clusters`` centres in another process while this one goes on (``fastseg._ahead``)."""

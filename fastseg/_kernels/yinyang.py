@@ -10,7 +10,7 @@ its chunk's GEMM, recomputed, since BLAS kernels add the products in an order of
 differs between CPUs; for the dot kernel: the same feature-order chain of fused multiply-adds),
 so every argmin (first index on ties) agrees with Lloyd. The per-slot
 statistics move the rows whose label changed, in Lloyd's row order with Lloyd's own functions
-(``lloyd.account_row``), so the centres agree bitwise.
+(``lloyd.move_rows``), so the centres agree bitwise.
 
 Layout: centres are permuted so each group is contiguous (``cr``), and ``order[p]`` is the
 original index of permuted position ``p``.
@@ -19,7 +19,7 @@ original index of permuted position ``p``.
 import numpy as np
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
-from .lloyd import DOT, FUSED, GEMM, MOVES, account_row, gemm_centres, gemm_chunk
+from .lloyd import DOT, FUSED, GEMM, MOVES, gemm_centres, gemm_chunk, move_rows, take_labels, transpose_rows
 
 # The exact distance helper runs without ``reassoc`` so the sum over features is evaluated in
 # feature order with fused multiply-adds, which is what the fused Lloyd kernel computes per
@@ -101,8 +101,6 @@ def init_bounds(
         n_features = X.shape[1]
         n_clusters = centres.shape[0]
         zero = X.dtype.type(0)
-        one = X.dtype.type(1)
-        unit = sample_weight.shape[0] == 0
         up_rel = 1.0 / np.sqrt(1.0 - gamma)
         lo_rel = 1.0 / np.sqrt(1.0 + gamma)
         by_score = scores != FUSED  # scores |c|^2 / 2 - c.x on shifted rows, not distances
@@ -112,6 +110,7 @@ def init_bounds(
         dist = np.empty((n_clusters, block), dtype=X.dtype)
         best_dist = np.empty(block, dtype=X.dtype)
         best = np.empty(block, dtype=np.int32)
+        olds = np.empty(block, dtype=np.int32)
         m1 = np.empty((n_groups, block), dtype=X.dtype)
         lbt = np.empty((n_groups, block))
         up = np.empty(block)
@@ -132,9 +131,7 @@ def init_bounds(
                     for b in range(block):
                         dj[b] = h - dj[b]
             elif scores == DOT:
-                for b in range(m):
-                    for f in range(n_features):
-                        xt[f, b] = X[start + b, f] - x_shift[f]
+                transpose_rows(X, start, m, x_shift, xt)
                 for j in range(n_clusters):
                     dj = dist[j]
                     for b in range(block):
@@ -207,18 +204,13 @@ def init_bounds(
                     low[b] = min(low[b], lg[b])
             for b in range(m):
                 i = start + b
-                label = best[b]
-                old = labels[i]
-                if old != label:
-                    n_changed += 1
-                    labels[i] = label
                 ub[i] = up[b]
                 lb_all[i] = low[b]
                 for g in range(n_groups):
                     lb[i, g] = lbt[g, b]
-                w = one if unit else sample_weight[i]
-                if old != label:
-                    account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, label, MOVES)
+            n_changed += take_labels(
+                X, sample_weight, start, m, best, olds, labels, slot_sums, slot_weights, slot_counts, MOVES
+            )
         changed[s] = n_changed
 
 
@@ -278,8 +270,6 @@ def assign_yinyang(
         n_features = X.shape[1]
         kp = order.shape[0]
         n_groups = gstart.shape[0] - 1
-        unit = sample_weight.shape[0] == 0
-        one = X.dtype.type(1)
         up_rel = 1.0 / np.sqrt(1.0 - gamma)
         lo_rel = 1.0 / np.sqrt(1.0 + gamma)
         # Comparisons: the fused kernel's distances are relatively accurate, the scores absolutely.
@@ -301,6 +291,8 @@ def assign_yinyang(
         n_tight = 0
         n_rows = 0
         n_groups_done = 0
+        olds = np.empty(CHUNK_ROWS, dtype=np.int32)
+        run = bounds[s]  # first row of the chunk whose statistics are not yet moved
         for i in range(bounds[s], bounds[s + 1]):
             a = labels[i]
             old = a
@@ -413,10 +405,14 @@ def assign_yinyang(
                         n_changed += 1
                         labels[i] = best
                         a = best
-            # Lloyd's statistics: the same moves in the same order.
-            w = one if unit else sample_weight[i]
-            if old != a:
-                account_row(slot_sums, slot_weights, slot_counts, X, i, w, old, a, MOVES)
+            # Lloyd's statistics: the same moves in the same order, a chunk of rows at a time.
+            olds[i - run] = old
+            if i + 1 == min(run + CHUNK_ROWS, bounds[s + 1]):
+                move_rows(
+                    X, sample_weight, run, i + 1 - run, olds, labels[run : i + 1], slot_sums, slot_weights,
+                    slot_counts, MOVES,
+                )  # fmt: skip
+                run = i + 1
         changed[s] = n_changed
         work[s, 0] = n_tight
         work[s, 1] = n_rows
