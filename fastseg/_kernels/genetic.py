@@ -80,23 +80,25 @@ def population_assign(X, sample_weight, centres, members, bounds, sse, sums, wei
                 wb[b] = zero
             _distances_in_block(xt, cp, dist)
             for p in range(n_pop):
-                first = dist[members[p, 0]]
+                # Rows of ``dist`` indexed in place: a view per centre would cost reference-count
+                # updates (atomic operations) per chromosome and centre of every block.
+                u = members[p, 0]
                 for b in range(BLOCK_ROWS):
-                    best_dist[b] = first[b]
+                    best_dist[b] = dist[u, b]
                 if update:
                     for b in range(BLOCK_ROWS):
                         best[b] = 0
                 for j in range(1, n_clusters):
-                    dj = dist[members[p, j]]
+                    u = members[p, j]
                     if update:
                         jj = np.int32(j)
                         for b in range(BLOCK_ROWS):
-                            if dj[b] < best_dist[b]:
-                                best_dist[b] = dj[b]
+                            if dist[u, b] < best_dist[b]:
+                                best_dist[b] = dist[u, b]
                                 best[b] = jj
                     else:  # the distance only: a plain minimum, SIMD on every target
                         for b in range(BLOCK_ROWS):
-                            best_dist[b] = min(best_dist[b], dj[b])
+                            best_dist[b] = min(best_dist[b], dist[u, b])
                 acc = zero
                 for b in range(BLOCK_ROWS):
                     acc += wb[b] * best_dist[b]
