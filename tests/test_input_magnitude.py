@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from fastseg import GaussianMixture, GeneticKMeans, KMeans, kmeans_plusplus
+from fastseg._rows import Rows
 from fastseg._validation import largest_safe_value
 
 ESTIMATORS = {
@@ -84,14 +85,17 @@ def test_dask_estimators_refuse_huge_values():
 
 @pytest.mark.parametrize("dtype, scale", [(np.float64, 1e200), (np.float32, 1e30)])
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
-def test_a_fit_without_variances_checks_the_values_too(dtype, scale, bad):
-    # tol=0: the values are checked by their own pass, not by the variances' pass.
-    X = blobs(scale if bad is None else 1.0, dtype)
+@pytest.mark.parametrize("d, k, shifted", [(3, 3, False), (40, 8, True)])
+def test_a_fit_without_variances_checks_the_values_too(dtype, scale, bad, d, k, shifted):
+    # tol=0: no variances. The values are checked by their own pass (the fused kernel's path) or
+    # by the pass that computes the mean the GEMM and dot kernels' scores subtract.
+    X = blobs(scale if bad is None else 1.0, dtype, d=d)
+    assert Rows(X).shifts_rows(k) is shifted
     if bad is not None:
         X[50, 1] = bad
     with pytest.raises(ValueError, match="overflow" if bad is None else "NaN or infinity"):
-        KMeans(3, random_state=0, n_init=1, tol=0).fit(X)
+        KMeans(k, random_state=0, n_init=1, tol=0).fit(X)
     X[50, 1] = 0.5
     assert np.isfinite(
-        KMeans(3, random_state=0, n_init=1, tol=0).fit(X / (scale if bad is None else 1)).inertia_
+        KMeans(k, random_state=0, n_init=1, tol=0).fit(X / (scale if bad is None else 1)).inertia_
     )
