@@ -138,8 +138,12 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
 
     def _rows_and_centres(self, X):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return Rows(X), np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+        # Dense rows in memory: their values are checked in one pass (``Rows.check_values``).
+        X = self._validate_X(X, reset=False, values=streamable(X))
+        rows = Rows(X)
+        if not (rows.sparse or streamable(X)):
+            rows.check_values()
+        return rows, np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
 
     def predict(self, X):
         """Index of the nearest centre for each row of ``X`` (int32)."""

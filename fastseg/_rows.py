@@ -296,7 +296,9 @@ class Rows:
                         ),
                     )  # fmt: skip
         else:
-            scratch = self.dtype not in KEEP_BLOCKS_DTYPES
+            # A pass without statistics on rows not transposed yet (predict, score) is the only pass
+            # over them: each block is transposed in cache, no copy is made.
+            scratch = self.dtype not in KEEP_BLOCKS_DTYPES or not (update or self._blocks_filled)
             keep = (
                 not scratch
                 and not self.stream

@@ -75,12 +75,22 @@ def test_a_fit_reads_x_at_most_twice_beyond_its_iterations(passes, dtype, d, k, 
     assert "moments" in passes  # the variances (and the value checks) are read, once
 
 
-def test_the_counters_see_the_checks_of_a_prediction(passes, rng):
-    # predict checks the values with scikit-learn's finiteness check and the overflow check.
+@pytest.mark.parametrize("method", ["predict", "score"])
+def test_a_prediction_reads_x_twice(passes, method, rng):
+    # The values' check (finiteness and overflow in one pass), then the assignment.
     X = make_data(rng, ROWS, 8, k=4, offset=20.0)
     model = KMeans(4, init=X[:4], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
     passes.clear()
-    model.predict(X)
+    getattr(model, method)(X)
+    assert passes == ["check_values", "assign"], passes
+
+
+def test_the_counters_see_the_checks_of_scikit_learn_and_the_overflow_check(passes, rng):
+    # What a dense memmap's prediction still runs (its rows are streamed, not checked in one pass).
+    X = make_data(rng, ROWS, 8, k=4, offset=20.0)
+    model = KMeans(4, init=X[:4], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
+    passes.clear()
+    model._validate_X(X, reset=False)
     assert {"finite", "max", "min"} <= set(passes)
 
 
