@@ -101,11 +101,22 @@ def distinct_rows(sample_weight, k, P, rng):
 
 
 def distinct_centres(population):
-    """The population's distinct centres ``(m, d)`` and, per chromosome, the index of each of
-    its centres among them ``(P, k) int64``: ``centres[members] == population``."""
+    """The population's distinct centres ``(m, d)`` (in lexicographic order) and, per chromosome,
+    the index of each of its centres among them ``(P, k) int64``: ``centres[members] == population``.
+
+    Sorted with ``np.lexsort`` and compared with their neighbours: 3.5x faster than
+    ``np.unique(axis=0)`` on 400 centres (about 5% of a generation at 2e4 rows).
+    """
     P, k, d = population.shape
-    centres, members = np.unique(population.reshape(P * k, d), axis=0, return_inverse=True)
-    return np.ascontiguousarray(centres), members.reshape(P, k).astype(np.int64)
+    flat = population.reshape(P * k, d)
+    order = np.lexsort(flat.T[::-1])  # by the first feature, then the second, ...
+    ordered = flat[order]
+    first = np.empty(P * k, dtype=bool)
+    first[0] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=first[1:])
+    members = np.empty(P * k, dtype=np.int64)
+    members[order] = np.cumsum(first) - 1
+    return np.ascontiguousarray(ordered[first]), members.reshape(P, k)
 
 
 def _population_assign(rows, sample_weight, population, sse, sums, weights, update):

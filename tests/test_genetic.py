@@ -30,6 +30,19 @@ def run_population_assign(X, w, population, update=True):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_distinct_centres_are_the_distinct_rows(dtype, rng):
+    base = rng.normal(size=(30, 4)).astype(dtype)
+    base[1, 1:] = base[0, 1:]  # differs from row 0 in its first feature only
+    base[2, :3] = base[0, :3]  # ... in its last feature only
+    population = base[rng.integers(0, 30, size=(20, 6))]
+    centres, members = _genetic.distinct_centres(population)
+    np.testing.assert_array_equal(centres[members], population)
+    assert members.dtype == np.int64 and members.shape == (20, 6)
+    assert len(centres) == len(np.unique(population.reshape(-1, 4), axis=0))
+    assert len(np.unique(centres, axis=0)) == len(centres)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "n,d,k,P",
     [(1, 2, 1, 2), (BLOCK_ROWS - 1, 3, 2, 3), (BLOCK_ROWS + 1, 8, 4, 5), (CHUNK_ROWS * 70 + 3, 4, 3, 4)],
