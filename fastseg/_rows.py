@@ -179,6 +179,7 @@ class Rows:
                         X, local[p : q + 1], sums[a + p : a + q], squares[a + p : a + q],
                         top[a + p : a + q], bottom[a + p : a + q],
                     ),
+                    work=X.size,
                 )  # fmt: skip
             filled = self.bounds[1:] > self.bounds[:-1]
             if not (np.isfinite(top[filled]).all() and np.isfinite(bottom[filled]).all()):
@@ -215,7 +216,9 @@ class Rows:
         largest = np.empty(edges.shape[0] - 1, dtype=ubits)
         magnitude = ubits(np.iinfo(ubits).max >> 1)
         in_parallel(
-            largest.shape[0], lambda a, b: _mk.largest_bits(flat, magnitude, edges[a : b + 1], largest[a:b])
+            largest.shape[0],
+            lambda a, b: _mk.largest_bits(flat, magnitude, edges[a : b + 1], largest[a:b]),
+            work=flat.size,
         )
         top = largest.max() if largest.size else ubits(0)
         if top >= np.array(np.inf, dtype=self.dtype).view(ubits):
@@ -279,6 +282,7 @@ class Rows:
                     data, indices, indptr, sample_weight, centres, self.bounds[a : b + 1], labels,
                     sums[a:b], weights[a:b], inertia[a:b], changed[a:b], mode,
                 ),
+                work=data.size * k,
             )  # fmt: skip
         elif score_kernel(d, k, self.dtype) != _lk.FUSED:
             shift = self.mean
@@ -294,6 +298,7 @@ class Rows:
                             weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
                             changed[a + p : a + q], mode,
                         ),
+                        work=X.size * k,
                     )  # fmt: skip
         else:
             # A pass without statistics on rows not transposed yet (predict, score) is the only pass
@@ -316,6 +321,7 @@ class Rows:
                         weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
                         changed[a + p : a + q], mode, fill,
                     ),
+                    work=X.size * k,
                 )  # fmt: skip
             self._blocks_filled = keep
         # Slot statistics are added in slot order: the result does not depend on threads.
@@ -418,6 +424,7 @@ class Rows:
                 lambda p, q, a=a, local=local, X=X, w=w, near=near: _sk.closer(
                     X, w, shift, centre, local[p : q + 1], near, slot_pot[a + p : a + q]
                 ),
+                work=X.size,
             )
 
     def candidate_potentials(self, sample_weight, shift, closest, cand_rows):
@@ -430,6 +437,7 @@ class Rows:
                 lambda p, q, a=a, local=local, X=X, w=w, near=near: _sk.candidate_potentials(
                     X, w, shift, near, cand_rows, local[p : q + 1], cand_pot[a + p : a + q]
                 ),
+                work=X.size * cand_rows.shape[0],
             )
         return cand_pot
 
@@ -442,4 +450,5 @@ class Rows:
                 lambda p, q, local=local, X=X, near=near, dist=dist: _sk.candidate_distances(
                     X, shift, near, cand_rows, local[p : q + 1], dist
                 ),
+                work=X.size * cand_rows.shape[0],
             )

@@ -68,7 +68,11 @@ def start_set(rows, sample_weight):
         )
     else:
         bits = np.asarray(X).view(ubits)
-        in_parallel(n_slots, lambda p, q: _sk.row_hashes(bits, negzero, rows.bounds[p : q + 1], hashes))
+        in_parallel(
+            n_slots,
+            lambda p, q: _sk.row_hashes(bits, negzero, rows.bounds[p : q + 1], hashes),
+            work=bits.size,
+        )
         distinct = _sk.group_rows(bits, negzero, *bucket_rows(hashes, kernel_weights), group)
     if unit and distinct == n:
         return None
