@@ -14,7 +14,12 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _is_arraylike_not_scalar,
+    assert_all_finite,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._rows import Rows, unit_weights
 from ._validation import check_magnitude, check_weights, streamable
@@ -75,6 +80,12 @@ def explicit_init(init, n_clusters, n_features, dtype):
         raise ValueError(f"init must be a 2-D array of centers, got {centres.ndim} dimension(s).")
     check_centres(centres, n_clusters, n_features, "initial")
     return centres
+
+
+# From this many values on, the rows a model predicts are checked in one pass (``Rows.check_values``:
+# NaN, infinity and overflow together) instead of three (a finiteness check, a max and a min). Below,
+# the three NumPy passes cost less than the first run's compilation of that pass's kernel.
+ONE_PASS_CHECK = 1 << 20
 
 
 class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -138,11 +149,14 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
 
     def _rows_and_centres(self, X):
         check_is_fitted(self)
-        # Dense rows in memory: their values are checked in one pass (``Rows.check_values``).
         X = self._validate_X(X, reset=False, values=streamable(X))
         rows = Rows(X)
         if not (rows.sparse or streamable(X)):
-            rows.check_values()
+            if X.size >= ONE_PASS_CHECK:
+                rows.check_values()
+            else:
+                assert_all_finite(X, input_name="X")
+                check_magnitude(X)
         return rows, np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
 
     def predict(self, X):

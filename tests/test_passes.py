@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sklearn.utils.validation as skv
 
-from fastseg import KMeans, _rows, _validation
+from fastseg import KMeans, _centres, _rows, _validation
 
 from .conftest import make_data
 
@@ -76,8 +76,9 @@ def test_a_fit_reads_x_at_most_twice_beyond_its_iterations(passes, dtype, d, k, 
 
 
 @pytest.mark.parametrize("method", ["predict", "score"])
-def test_a_prediction_reads_x_twice(passes, method, rng):
+def test_a_large_prediction_reads_x_twice(passes, method, rng, monkeypatch):
     # The values' check (finiteness and overflow in one pass), then the assignment.
+    monkeypatch.setattr(_centres, "ONE_PASS_CHECK", ROWS * 8)  # X counts as large
     X = make_data(rng, ROWS, 8, k=4, offset=20.0)
     model = KMeans(4, init=X[:4], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
     passes.clear()
@@ -85,13 +86,13 @@ def test_a_prediction_reads_x_twice(passes, method, rng):
     assert passes == ["check_values", "assign"], passes
 
 
-def test_the_counters_see_the_checks_of_scikit_learn_and_the_overflow_check(passes, rng):
-    # What a dense memmap's prediction still runs (its rows are streamed, not checked in one pass).
+def test_the_counters_see_the_checks_of_a_small_prediction(passes, rng):
+    # Below ONE_PASS_CHECK values: scikit-learn's finiteness check, a max and a min, no kernel.
     X = make_data(rng, ROWS, 8, k=4, offset=20.0)
     model = KMeans(4, init=X[:4], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
     passes.clear()
-    model._validate_X(X, reset=False)
-    assert {"finite", "max", "min"} <= set(passes)
+    model.predict(X)
+    assert passes == ["finite", "max", "min", "assign"], passes
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
