@@ -51,35 +51,31 @@ def clear_slot(slot_sums, slot_weights, slot_counts):
 
 
 @njit(inline="always", **JIT)
-def move_rows(X, sample_weight, start, m, olds, news, slot_sums, slot_weights, slot_counts, update):
-    """The statistics' side of the assignment of rows ``start ... start + m``: row ``start + b``
-    goes from cluster ``olds[b]`` (-1: never assigned) to ``news[b]``, in row order.
+def move_rows(X, sample_weight, start, n_moves, moves, news, slot_sums, slot_weights, slot_counts):
+    """The statistics' side of ``n_moves`` assignments, in order: row ``start + moves[0, t]``
+    leaves cluster ``moves[1, t]`` (none when -1) and joins ``news[moves[0, t]]``.
 
     X : (n, d), IN; sample_weight : (n,) X.dtype or (0,) for unit weights, IN
-    olds, news : (>= m,) int32, IN; slot_sums, slot_weights, slot_counts : one slot's, INOUT
-    update : FRESH adds every row to ``news[b]`` (the statistics start from ``clear_slot``); MOVES
-        moves the rows whose label changed; NO_STATS leaves everything as it is
+    moves : (2, >= n_moves) int32, IN; news : int32, IN
+    slot_sums, slot_weights, slot_counts : one slot's statistics, INOUT
     ``slot_counts`` counts the rows of positive weight: at zero a cluster's sums and weight are
     set to exact zeros, so no rounding residue survives and an empty cluster has weight 0.
 
-    One call per block of rows, the row loop inside: an inlined helper that takes arrays adds
+    One call per block of rows, the loop inside: an inlined helper that takes arrays adds
     reference-count updates (atomic operations) at every call site, and called once per row
     they made a pass that adds every row 2.6x slower (1e6 x 8, k=8, float32: 12.5 against
     4.7 ms).
     """
-    if update == NO_STATS:
-        return
     one = X.dtype.type(1)
     unit = sample_weight.shape[0] == 0
     n_features = X.shape[1]
-    for b in range(m):
-        old = olds[b]
+    for t in range(n_moves):
+        b = moves[0, t]
+        old = moves[1, t]
         new = news[b]
-        if update == MOVES and old == new:
-            continue
         i = start + b
         w = one if unit else sample_weight[i]
-        if update == MOVES and old >= 0:
+        if old >= 0:
             if w > 0:
                 slot_counts[old] -= 1
             if slot_counts[old] == 0:
@@ -98,21 +94,38 @@ def move_rows(X, sample_weight, start, m, olds, news, slot_sums, slot_weights, s
 
 
 @njit(inline="always", **JIT)
-def take_labels(X, sample_weight, start, m, best, olds, labels, slot_sums, slot_weights, slot_counts, update):
-    """Rows ``start ... start + m`` take the labels ``best[:m]`` and their statistics follow
-    (``move_rows``); ``olds[:m]`` (scratch, int32) receives the labels they had.
+def take_labels(
+    X, sample_weight, start, m, best, moves, labels, slot_sums, slot_weights, slot_counts, update
+):
+    """Rows ``start ... start + m`` take the labels ``best[:m]``, and the statistics follow as
+    ``update`` says: FRESH adds every row (to statistics cleared by ``clear_slot``), MOVES moves
+    the rows whose label changed from their old cluster (none for -1) to their new one, in row
+    order (``move_rows``); NO_STATS leaves them alone. ``moves`` : (2, >= m) int32, scratch.
+
+    The rows that move are listed while the labels are compared, so a late pass, where few
+    labels change, runs one tight loop.
 
     Returns the number of labels that changed.
     """
     n_changed = 0
+    n_moves = 0
+    if update == FRESH:
+        for b in range(m):
+            moves[0, b] = b
+            moves[1, b] = -1
+        n_moves = m
     for b in range(m):
         i = start + b
         old = labels[i]
-        olds[b] = old
-        if old != best[b]:
+        new = best[b]
+        if old != new:
             n_changed += 1
-            labels[i] = best[b]
-    move_rows(X, sample_weight, start, m, olds, best, slot_sums, slot_weights, slot_counts, update)
+            labels[i] = new
+            if update == MOVES:
+                moves[0, n_moves] = b
+                moves[1, n_moves] = old
+                n_moves += 1
+    move_rows(X, sample_weight, start, n_moves, moves, best, slot_sums, slot_weights, slot_counts)
     return n_changed
 
 
@@ -307,7 +320,7 @@ def assign_fused(
         acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
         best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
         best = np.empty(BLOCK_ROWS, dtype=np.int32)
-        olds = np.empty(BLOCK_ROWS, dtype=np.int32)
+        moves = np.empty((2, BLOCK_ROWS), dtype=np.int32)
         # No copy kept: each block is transposed from X into this one block, in cache, as it is used.
         block_t = np.zeros((xb.shape[1], BLOCK_ROWS), dtype=xb.dtype)
         slot_sums = sums[s]
@@ -326,7 +339,7 @@ def assign_fused(
                         xt[f, b] = X[start + b, f]
             _nearest_in_block(xt, cp, acc_b, best_dist, best)
             n_changed += take_labels(
-                X, sample_weight, start, m, best, olds, labels, slot_sums, slot_weights, slot_counts, update
+                X, sample_weight, start, m, best, moves, labels, slot_sums, slot_weights, slot_counts, update
             )
             # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up
             # to 18% of a pass, one thread, data in cache).
@@ -381,13 +394,13 @@ def gemm_chunk(X, x_shift, shifted, start, stop, chunk, prod):
 
 @njit(inline="always", **JIT)
 def label_scored_rows(
-    X, sample_weight, centres, best, olds, start, m, labels, slot_sums, slot_weights, slot_counts, update,
+    X, sample_weight, centres, best, moves, start, m, labels, slot_sums, slot_weights, slot_counts, update,
     acc, n_changed,
 ):  # fmt: skip
     """The rows ``start ... start + m`` after scoring (the GEMM and dot kernels): each takes centre
     ``best[i]``, its exact squared distance to it (in X's dtype, feature order) is added to
     ``acc`` (float64, row order) and the statistics follow its label as ``update`` says
-    (``take_labels``, with ``olds`` its scratch).
+    (``take_labels``, with ``moves`` its scratch).
 
     Returns the updated ``(acc, n_changed)``.
     """
@@ -403,7 +416,7 @@ def label_scored_rows(
             d2 += t * t
         acc += w * d2
     n_changed += take_labels(
-        X, sample_weight, start, m, best, olds, labels, slot_sums, slot_weights, slot_counts, update
+        X, sample_weight, start, m, best, moves, labels, slot_sums, slot_weights, slot_counts, update
     )
     return acc, n_changed
 
@@ -434,7 +447,7 @@ def assign_gemm(
         prod = np.empty((n_clusters, CHUNK_ROWS), dtype=X.dtype)
         best_score = np.empty(CHUNK_ROWS, dtype=X.dtype)
         best = np.empty(CHUNK_ROWS, dtype=np.int32)
-        olds = np.empty(CHUNK_ROWS, dtype=np.int32)
+        moves = np.empty((2, CHUNK_ROWS), dtype=np.int32)
         slot_sums = sums[s]
         slot_weights = weights[s]
         slot_counts = counts[s]
@@ -458,7 +471,7 @@ def assign_gemm(
                         best_score[b] = score
                         best[b] = jj
             acc, n_changed = label_scored_rows(
-                X, sample_weight, centres, best, olds, start, m, labels, slot_sums, slot_weights,
+                X, sample_weight, centres, best, moves, start, m, labels, slot_sums, slot_weights,
                 slot_counts, update, acc, n_changed,
             )  # fmt: skip
         inertia[s] = acc
@@ -713,7 +726,7 @@ def assign_dot(
     acc_b = np.empty((DOT_CENTRES, CHUNK_ROWS), dtype=X.dtype)
     best_score = np.empty(CHUNK_ROWS, dtype=X.dtype)
     best = np.empty(CHUNK_ROWS, dtype=np.int32)
-    olds = np.empty(CHUNK_ROWS, dtype=np.int32)
+    moves = np.empty((2, CHUNK_ROWS), dtype=np.int32)
     for s in range(bounds.shape[0] - 1):
         slot_sums = sums[s]
         slot_weights = weights[s]
@@ -727,7 +740,7 @@ def assign_dot(
             transpose_rows(X, start, m, x_shift, xt)
             dot_scores_block(xt, cs, half_norms, acc_b, best_score, best)
             acc, n_changed = label_scored_rows(
-                X, sample_weight, centres, best, olds, start, m, labels, slot_sums, slot_weights,
+                X, sample_weight, centres, best, moves, start, m, labels, slot_sums, slot_weights,
                 slot_counts, update, acc, n_changed,
             )  # fmt: skip
         inertia[s] = acc

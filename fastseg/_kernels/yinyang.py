@@ -110,7 +110,7 @@ def init_bounds(
         dist = np.empty((n_clusters, block), dtype=X.dtype)
         best_dist = np.empty(block, dtype=X.dtype)
         best = np.empty(block, dtype=np.int32)
-        olds = np.empty(block, dtype=np.int32)
+        moves = np.empty((2, block), dtype=np.int32)
         m1 = np.empty((n_groups, block), dtype=X.dtype)
         lbt = np.empty((n_groups, block))
         up = np.empty(block)
@@ -209,7 +209,7 @@ def init_bounds(
                 for g in range(n_groups):
                     lb[i, g] = lbt[g, b]
             n_changed += take_labels(
-                X, sample_weight, start, m, best, olds, labels, slot_sums, slot_weights, slot_counts, MOVES
+                X, sample_weight, start, m, best, moves, labels, slot_sums, slot_weights, slot_counts, MOVES
             )
         changed[s] = n_changed
 
@@ -291,7 +291,8 @@ def assign_yinyang(
         n_tight = 0
         n_rows = 0
         n_groups_done = 0
-        olds = np.empty(CHUNK_ROWS, dtype=np.int32)
+        moves = np.empty((2, CHUNK_ROWS), dtype=np.int32)
+        n_moves = 0
         run = bounds[s]  # first row of the chunk whose statistics are not yet moved
         for i in range(bounds[s], bounds[s + 1]):
             a = labels[i]
@@ -406,12 +407,16 @@ def assign_yinyang(
                         labels[i] = best
                         a = best
             # Lloyd's statistics: the same moves in the same order, a chunk of rows at a time.
-            olds[i - run] = old
+            if old != a:
+                moves[0, n_moves] = i - run
+                moves[1, n_moves] = old
+                n_moves += 1
             if i + 1 == min(run + CHUNK_ROWS, bounds[s + 1]):
                 move_rows(
-                    X, sample_weight, run, i + 1 - run, olds, labels[run : i + 1], slot_sums, slot_weights,
-                    slot_counts, MOVES,
+                    X, sample_weight, run, n_moves, moves, labels[run : i + 1], slot_sums, slot_weights,
+                    slot_counts,
                 )  # fmt: skip
+                n_moves = 0
                 run = i + 1
         changed[s] = n_changed
         work[s, 0] = n_tight
