@@ -97,7 +97,10 @@ def lloyd(
 
         def assign(sample_weight, centres, labels):
             # The first pass (every label still -1) adds all rows afresh rather than moving them.
-            return rows.assign(sample_weight, centres, labels, stats=stats, fresh=bool(labels[0] < 0))
+            # The inertia only for the verbose line (the GEMM and dot kernels compute it apart).
+            return rows.assign(
+                sample_weight, centres, labels, stats=stats, fresh=bool(labels[0] < 0), inertia=verbose
+            )
 
     centres = np.array(centres_init, dtype=rows.dtype, order="C")
     labels = np.full(rows.n, -1, dtype=np.int32)

@@ -246,13 +246,16 @@ class Rows:
         n_slots = self.bounds.shape[0] - 1
         return np.zeros((n_slots, k, self.d)), np.zeros((n_slots, k)), np.zeros((n_slots, k), dtype=np.int64)
 
-    def assign(self, sample_weight, centres, labels, update=True, stats=None, fresh=False):
+    def assign(self, sample_weight, centres, labels, update=True, stats=None, fresh=False, inertia=True):
         """Map and reduce: new labels in place. ``sample_weight`` may be ``unit_weights``.
 
         With ``stats`` from ``slot_stats`` (and the labels of the previous pass) only the rows whose
         label changes are moved between the statistics; without, or with ``fresh`` (the first pass
         of a run), every row is added afresh into ``stats``. Both add the rows in row order, so the
         numbers are the same; moving every row costs about twice as much.
+
+        ``inertia=False`` lets a pass that updates the statistics skip the inertia where it costs
+        a computation of its own (the GEMM and dot kernels' exact distances): it is then None.
 
         Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
         """
@@ -272,6 +275,7 @@ class Rows:
                 np.empty(shape, np.int64),
             )
         sums, weights, counts = stats
+        exact = bool(inertia or not update)
         inertia = np.empty(n_slots)
         changed = np.empty(n_slots, dtype=np.int64)
         if self.sparse:
@@ -296,10 +300,12 @@ class Rows:
                         lambda p, q, a=a, local=local, X=X, w=w, lab=lab: kernel(
                             X, w, centres, shift, local[p : q + 1], lab, sums[a + p : a + q],
                             weights[a + p : a + q], counts[a + p : a + q], inertia[a + p : a + q],
-                            changed[a + p : a + q], mode,
+                            changed[a + p : a + q], mode, exact,
                         ),
                         work=X.size * k,
                     )  # fmt: skip
+            if not exact:
+                return sums.sum(axis=0), weights.sum(axis=0), None, int(changed.sum())
         else:
             # A pass without statistics on rows not transposed yet (predict, score) is the only pass
             # over them: each block is transposed in cache, no copy is made.

@@ -50,7 +50,7 @@ def test_transpose_blocks_matches_reference(dtype, shape, rng):
     )
 
 
-def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update):
+def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update, exact=True):
     """One pass of the fused, dot or GEMM kernel; returns (inertia per slot, changed per slot)."""
     bounds = slot_bounds(X.shape[0])
     inertia = np.full(bounds.size - 1, np.nan)
@@ -59,9 +59,9 @@ def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update):
     if kind == "fused":
         lloyd.assign_fused(X, transposed(X), w, centres, bounds, *out, False)
     elif kind == "dot":
-        lloyd.assign_dot(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out)
+        lloyd.assign_dot(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out, exact)
     else:
-        lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out)
+        lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out, exact)
     return inertia, changed
 
 
@@ -414,3 +414,25 @@ def test_largest_bits_is_the_largest_absolute_value_per_slot(dtype, ubits, rng):
         Y[999, 2] = bad
         moments.largest_bits(Y.reshape(-1).view(ubits), magnitude, bounds, out)
         assert out[3] >= inf_bits and out[1] < inf_bits
+
+
+@pytest.mark.parametrize("kind", ["dot", "gemm"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scored_passes_without_inertia_change_nothing_else(kind, dtype, rng):
+    # exact=False (a Lloyd iteration): the same labels, statistics and changes, the inertia 0.
+    X = make_data(rng, 3 * CHUNK_ROWS + 5, 12, k=6, dtype=dtype, offset=3.0)
+    w = rng.uniform(0.5, 2, len(X)).astype(dtype)
+    centres = X[rng.choice(len(X), 24, replace=False)]
+    results = []
+    for exact in (True, False):
+        labels = np.full(len(X), -1, dtype=np.int32)
+        n_slots = slot_bounds(len(X)).size - 1
+        stats = (np.zeros((n_slots, 24, 12)), np.zeros((n_slots, 24)), np.zeros((n_slots, 24), np.int64))
+        inertia, changed = dense_pass(kind, X, w, centres, labels, *stats, lloyd.FRESH, exact)
+        results.append((labels, stats, inertia, changed))
+    (l1, s1, i1, c1), (l2, s2, i2, c2) = results
+    np.testing.assert_array_equal(l1, l2)
+    for a, b in zip(s1, s2):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(c1, c2)
+    assert np.all(i1 > 0) and np.all(i2 == 0)
