@@ -288,7 +288,7 @@ class Rows:
                 ),
                 work=data.size * k,
             )  # fmt: skip
-        elif score_kernel(d, k, self.dtype) != _lk.FUSED:
+        elif self.shifts_rows(k):
             shift = self.mean
             dot = score_kernel(d, k, self.dtype) == _lk.DOT
             kernel = _lk.assign_dot if dot else _lk.assign_gemm
