@@ -42,6 +42,7 @@ def njit(*args, **options):
 
     return decorate
 
+
 # Rows per chunk: the unit of work of the GEMM path (a (CHUNK_ROWS, d) buffer).
 CHUNK_ROWS = 256
 # Rows transposed together by the fused small-d kernel (SIMD lanes run over rows).
@@ -116,7 +117,6 @@ def _pool():
     with _POOL_LOCK:
         if _POOL is None:
             from concurrent.futures import ThreadPoolExecutor
-
 
             _POOL = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastseg")
     return _POOL
