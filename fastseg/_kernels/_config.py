@@ -34,10 +34,12 @@ def njit(*args, **options):
     if args:
         return njit(**options)(*args)
 
+    cache = options.pop("cache", False)
+
     def decorate(py_func):
         dispatcher = numba.njit(**options)(py_func)
-        if options.get("cache"):
-            dispatcher._cache = _KernelCache(py_func)
+        if cache:
+            dispatcher._cache = _KernelCache(py_func)  # what numba.njit(cache=True) does, in our class
         return dispatcher
 
     return decorate
