@@ -167,7 +167,7 @@ def render(results, first_fit, repeats, quick):
         if case.goal is not None and case.goal_peer in med:
             ratio = med[case.goal_peer] / fs
             goal = f">= {case.goal:g}x vs {case.goal_peer}: {'met' if ratio >= case.goal else 'NOT met'}"
-        unit = {"lloyd": "iters", "genetic": "generations"}.get(case.kind)
+        unit = {"lloyd": "iters", "genetic": "generations", "predict": "calls"}.get(case.kind)
         name = case.name + (f" ({iters['fastseg']} {unit})" if unit else "")
         lines.append(f"| {name} | {fs * 1e3:.2f} | " + " | ".join(cells) + f" | {goal} |")
     cold, warm = first_fit

@@ -17,7 +17,9 @@ import numpy as np
 @dataclass(frozen=True)
 class Case:
     name: str
-    kind: str  # "lloyd" (fixed iterations, same initial centres), "seeding" (k-means++), "genetic"
+    # "lloyd" (fixed iterations, same initial centres), "seeding" (k-means++), "genetic", "predict"
+    # (``iters`` calls of a fitted model's predict on X, the centres being the initial ones), ...
+    kind: str
     n: int
     d: int
     k: int
@@ -49,6 +51,10 @@ CASES = [
         goal_peer="pygad",
     ),
     Case("GA-K-means 1e6 x 8, k=8, pop 50, float64", "genetic", 1_000_000, 8, 8, "float64", iters=3),
+    # Scoring rows with a fitted model: one predict per "iteration", the centres those of init.
+    Case("predict 1e6 x 8, k=8, float32", "predict", 1_000_000, 8, 8, "float32", iters=10),
+    Case("predict 1e6 x 32, k=64, float32", "predict", 1_000_000, 32, 64, "float32", iters=5),
+    Case("predict 1e4 x 8, k=8, float64", "predict", 10_000, 8, 8, "float64", iters=200),
     # EM: the same initial weights, means and precisions, 20 iterations (tol=0).
     Case("EM full 2e5 x 8, k=8, float64", "em-full", 200_000, 8, 8, "float64", iters=20, goal=10.0),
     Case("EM diag 2e5 x 8, k=8, float64", "em-diag", 200_000, 8, 8, "float64", iters=20, goal=5.0),
@@ -150,6 +156,39 @@ def _faiss_lloyd(case, X, init, labels=False):
     if not labels:
         return case.iters, None
     return case.iters, km.index.search(np.ascontiguousarray(X, dtype=np.float32), 1)[1][:, 0]
+
+
+_FITTED = {}
+
+
+def _predict_with(module):
+    """``case.iters`` predictions of X by a ``module.KMeans`` whose centres are ``init`` (fitted
+    once on those k rows twice over, one cluster each: the mean of two equal rows is the row;
+    kept, so the fit is not timed; scikit-learn-intelex cannot predict after a fit on k rows)."""
+
+    def run(case, X, init, labels=False):
+        key = (module, init.dtype.str, init.shape, init.tobytes())
+        if key not in _FITTED:
+            cls = importlib.import_module(module).KMeans
+            _FITTED[key] = cls(case.k, init=init, n_init=1, max_iter=1).fit(np.repeat(init, 2, axis=0))
+        model = _FITTED[key]
+        for _ in range(case.iters):
+            out = model.predict(X)
+        return case.iters, out
+
+    return run
+
+
+def _faiss_predict(case, X, init, labels=False):
+    import faiss
+
+    key = ("faiss", init.dtype.str, init.shape, init.tobytes())
+    if key not in _FITTED:
+        _FITTED[key] = faiss.IndexFlatL2(case.d)
+        _FITTED[key].add(np.ascontiguousarray(init, dtype=np.float32))
+    for _ in range(case.iters):
+        out = _FITTED[key].search(X, 1)[1][:, 0]
+    return case.iters, out
 
 
 def _fastseg_seeding(case, X, init, labels=False):
@@ -291,20 +330,25 @@ IMPLEMENTATIONS = {
             "seeding": _fastseg_seeding,
             "genetic": _fastseg_genetic,
             "pairs": _fastseg_pairs,
+            "predict": _predict_with("fastseg"),
         }
         | dict.fromkeys(EM_KINDS, _em_with(_fastseg_gmm())),
         "",
     ),
     "scikit-learn": (
         lambda: True,
-        {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding}
+        {"lloyd": _sklearn_lloyd, "seeding": _sklearn_seeding, "predict": _predict_with("sklearn.cluster")}
         | dict.fromkeys(EM_KINDS, _em_with(_sklearn_gmm())),
         "",
     ),
-    "scikit-learn-intelex": (lambda: _installed("sklearnex"), {"lloyd": _sklearnex_lloyd}, ""),
+    "scikit-learn-intelex": (
+        lambda: _installed("sklearnex"),
+        {"lloyd": _sklearnex_lloyd, "predict": _predict_with("sklearnex.cluster")},
+        "",
+    ),
     "faiss-cpu": (
         lambda: _installed("faiss"),
-        {"lloyd": _faiss_lloyd},
+        {"lloyd": _faiss_lloyd, "predict": _faiss_predict},
         "float32 only; its fit has no final assignment pass (one pass fewer than the others)",
     ),
     "pygad": (

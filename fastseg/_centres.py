@@ -16,13 +16,12 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import (
     _is_arraylike_not_scalar,
-    assert_all_finite,
     check_is_fitted,
     validate_data,
 )
 
 from ._rows import Rows, unit_weights
-from ._validation import check_magnitude, check_weights, streamable
+from ._validation import check_finite_magnitude, check_magnitude, check_weights, streamable
 
 
 def tolerance(rows, tol):
@@ -82,9 +81,9 @@ def explicit_init(init, n_clusters, n_features, dtype):
     return centres
 
 
-# From this many values on, the rows a model predicts are checked in one pass (``Rows.check_values``:
-# NaN, infinity and overflow together) instead of three (a finiteness check, a max and a min). Below,
-# the three NumPy passes cost less than the first run's compilation of that pass's kernel.
+# From this many values on, the rows a model predicts are checked in one pass (``Rows.check``: NaN,
+# infinity and overflow together) instead of two (NumPy's max and min). Below, the two NumPy passes
+# cost less than the first run's compilation of that pass's kernel.
 ONE_PASS_CHECK = 1 << 20
 
 
@@ -95,8 +94,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
 
     def _validate_X(self, X, reset, values=True):
         """X as the kernels take it. ``values=False`` leaves the values of dense rows unchecked
-        (no pass over them): the caller checks them in one pass (``Rows.moments`` or
-        ``Rows.check_values``)."""
+        (no pass over them): the caller checks them in one pass (``Rows.check``)."""
         if values is False and sp.issparse(X):
             values = True
         X = validate_data(
@@ -152,18 +150,18 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         X = self._validate_X(X, reset=False, values=streamable(X))
         rows = Rows(X)
         if not (rows.sparse or streamable(X)):
-            if X.size >= ONE_PASS_CHECK:
-                rows.check_values()
+            k = self.cluster_centers_.shape[0]
+            if X.size >= ONE_PASS_CHECK or rows.shifts_rows(k):
+                rows.check(k)  # the mean the GEMM and dot kernels subtract comes with it
             else:
-                assert_all_finite(X, input_name="X")
-                check_magnitude(X)
+                check_finite_magnitude(X)
         return rows, np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
 
     def predict(self, X):
         """Index of the nearest centre for each row of ``X`` (int32)."""
         rows, centres = self._rows_and_centres(X)
         labels = np.full(rows.n, -1, dtype=np.int32)
-        rows.assign(unit_weights(rows.dtype), centres, labels, update=False)
+        rows.assign(unit_weights(rows.dtype), centres, labels, update=False, inertia=False)
         return labels
 
     def transform(self, X):

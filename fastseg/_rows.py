@@ -204,6 +204,15 @@ class Rows:
         self._moments = (mean, var)
         return self._moments
 
+    def check(self, n_clusters, variances=False):
+        """The value checks of dense rows in one pass, before an assignment to ``n_clusters``
+        centres: ``moments`` when it is needed anyway (``variances``, a memmap's streamed check,
+        or the mean the GEMM and dot kernels' scores subtract), else ``check_values``."""
+        if self.stream or variances or self.shifts_rows(n_clusters):
+            self.moments()
+        else:
+            self.check_values()
+
     def check_values(self):
         """The value checks of ``moments`` without the variances, in one pass: raises ValueError
         for a NaN or an infinity, or values so large that squared distances would overflow.
@@ -254,8 +263,8 @@ class Rows:
         of a run), every row is added afresh into ``stats``. Both add the rows in row order, so the
         numbers are the same; moving every row costs about twice as much.
 
-        ``inertia=False`` lets a pass that updates the statistics skip the inertia where it costs
-        a computation of its own (the GEMM and dot kernels' exact distances): it is then None.
+        ``inertia=False`` lets a pass skip the inertia where it costs a computation of its own
+        (the GEMM and dot kernels' exact distances): it is then None.
 
         Returns (sums (k, d) float64, weights (k,) float64, inertia, number of labels changed).
         """
@@ -275,7 +284,7 @@ class Rows:
                 np.empty(shape, np.int64),
             )
         sums, weights, counts = stats
-        exact = bool(inertia or not update)
+        exact = bool(inertia)
         inertia = np.empty(n_slots)
         changed = np.empty(n_slots, dtype=np.int64)
         if self.sparse:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, assert_all_finite
 
 from ._rows import unit_weights
 
@@ -69,12 +69,32 @@ def largest_safe_value(dtype, n_rows, n_features):
     return float(min(per_row, total))
 
 
+def extremes(values):
+    """(max, min) of a non-empty dense array, block or sparse matrix's stored values, as floats:
+    two passes, no temporary. A NaN makes both NaN."""
+    data = values.data if sp.issparse(values) else values
+    return float(data.max()), float(data.min())
+
+
 def largest_abs(values):
     """max |values| of a dense array, a sparse matrix or a block, without an |X| temporary."""
     data = values.data if sp.issparse(values) else values
     if data.size == 0:
         return 0.0
-    return float(max(abs(float(data.max())), abs(float(data.min()))))
+    top, bottom = extremes(values)
+    return max(abs(top), abs(bottom))
+
+
+def check_finite_magnitude(X):
+    """``assert_all_finite`` then ``check_magnitude`` for a dense ``X``, in two passes (its
+    maximum and minimum) instead of three: a NaN or an infinity shows in them, and only then is
+    ``X`` searched again, for scikit-learn's message."""
+    if X.size == 0:
+        return
+    top, bottom = extremes(X)
+    if not (np.isfinite(top) and np.isfinite(bottom)):
+        assert_all_finite(X, input_name="X")
+    check_magnitude(X, largest=max(abs(top), abs(bottom)))
 
 
 def check_magnitude(X, what="Input X", n_rows=None, largest=None, dtype=None):

@@ -249,9 +249,7 @@ class KMeans(_CentresModel):
         -------
         self
         """
-        # Dense values (finite, no overflow) are checked in one pass: the pass that computes the
-        # column moments when the fit needs them (tol > 0's variances, the mean that the GEMM and
-        # dot kernels' scores subtract), otherwise ``Rows.check_values``.
+        # Dense values (finite, no overflow) are checked in one pass (``Rows.check``).
         X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, values=False)
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
         rows = _rows.Rows(X)
@@ -259,10 +257,8 @@ class KMeans(_CentresModel):
         if run is _lloyd.lloyd:
             rows.compile_ahead(self.n_clusters)
         try:
-            if rows.stream or (not rows.sparse and (self.tol > 0 or rows.shifts_rows(self.n_clusters))):
-                rows.moments()  # the values' check (and the variances, or the mean the scores use)
-            elif not rows.sparse:  # (sparse values are checked with the input)
-                rows.check_values()
+            if not rows.sparse:  # (sparse values are checked with the input)
+                rows.check(self.n_clusters, variances=self.tol > 0)
             init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
             n_init = self._n_init_for_fit()
             random_state = check_random_state(self.random_state)

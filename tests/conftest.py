@@ -19,6 +19,15 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture
+def split_every_pass(monkeypatch):
+    """Every kernel pass split over the threads, however little work it has (a test's small data
+    would otherwise run on the calling thread alone: ``_kernels._config.PARALLEL_WORK``)."""
+    from fastseg._kernels import _config
+
+    monkeypatch.setattr(_config, "PARALLEL_WORK", 0)
+
+
 def make_data(rng, n, d, k=4, dtype=np.float64, offset=0.0):
     """Blobs around ``k`` random centres, shifted by ``offset``."""
     centres = rng.normal(scale=5.0, size=(k, d))

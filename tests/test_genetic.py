@@ -65,6 +65,7 @@ def test_population_assign_matches_reference(dtype, n, d, k, P, rng):
     np.testing.assert_array_equal(sse_only, sse)
 
 
+@pytest.mark.usefixtures("split_every_pass")
 def test_population_assign_is_thread_count_independent(rng):
     X = make_data(rng, CHUNK_ROWS * 10 + 5, 6, dtype=np.float32)
     w = np.ones(len(X), np.float32)
@@ -222,6 +223,7 @@ def test_hybrid_reaches_best_of_ten_kmeans_plus_plus(rng):
     assert ga.inertia_ <= best_km * (1 + 1e-4)
 
 
+@pytest.mark.usefixtures("split_every_pass")
 def test_deterministic_across_threads_and_runs(blobs):
     fits = []
     for n in (1, 2, 1):

@@ -309,6 +309,7 @@ def test_kmeans_plusplus_never_picks_a_zero_weight_row(rng):
         assert np.all(out % 2 == 1)
 
 
+@pytest.mark.usefixtures("split_every_pass")
 @pytest.mark.parametrize("kind", ["fused", "dot", "gemm", "sparse"])
 def test_assign_is_identical_on_one_and_two_threads(kind, rng):
     X = make_data(rng, CHUNK_ROWS * 20 + 5, {"gemm": 40, "dot": 28}.get(kind, 6), dtype=np.float32)
@@ -343,6 +344,23 @@ def test_in_parallel_splits_the_range_among_the_numba_threads():
 
     with threads(2), pytest.raises(ValueError, match="second part"):
         in_parallel(4, fail)
+
+
+def test_in_parallel_keeps_little_work_on_the_calling_thread(monkeypatch):
+    import threading
+
+    from fastseg._kernels import _config
+
+    def parts(work):
+        seen = []
+        with _config.threads(2):
+            _config.in_parallel(10, lambda a, b: seen.append((a, b, threading.get_ident())), work=work)
+        return seen
+
+    assert parts(_config.PARALLEL_WORK - 1) == [(0, 10, threading.get_ident())]
+    assert sorted(p[:2] for p in parts(_config.PARALLEL_WORK)) == [(0, 5), (5, 10)]
+    monkeypatch.setattr(_config, "PARALLEL_WORK", 0)  # what the ``split_every_pass`` fixture does
+    assert len(parts(1)) == 2
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")

@@ -280,6 +280,7 @@ def test_verbose_leaves_a_handler_the_user_attached_alone(X, capsys):
 
 
 # -- determinism --------------------------------------------------------------------
+@pytest.mark.usefixtures("split_every_pass")
 @pytest.mark.parametrize("kind", ["small", "gemm", "sparse"])
 def test_same_result_on_one_and_two_threads_and_every_run(rng, kind):
     n = CHUNK_ROWS * 9 + 17

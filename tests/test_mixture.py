@@ -51,6 +51,7 @@ def test_em_stats_matches_reference(rng, dtype, n, moments, diag):
     )
 
 
+@pytest.mark.usefixtures("split_every_pass")
 def test_em_stats_thread_count_independent(rng):
     X = make_data(rng, CHUNK_ROWS * 9 + 3, 5)
     w = np.ones(len(X))

@@ -2,7 +2,7 @@
 
 Every reader of all rows is counted where it is called: the passes of ``_rows.Rows`` (Lloyd
 assignment, column moments, distances to the assigned centres, relocation, seeding),
-scikit-learn's finiteness check and ``_validation.largest_abs`` (a max and a min of X).
+scikit-learn's finiteness check and ``_validation.extremes`` (a max and a min of X).
 """
 
 import numpy as np
@@ -49,14 +49,14 @@ def passes(monkeypatch):
         return moments(self)
 
     monkeypatch.setattr(_rows.Rows, "moments", counted_moments)
-    largest_abs = _validation.largest_abs
+    extremes = _validation.extremes
 
-    def counted_largest_abs(values):
+    def counted_extremes(values):
         if values.shape[0] == ROWS:  # X, not the centres
             seen.extend(["max", "min"])
-        return largest_abs(values)
+        return extremes(values)
 
-    monkeypatch.setattr(_validation, "largest_abs", counted_largest_abs)
+    monkeypatch.setattr(_validation, "extremes", counted_extremes)
     monkeypatch.setattr(skv, "_assert_all_finite", counted("finite", skv._assert_all_finite))
     return seen
 
@@ -87,12 +87,26 @@ def test_a_large_prediction_reads_x_twice(passes, method, rng, monkeypatch):
 
 
 def test_the_counters_see_the_checks_of_a_small_prediction(passes, rng):
-    # Below ONE_PASS_CHECK values: scikit-learn's finiteness check, a max and a min, no kernel.
+    # Below ONE_PASS_CHECK values: a max and a min (a NaN or an infinity shows in them), no kernel.
     X = make_data(rng, ROWS, 8, k=4, offset=20.0)
     model = KMeans(4, init=X[:4], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
     passes.clear()
     model.predict(X)
-    assert passes == ["finite", "max", "min", "assign"], passes
+    assert passes == ["max", "min", "assign"], passes
+    X[7, 3] = np.nan  # then scikit-learn's check finds it, and names it
+    passes.clear()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        model.predict(X)
+    assert passes == ["max", "min", "finite"], passes
+
+
+def test_a_small_prediction_with_gemm_scores_reads_x_twice(passes, rng):
+    # The mean those kernels subtract comes from the pass that checks the values.
+    X = make_data(rng, ROWS, 20, k=30, offset=20.0)
+    model = KMeans(30, init=X[:30], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
+    passes.clear()
+    model.predict(X)
+    assert passes == ["moments", "assign"], passes
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -149,6 +149,7 @@ def test_any_grouping_is_exact(n_groups, rng):
     assert_same(X, np.ones(2500, dtype=np.float32), init(rng, X, 64), n_groups=n_groups)
 
 
+@pytest.mark.usefixtures("split_every_pass")
 @pytest.mark.parametrize("dtype,d", [(np.float32, 32), (np.float64, 2)])
 def test_thread_count_independent(dtype, d, rng):
     X = make_data(rng, EDGE_N[2], d, k=8, dtype=dtype)

@@ -68,10 +68,12 @@ def slot_bounds(n_rows, chunk_rows=CHUNK_ROWS, max_slots=MAX_SLOTS):
 
 
 # Below this much work (multiply-adds, or values read) a kernel runs on the calling thread alone:
-# handing a part to another thread and waiting for it costs about 0.1 ms, more than the part saves
-# (a k-means++ fit of 2000 x 8 rows, k=8, 48 iterations: 14.6 ms with every pass split over 2
-# threads, 8.8 ms with these on one).
-PARALLEL_WORK = 1 << 18
+# handing a part to another thread and waiting for it costs about 0.1 ms, more than the part saves.
+# A k-means++ fit of 2000 x 8 rows, k=8, 48 iterations: 14.6 ms with every pass split over 2
+# threads, 8.8 ms with these on one. predict of 1e4 x 8 rows, k=8 (640k multiply-adds): 0.52 ms
+# split at 2^18, 0.37 ms on one thread; 3e4 rows: 0.56 against 0.42 ms; from 1e5 rows (6.4M) the
+# split gains. Fit iterations of the same shapes take the same time at 2^18 and 2^21.
+PARALLEL_WORK = 1 << 21
 
 
 def in_parallel(n_tasks, run, work=None):
