@@ -126,7 +126,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         return X, check_weights(sample_weight, X, unit_if_none)
 
-    def _set_fitted(self, labels, inertia, centres, n_iter):
+    def _set_fitted(self, labels, inertia, centres, n_iter, rows=None):
         counts = np.zeros(self.n_clusters, dtype=np.int64)
         for start in range(0, labels.shape[0], 1 << 20):  # bincount would copy labels to int64
             counts += np.bincount(labels[start : start + (1 << 20)], minlength=self.n_clusters)
@@ -136,6 +136,9 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
+        # The mean the fit's GEMM and dot scores subtracted from its rows: predict subtracts it
+        # too, so it needs no pass for a mean of its own and labels the fit's rows as labels_.
+        self._fit_shift = None if rows is None else rows.known_shift(self.n_clusters)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return ``labels_``."""
@@ -148,10 +151,11 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
     def _rows_and_centres(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, values=streamable(X))
-        rows = Rows(X)
+        shift = getattr(self, "_fit_shift", None)
+        rows = Rows(X, shift=None if shift is None else shift.astype(X.dtype))
         if not (rows.sparse or streamable(X)):
             k = self.cluster_centers_.shape[0]
-            if X.size >= ONE_PASS_CHECK or rows.shifts_rows(k):
+            if X.size >= ONE_PASS_CHECK or rows.needs_mean(k):
                 rows.check(k)  # the mean the GEMM and dot kernels subtract comes with it
             else:
                 check_finite_magnitude(X)

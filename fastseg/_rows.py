@@ -107,8 +107,11 @@ class Rows:
     statistics, and the fit, are identical to those of the same rows in memory.
     """
 
-    def __init__(self, X):
+    def __init__(self, X, shift=None):
         self.sparse = sp.issparse(X)
+        # What the GEMM and dot kernels' scores subtract from the rows (a fitted model's training
+        # mean); None: the rows' own mean.
+        self._shift = shift
         self.source = X  # the caller's rows (a memmap's pages are dropped through it)
         self.X = X if self.sparse else kernel_view(X)
         self.n, self.d = X.shape
@@ -124,6 +127,19 @@ class Rows:
         """True when the assignment of dense rows to ``n_clusters`` centres scores rows shifted by
         their mean (the GEMM and dot kernels), which ``moments`` computes."""
         return not self.sparse and score_kernel(self.d, n_clusters, self.dtype) != _lk.FUSED
+
+    def needs_mean(self, n_clusters):
+        """True when the assignment to ``n_clusters`` centres subtracts the rows' own mean."""
+        return self._shift is None and self.shifts_rows(n_clusters)
+
+    def known_shift(self, n_clusters):
+        """What the assignment to ``n_clusters`` centres subtracts from the rows, when that is
+        known without a pass; None otherwise, or when it subtracts nothing."""
+        if not self.shifts_rows(n_clusters):
+            return None
+        if self._shift is not None:
+            return self._shift
+        return None if self._moments is None else self.mean
 
     def compile_ahead(self, n_clusters):
         """On a first run (the kernel cache lacks it), compile the assignment kernel for
@@ -208,7 +224,7 @@ class Rows:
         """The value checks of dense rows in one pass, before an assignment to ``n_clusters``
         centres: ``moments`` when it is needed anyway (``variances``, a memmap's streamed check,
         or the mean the GEMM and dot kernels' scores subtract), else ``check_values``."""
-        if self.stream or variances or self.shifts_rows(n_clusters):
+        if self.stream or variances or self.needs_mean(n_clusters):
             self.moments()
         else:
             self.check_values()
@@ -298,7 +314,7 @@ class Rows:
                 work=data.size * k,
             )  # fmt: skip
         elif self.shifts_rows(k):
-            shift = self.mean
+            shift = self.mean if self._shift is None else self._shift
             dot = score_kernel(d, k, self.dtype) == _lk.DOT
             kernel = _lk.assign_dot if dot else _lk.assign_gemm
             with nullcontext() if dot else blas_single_thread():

@@ -178,5 +178,5 @@ class GeneticKMeans(_CentresModel):
             )
         self.fitness_history_ = history
         self.n_generations_ = len(history)
-        self._set_fitted(labels, inertia, centres, n_iter)
+        self._set_fitted(labels, inertia, centres, n_iter, rows=rows)
         return self

@@ -281,7 +281,7 @@ class KMeans(_CentresModel):
         finally:
             rows.stop_ahead()
 
-        self._set_fitted(*best)
+        self._set_fitted(*best, rows=rows)
         return self
 
     # -- data in batches -------------------------------------------------------------------
@@ -331,6 +331,7 @@ class KMeans(_CentresModel):
         self._n_features_out = self.n_clusters
         self.labels_ = labels
         self.inertia_ = self._pass_inertia
+        self._fit_shift = None  # predict subtracts the mean of the rows it gets
         return self
 
     def end_pass(self):

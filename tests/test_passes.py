@@ -100,10 +100,16 @@ def test_the_counters_see_the_checks_of_a_small_prediction(passes, rng):
     assert passes == ["max", "min", "finite"], passes
 
 
-def test_a_small_prediction_with_gemm_scores_reads_x_twice(passes, rng):
-    # The mean those kernels subtract comes from the pass that checks the values.
+def test_a_prediction_with_gemm_scores_subtracts_the_fits_mean(passes, rng):
+    # The GEMM and dot kernels' scores subtract a mean: the fit's, kept by the model.
     X = make_data(rng, ROWS, 20, k=30, offset=20.0)
     model = KMeans(30, init=X[:30], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(model._fit_shift, X.mean(axis=0), rtol=1e-12)
+    passes.clear()
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    assert passes == ["max", "min", "assign"], passes
+    # Without it (centres from partial_fit), the pass that checks the values computes the mean.
+    model.partial_fit(X)
     passes.clear()
     model.predict(X)
     assert passes == ["moments", "assign"], passes

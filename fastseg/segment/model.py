@@ -184,6 +184,7 @@ class SegmentationModel:
             np.ascontiguousarray(self.arrays["centres"], dtype=dtype),
             labels,
             update=False,
+            inertia=False,
         )
         return labels
 
