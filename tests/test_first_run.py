@@ -191,19 +191,23 @@ def test_compile_ahead_can_be_switched_off(tmp_path):
 
 
 # A fit whose kernels all come from the cache, then a function Numba has never seen compiled in
-# the same process: the compiler brings in the registries the cache loads left out.
+# the same process: the compiler brings in the registries the cache loads left out, and Numba's
+# extensions, which the kernels never load.
 _WARM = """
 import json, sys
 import numba
 import numpy as np
+from numba.core import entrypoints
 from fastseg import KMeans
 
 registries = ("numba.np.linalg", "numba.np.npyimpl", "numba.typed.dictimpl", "numba.np.polynomial.polynomial_core")
 X = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
 labels = KMeans(3, random_state=0).fit(X).predict(X)
 after_fit = [m for m in registries if m in sys.modules]
+extensions = [entrypoints._already_initialized]
 new = numba.njit(lambda a: np.linalg.norm(a) + np.sum(a) + len({1: 2.0}))(np.full(4, 2.0))
-print(json.dumps([after_fit, [m for m in registries if m in sys.modules], new, int(labels.max())]))
+extensions.append(entrypoints._already_initialized)
+print(json.dumps([after_fit, [m for m in registries if m in sys.modules], new, int(labels.max()), extensions]))
 """
 
 
@@ -211,8 +215,9 @@ def test_cached_kernels_load_without_numbas_compiler_registries(tmp_path):
     _compiled(tmp_path)  # fills the cache
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", _WARM], env=env, capture_output=True, text=True, check=True)
-    after_fit, after_compile, new, top_label = json.loads(out.stdout.strip().splitlines()[-1])
+    after_fit, after_compile, new, top_label, extensions = json.loads(out.stdout.strip().splitlines()[-1])
     assert after_fit == []
+    assert extensions == [False, True]
     assert len(after_compile) == 4
     assert new == 4.0 + 8.0 + 1
     assert top_label == 2
