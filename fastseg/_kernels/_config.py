@@ -100,7 +100,6 @@ def in_parallel(n_tasks, run, work=None):
     caller, so the split never changes a result. ``numba.set_num_threads`` (or ``threads``) sets
     the number of parts for the calling thread, as it does for a ``prange`` loop.
     """
-
     n_parts = min(numba.get_num_threads(), n_tasks)
     if n_parts <= 1 or (work is not None and work < PARALLEL_WORK):
         run(0, n_tasks)
@@ -149,14 +148,12 @@ class threads:
         self.n = n
 
     def __enter__(self):
-
         self._old = numba.get_num_threads()
         if self.n is not None:
             numba.set_num_threads(int(self.n))
         return self
 
     def __exit__(self, *exc):
-
         numba.set_num_threads(self._old)
         return False
 
