@@ -162,9 +162,10 @@ _FITTED = {}
 
 
 def _predict_with(module):
-    """``case.iters`` predictions of X by a ``module.KMeans`` whose centres are ``init`` (fitted
-    once on those k rows twice over, one cluster each: the mean of two equal rows is the row;
-    kept, so the fit is not timed; scikit-learn-intelex cannot predict after a fit on k rows)."""
+    """``case.iters`` predictions of X by a ``module.KMeans`` whose centres are ``init``: fitted
+    on the first call with that init (on those k rows twice over, one cluster each: the mean of
+    two equal rows is the row; scikit-learn-intelex cannot predict after a fit on k rows), then
+    kept. The runners' warm-up makes that first call, so the fit is not timed."""
 
     def run(case, X, init, labels=False):
         key = (module, init.dtype.str, init.shape, init.tobytes())

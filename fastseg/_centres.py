@@ -81,9 +81,9 @@ def explicit_init(init, n_clusters, n_features, dtype):
     return centres
 
 
-# From this many values on, the rows a model predicts are checked in one pass (``Rows.check``: NaN,
-# infinity and overflow together) instead of two (NumPy's max and min). Below, the two NumPy passes
-# cost less than the first run's compilation of that pass's kernel.
+# From this many values on, the rows a model predicts are checked in one kernel pass (NaN, infinity
+# and overflow together: ``Rows.check_values``) instead of two (NumPy's max and min). Below, the two
+# NumPy passes cost less than the first run's compilation of that pass's kernel.
 ONE_PASS_CHECK = 1 << 20
 
 
@@ -148,15 +148,19 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         """Fit and return the distances of ``X`` to the centres."""
         return self.fit(X, sample_weight=sample_weight)._transform(X)
 
-    def _rows_and_centres(self, X):
+    def _rows_and_centres(self, X, assign=True):
+        """Validated rows, their values checked, and the centres in their dtype. ``assign``: the
+        rows go to an assignment pass (predict, score), whose GEMM and dot kernels subtract the
+        fit's mean, or the rows' own when the model has none (then computed with the checks)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, values=streamable(X))
         shift = getattr(self, "_fit_shift", None)
         rows = Rows(X, shift=None if shift is None else shift.astype(X.dtype))
         if not (rows.sparse or streamable(X)):
-            k = self.cluster_centers_.shape[0]
-            if X.size >= ONE_PASS_CHECK or rows.needs_mean(k):
-                rows.check(k)  # the mean the GEMM and dot kernels subtract comes with it
+            if assign and rows.needs_mean(self.cluster_centers_.shape[0]):
+                rows.moments()
+            elif X.size >= ONE_PASS_CHECK:
+                rows.check_values()
             else:
                 check_finite_magnitude(X)
         return rows, np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
@@ -173,7 +177,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         return self._transform(X)
 
     def _transform(self, X):
-        rows, centres = self._rows_and_centres(X)
+        rows, centres = self._rows_and_centres(X, assign=False)
         return np.sqrt(rows.sq_distances(centres))
 
     def score(self, X, y=None, sample_weight=None):

@@ -214,7 +214,9 @@ print(json.dumps([after_fit, [m for m in registries if m in sys.modules], new, i
 def test_cached_kernels_load_without_numbas_compiler_registries(tmp_path):
     _compiled(tmp_path)  # fills the cache
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", _WARM], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _WARM], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
     after_fit, after_compile, new, top_label, extensions = json.loads(out.stdout.strip().splitlines()[-1])
     assert after_fit == []
     assert extensions == [False, True]

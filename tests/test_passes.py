@@ -100,7 +100,25 @@ def test_the_counters_see_the_checks_of_a_small_prediction(passes, rng):
     assert passes == ["max", "min", "finite"], passes
 
 
-def test_a_prediction_with_gemm_scores_subtracts_the_fits_mean(passes, rng):
+def _shifts_given_to_the_scoring_kernels(monkeypatch):
+    """The ``x_shift`` argument of every call of the GEMM and dot kernels, recorded."""
+    from fastseg._kernels import lloyd
+
+    shifts = []
+
+    def spy(kernel):
+        def run(X, sample_weight, centres, x_shift, *rest):
+            shifts.append(np.array(x_shift))
+            return kernel(X, sample_weight, centres, x_shift, *rest)
+
+        return run
+
+    monkeypatch.setattr(lloyd, "assign_gemm", spy(lloyd.assign_gemm))
+    monkeypatch.setattr(lloyd, "assign_dot", spy(lloyd.assign_dot))
+    return shifts
+
+
+def test_a_prediction_with_gemm_scores_subtracts_the_fits_mean(passes, rng, monkeypatch):
     # The GEMM and dot kernels' scores subtract a mean: the fit's, kept by the model.
     X = make_data(rng, ROWS, 20, k=30, offset=20.0)
     model = KMeans(30, init=X[:30], n_init=1, max_iter=2, algorithm="lloyd").fit(X)
@@ -108,11 +126,33 @@ def test_a_prediction_with_gemm_scores_subtracts_the_fits_mean(passes, rng):
     passes.clear()
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     assert passes == ["max", "min", "assign"], passes
-    # Without it (centres from partial_fit), the pass that checks the values computes the mean.
-    model.partial_fit(X)
-    passes.clear()
-    model.predict(X)
-    assert passes == ["moments", "assign"], passes
+    # Other rows, in float32: the fit's mean, in their dtype.
+    shifts = _shifts_given_to_the_scoring_kernels(monkeypatch)
+    model.predict(X[:500].astype(np.float32) + 1)
+    assert shifts and all(s.dtype == np.float32 for s in shifts)
+    for s in shifts:
+        np.testing.assert_array_equal(s, model._fit_shift.astype(np.float32))
+    # No such mean (centres from partial_fit, or a model saved before it was kept): the pass that
+    # checks the values computes the rows' own; transform, which subtracts nothing, never does.
+    for forget in (lambda m: m.partial_fit(X), lambda m: delattr(m, "_fit_shift")):
+        forget(model)
+        passes.clear()
+        shifts.clear()
+        model.predict(X)
+        assert passes == ["moments", "assign"], passes
+        np.testing.assert_allclose(shifts[0], X.mean(axis=0), rtol=1e-12)
+        passes.clear()
+        model.transform(X)
+        assert passes == ["max", "min", "sq_distances"], passes
+
+
+def test_the_ga_keeps_the_mean_its_gemm_scores_subtract(rng):
+    from fastseg import GeneticKMeans
+
+    X = make_data(rng, ROWS, 20, k=30, offset=20.0)
+    model = GeneticKMeans(30, population_size=4, n_generations=2, random_state=0).fit(X)
+    np.testing.assert_allclose(model._fit_shift, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
