@@ -14,11 +14,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import (
-    _is_arraylike_not_scalar,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted, validate_data
 
 from ._rows import Rows, unit_weights
 from ._validation import check_finite_magnitude, check_magnitude, check_weights, streamable
@@ -153,14 +149,14 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         rows go to an assignment pass (predict, score), whose GEMM and dot kernels subtract the
         fit's mean, or the rows' own when the model has none (then computed with the checks)."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, values=streamable(X))
+        stream = streamable(X)  # its values are checked with the input
+        X = self._validate_X(X, reset=False, values=stream)
         shift = getattr(self, "_fit_shift", None)
         rows = Rows(X, shift=None if shift is None else shift.astype(X.dtype))
-        if not (rows.sparse or streamable(X)):
-            if assign and rows.needs_mean(self.cluster_centers_.shape[0]):
-                rows.moments()
-            elif X.size >= ONE_PASS_CHECK:
-                rows.check_values()
+        if not (rows.sparse or stream):
+            k = self.cluster_centers_.shape[0] if assign else None
+            if X.size >= ONE_PASS_CHECK or rows.needs_mean(k):
+                rows.check(k)
             else:
                 check_finite_magnitude(X)
         return rows, np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)

@@ -129,8 +129,9 @@ class Rows:
         return not self.sparse and score_kernel(self.d, n_clusters, self.dtype) != _lk.FUSED
 
     def needs_mean(self, n_clusters):
-        """True when the assignment to ``n_clusters`` centres subtracts the rows' own mean."""
-        return self._shift is None and self.shifts_rows(n_clusters)
+        """True when the assignment to ``n_clusters`` centres subtracts the rows' own mean (never
+        for ``n_clusters=None``: no assignment follows)."""
+        return self._shift is None and n_clusters is not None and self.shifts_rows(n_clusters)
 
     def known_shift(self, n_clusters):
         """What the assignment to ``n_clusters`` centres subtracts from the rows, when that is
@@ -222,8 +223,9 @@ class Rows:
 
     def check(self, n_clusters, variances=False):
         """The value checks of dense rows in one pass, before an assignment to ``n_clusters``
-        centres: ``moments`` when it is needed anyway (``variances``, a memmap's streamed check,
-        or the mean the GEMM and dot kernels' scores subtract), else ``check_values``."""
+        centres (None: no assignment): ``moments`` when it is needed anyway (``variances``, a
+        memmap's streamed check, or the mean the GEMM and dot kernels' scores subtract), else
+        ``check_values``."""
         if self.stream or variances or self.needs_mean(n_clusters):
             self.moments()
         else:

@@ -70,10 +70,9 @@ def largest_safe_value(dtype, n_rows, n_features):
 
 
 def extremes(values):
-    """(max, min) of a non-empty dense array, block or sparse matrix's stored values, as floats:
-    two passes, no temporary. A NaN makes both NaN."""
-    data = values.data if sp.issparse(values) else values
-    return float(data.max()), float(data.min())
+    """(max, min) of a non-empty dense array, as floats: two passes, no temporary. A NaN makes
+    both NaN."""
+    return float(values.max()), float(values.min())
 
 
 def largest_abs(values):
@@ -81,7 +80,7 @@ def largest_abs(values):
     data = values.data if sp.issparse(values) else values
     if data.size == 0:
         return 0.0
-    top, bottom = extremes(values)
+    top, bottom = extremes(data)
     return max(abs(top), abs(bottom))
 
 
