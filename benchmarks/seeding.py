@@ -3,7 +3,6 @@
     python -m benchmarks.seeding                  # both code paths (AVX2 in a child process)
     python -m benchmarks.seeding --update-readme  # also rewrite the seeding table in README.md
     python -m benchmarks.seeding --threads 1 --update-readme  # one thread each (its own table)
-    python -m benchmarks.seeding --row-check      # cost of the check for repeated rows
 
 For each case and seed, ``fastseg.kmeans_plusplus`` and ``sklearn.cluster.kmeans_plusplus`` run
 one after the other on the same array (interleaved rounds, one seed per round); the table gives
@@ -75,43 +74,6 @@ def run_case(n, d, k, dtype, repeats, threads=None):
     return {"ratio": float(np.median(ratios)), "same": same, "seeds": repeats, "first_diff": first_diff}
 
 
-# Shapes at which the check for repeated rows (``fastseg._seeding.start_set``, run before every
-# random start) is timed against the whole ``kmeans_plusplus`` call it is part of.
-ROW_CHECK_CASES = [(1_000_000, 8, 8), (200_000, 32, 256)]
-
-
-def row_check(repeats):
-    """Median time of the repeated-row check and of ``kmeans_plusplus`` (which includes it), on
-    rows without repeats and unit weights (the check then finds none and the draws are
-    scikit-learn's)."""
-    from fastseg import _rows, _seeding, kmeans_plusplus
-
-    lines = [
-        "| rows x features, k | dtype | row check | kmeans_plusplus | share |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for n, d, k in ROW_CHECK_CASES:
-        for dtype in ("float32", "float64"):
-            X = blobs(n, d, min(k, 64), dtype)
-            rows, unit = _rows.Rows(X), np.empty(0, dtype=X.dtype)
-            kmeans_plusplus(X[:2000], 8, random_state=0)  # compilation
-            checks, seeds = [], []
-            for seed in range(repeats):
-                t0 = time.perf_counter()
-                assert _seeding.start_set(rows, unit) is None
-                t1 = time.perf_counter()
-                kmeans_plusplus(X, k, random_state=seed)
-                checks.append(t1 - t0)
-                seeds.append(time.perf_counter() - t1)
-            check, seed = float(np.median(checks)), float(np.median(seeds))
-            lines.append(
-                f"| {n:.0e} x {d}, k={k} | {dtype} | {check * 1e3:.0f} ms | {seed * 1e3:.0f} ms | {check / seed:.1%} |"
-            )
-    lines.append("")
-    lines.append(f"{code_path()} Median of {repeats} rounds, every thread.")
-    return "\n".join(lines)
-
-
 def measure(repeats, threads=None):
     """Every case on this process's code path: (code path line, results)."""
     results = []
@@ -154,12 +116,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="rounds (seeds) per case")
     parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     parser.add_argument("--threads", type=int, default=None, help="threads for both (default: all)")
-    parser.add_argument("--row-check", action="store_true", help="time the check for repeated rows")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # child: results only
     args = parser.parse_args(argv)
-    if args.row_check:
-        print(row_check(args.repeats))
-        return 0
     if args.json:
         print(json.dumps(measure(args.repeats, args.threads)))
         return 0

@@ -228,6 +228,19 @@ def needs_responsibilities(weights_init, means_init, precisions_init):
 def start_from_stats(stats, shift, tied_moment, covariance_type, reg_covar, weights_init, total_weight):
     """The initial ``Params``: an M-step on the initial responsibilities' statistics; without
     ``weights_init`` the weights are ``(N_k + eps) / total_weight``, as scikit-learn's."""
+    if covariance_type == "tied":
+        # scikit-learn's tied covariance is (X^T X - sum N_k mu_k mu_k^T) / sum N_k in the
+        # caller's frame. A start that gives responsibilities to a few rows only (k-means++,
+        # 'random_from_data') has sum N_k < the total weight, and then that form is not
+        # shift-invariant: the frame change, with sum_i w_i (x_i - shift) = 0.
+        total_sx = stats.sx.sum(axis=0)
+        lost = total_weight - (stats.nk + EPS).sum()
+        tied_moment = (
+            tied_moment
+            - np.outer(total_sx, shift)
+            - np.outer(shift, total_sx)
+            + lost * np.outer(shift, shift)
+        )
     params = m_step(stats, shift, tied_moment, covariance_type, reg_covar)
     if weights_init is None:
         weights = stats.nk + EPS

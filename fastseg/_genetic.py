@@ -55,19 +55,10 @@ def initial_population(rows, sample_weight, n_clusters, population_size, init_po
         kept = X if sample_weight.shape[0] == 0 else X[sample_weight > 0]
         lo, hi = kept.min(axis=0), kept.max(axis=0)
         return rng.uniform(lo, hi, size=(P, k, X.shape[1])).astype(X.dtype)
-    # Drawn from the weighted set of distinct rows when rows repeat or carry weights (see
-    # ``_seeding.start_set``): a weight of w then equals w repeated rows in any order.
-    start = _seeding.start_set(rows, sample_weight)
     if init_population == "data":
-        if start is None:
-            chosen = distinct_rows(sample_weight, k, P, rng)
-        elif start.index.shape[0] >= k:
-            chosen = start.index[distinct_rows(start.weights, k, P, rng)]
-        else:  # fewer distinct rows than centres: each of them, then again
-            chosen = np.array([_seeding.draw_rows(rows, sample_weight, start, k, rng) for _ in range(P)])
-        return np.ascontiguousarray(X[chosen])
+        return np.ascontiguousarray(X[distinct_rows(sample_weight, k, P, rng)])
     seeds = (np.random.RandomState(rng.integers(2**31 - 1)) for _ in range(P))
-    return np.stack([_seeding.draw_kmeans_plusplus(rows, sample_weight, start, k, seed)[0] for seed in seeds])
+    return np.stack([_seeding.kmeans_plusplus(rows, sample_weight, k, seed)[0] for seed in seeds])
 
 
 def distinct_rows(sample_weight, k, P, rng):

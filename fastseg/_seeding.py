@@ -1,13 +1,10 @@
-"""k-means++ seeding: the greedy driver over the seeding kernels, with scikit-learn's draws
-(including an emulation of NumPy's pairwise sum, so unit weights need no (n,) array for the
-first draw), and the weighted set of distinct rows the random starts draw from when the rows
-repeat or carry weights.
+"""Random starts with scikit-learn's draws: greedy k-means++ over the seeding kernels (including
+an emulation of NumPy's pairwise sum, so unit weights need no (n,) array for the first draw) and
+the 'random' start's rows. The same ``RandomState`` picks the same rows as scikit-learn whatever
+the data: repeated rows, ties, weights, CSR.
 """
 
-from typing import NamedTuple
-
 import numpy as np
-import scipy.sparse as sp
 
 from ._blas import blas_single_thread
 from ._kernels import seeding as _sk
@@ -20,139 +17,12 @@ from ._kernels import seeding as _sk
 SEED_MATRIX_BYTES = 1 << 28
 
 
-class StartSet(NamedTuple):
-    """The rows of positive weight as a weighted set: equal rows merged, weights summed, in an
-    order that depends on the values only (not on the order of the caller's rows)."""
-
-    rows: object  # the distinct rows, a ``_rows.Rows``
-    weights: np.ndarray  # (n_distinct,) X.dtype: the summed weights
-    index: np.ndarray  # (n_distinct,) int64: each distinct row's first place in the caller's rows
-    group: np.ndarray  # (n,) int64: each caller row's place in the set, -1 for weight 0
-
-
-def start_set(rows, sample_weight):
-    """None when every weight is 1 and no row repeats (the usual case for measurements): the
-    random starts then draw scikit-learn's rows, in the caller's order. Otherwise the
-    ``StartSet`` they draw from, so that a weight of w and w repeated rows, in any order, give
-    the same start.
-
-    A pass that hashes the rows, then a hash table per bucket of about 1024 rows (memory: about
-    32 bytes per row); every hash match is confirmed value by value. A streamed memmap is not
-    checked (None): the check would hold memory in proportion to the rows, which a file larger
-    than memory cannot give, so a memmap's random starts follow its row order.
-    """
-    from ._kernels._config import in_parallel
-    from ._rows import Rows  # (it imports this module)
-
-    if rows.stream:
-        return None
-    n, dtype = rows.n, rows.dtype
-    unit = sample_weight.shape[0] == 0 or bool(np.all(sample_weight == 1))
-    ubits = np.uint32 if dtype == np.float32 else np.uint64
-    negzero = np.array(-0.0, dtype=dtype).view(ubits)[()]
-    X = rows.X
-    kernel_weights = sample_weight[:0] if unit else sample_weight
-    hashes = np.empty(n, dtype=np.uint64)
-    group = np.empty(n, dtype=np.int64)
-    n_slots = rows.bounds.shape[0] - 1
-    if rows.sparse:
-        if not X.has_canonical_format:  # duplicate column entries summed, on a copy
-            X = X.copy()
-            X.sum_duplicates()
-        data = X.data.view(ubits)
-        csr = (data, X.indices, X.indptr, rows.d, negzero)
-        in_parallel(n_slots, lambda p, q: _sk.row_hashes_csr(*csr, rows.bounds[p : q + 1], hashes))
-        dense = np.zeros(rows.d, dtype=ubits)
-        distinct = _sk.group_rows_csr(
-            data, X.indices, X.indptr, dense, negzero, *bucket_rows(hashes, kernel_weights), group
-        )
-    else:
-        bits = np.asarray(X).view(ubits)
-        in_parallel(
-            n_slots,
-            lambda p, q: _sk.row_hashes(bits, negzero, rows.bounds[p : q + 1], hashes),
-            work=bits.size,
-        )
-        distinct = _sk.group_rows(bits, negzero, *bucket_rows(hashes, kernel_weights), group)
-    if unit and distinct == n:
-        return None
-    index = np.flatnonzero(group == np.arange(n))
-    index = index[np.argsort(hashes[index], kind="stable")]
-    _sort_equal_hashes(X, index, hashes[index])
-    place = np.empty(n, dtype=np.int64)
-    place[index] = np.arange(index.shape[0])
-    kept = group >= 0
-    group[kept] = place[group[kept]]
-    del place
-    w = np.ones(n) if unit else sample_weight.astype(np.float64)
-    weights = np.bincount(group[kept], weights=w[kept], minlength=index.shape[0]).astype(dtype)
-    distinct_rows = X[index] if rows.sparse else np.ascontiguousarray(X[index])
-    return StartSet(Rows(distinct_rows), weights, index, group)
-
-
-def bucket_rows(hashes, sample_weight, n_buckets=None):
-    """The rows of positive weight (every row for ``sample_weight`` of length 0) put in buckets
-    by the low bits of their hash, rows ascending within a bucket, and the scratch hash table of
-    the grouping kernels: ``(order, sorted_hashes, starts, table, table_hash)`` as
-    ``_kernels.seeding.group_rows`` takes them.
-
-    ``n_buckets`` (a power of two, at most 2**16): by default buckets of about 1024 rows, so
-    each bucket's hash table stays in cache.
-    """
-    n = hashes.shape[0]
-    if n_buckets is None:
-        n_buckets = 1 << min(16, max(0, (n // 1024).bit_length()))
-    order = np.empty(n, dtype=np.int64)
-    sorted_hashes = np.empty(n, dtype=np.uint64)
-    starts = np.empty(n_buckets + 1, dtype=np.int64)
-    # A mask, not the weights: one kernel for float32 and float64 weights.
-    positive = sample_weight > 0 if sample_weight.shape[0] else np.empty(0, dtype=bool)
-    _sk.bucket_rows(hashes, positive, order, sorted_hashes, starts)
-    # Scratch arrays are made here, not in the kernels: each allocation inside a kernel adds to
-    # its compile time on a first run.
-    largest = int(np.max(starts[1:] - starts[:-1]))
-    size = 1 << max(0, 2 * largest - 1).bit_length()  # a power of two >= twice the largest bucket
-    return order, sorted_hashes, starts, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
-
-
-def _sort_equal_hashes(X, index, hashes):
-    """Put runs of distinct rows with equal hashes (rare) in lexicographic order of their values."""
-    ties = np.flatnonzero(hashes[1:] == hashes[:-1])
-    if ties.size == 0:
-        return
-    starts = ties[np.r_[True, np.diff(ties) > 1]]
-    for a in starts.tolist():
-        b = a + 1
-        while b < hashes.shape[0] and hashes[b] == hashes[a]:
-            b += 1
-        run = index[a:b].copy()
-        values = X[run].toarray() if sp.issparse(X) else np.asarray(X[run])
-        index[a:b] = run[np.lexsort(values.T[::-1])]
-
-
-def draw_kmeans_plusplus(
-    rows, sample_weight, start, n_clusters, random_state, n_local_trials=None, centred=False
-):
-    """k-means++ on the caller's rows (``start`` None: scikit-learn's draws) or on the
-    ``StartSet``; returns (centres, indices into the caller's rows)."""
-    if start is None:
-        return kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials, centred)
-    centres, indices = kmeans_plusplus(start.rows, start.weights, n_clusters, random_state, n_local_trials)
-    return centres, start.index[indices]
-
-
-def draw_rows(rows, sample_weight, start, size, random_state):
-    """``size`` rows drawn without replacement with probability proportional to the weight, as
-    scikit-learn's 'random' start draws them (``start`` None), or from the ``StartSet``: where it
-    has fewer than ``size`` rows, all of them, then the same again. Indices into the caller's rows."""
-    if start is None:
-        w = sample_weight if sample_weight.shape[0] else np.ones(rows.n, dtype=rows.dtype)
-        return random_state.choice(rows.n, size=size, replace=False, p=w / w.sum())
-    m = min(size, start.index.shape[0])
-    drawn = random_state.choice(
-        start.index.shape[0], size=m, replace=False, p=start.weights / start.weights.sum()
-    )
-    return start.index[np.resize(drawn, size)]
+def draw_rows(rows, sample_weight, size, random_state):
+    """``size`` distinct rows drawn with probability proportional to the weight, as scikit-learn's
+    'random' start draws them (unit weights: a ``p`` of ones, which consumes the generator as
+    scikit-learn's does). Indices into the caller's rows."""
+    w = sample_weight if sample_weight.shape[0] else np.ones(rows.n, dtype=rows.dtype)
+    return random_state.choice(rows.n, size=size, replace=False, p=w / w.sum())
 
 
 def kmeans_plusplus(rows, sample_weight, n_clusters, random_state, n_local_trials=None, centred=False):

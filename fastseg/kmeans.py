@@ -31,8 +31,7 @@ def kmeans_plusplus(
     x_squared_norms : ignored
         Accepted for compatibility; distances are computed directly.
     random_state : int, RandomState instance or None
-        The same seed picks the same rows as scikit-learn when no row repeats and every
-        weight is 1 (see ``KMeans``).
+        The same seed picks the same rows as scikit-learn.
     n_local_trials : int, default=None
         Candidates tried per centre; ``2 + int(log(n_clusters))`` when None.
 
@@ -50,10 +49,8 @@ def kmeans_plusplus(
     if n_local_trials is not None and not (isinstance(n_local_trials, Integral) and n_local_trials >= 1):
         raise ValueError(f"n_local_trials must be a positive integer or None, got {n_local_trials!r}.")
     sample_weight = check_weights(sample_weight, X, unit_if_none=True)
-    rows = _rows.Rows(X)
-    start = _seeding.start_set(rows, sample_weight)
-    return _seeding.draw_kmeans_plusplus(
-        rows, sample_weight, start, n_clusters, check_random_state(random_state), n_local_trials
+    return _seeding.kmeans_plusplus(
+        _rows.Rows(X), sample_weight, n_clusters, check_random_state(random_state), n_local_trials
     )
 
 
@@ -62,9 +59,10 @@ class KMeans(_CentresModel):
 
     Parameters, attributes and methods mean what they mean in scikit-learn. Given the same
     ``random_state`` the k-means++ and 'random' initialisations draw the same rows as
-    scikit-learn when no row repeats and every weight is 1 (or none is given); otherwise they
-    draw from the weighted set of distinct rows, so that a weight of w equals w repeated rows in
-    any order. The same initial centres give the same labels and ``n_iter_``.
+    scikit-learn, whatever the data (repeated rows, ties, weights, CSR), and the same initial
+    centres give the same labels and ``n_iter_``. As in scikit-learn, a weight of w equals w
+    repeated rows in Lloyd's sums and in the k-means++ draws when the copies sit in place, not
+    when they are shuffled: the random draws follow the order of the rows.
 
     Parameters
     ----------
@@ -189,23 +187,17 @@ class KMeans(_CentresModel):
             n_init = 1
         return n_init
 
-    def _start_set(self, rows, sample_weight):
-        """The weighted set of distinct rows a random start draws from (None: the caller's rows)."""
-        if isinstance(self.init, str):
-            return _seeding.start_set(rows, sample_weight)
-        return None
-
-    def _init_centres(self, rows, sample_weight, random_state, init_array, start):
+    def _init_centres(self, rows, sample_weight, random_state, init_array):
         init = self.init
         if isinstance(init, str) and init == "k-means++":
             # Seeded on X - X.mean(axis=0) in X's dtype, the rounding of scikit-learn's centred copy
             # (computed on the fly: X itself is left alone), so float32 draws its rows too.
-            centres, _ = _seeding.draw_kmeans_plusplus(
-                rows, sample_weight, start, self.n_clusters, random_state, centred=not rows.sparse
+            centres, _ = _seeding.kmeans_plusplus(
+                rows, sample_weight, self.n_clusters, random_state, centred=not rows.sparse
             )
             return centres
         if isinstance(init, str) and init == "random":
-            seeds = _seeding.draw_rows(rows, sample_weight, start, self.n_clusters, random_state)
+            seeds = _seeding.draw_rows(rows, sample_weight, self.n_clusters, random_state)
             return np.ascontiguousarray(np.vstack([rows.row(i) for i in seeds]), dtype=rows.dtype)
         if callable(init):
             centres = init(rows.source, self.n_clusters, random_state=random_state)
@@ -263,12 +255,11 @@ class KMeans(_CentresModel):
             n_init = self._n_init_for_fit()
             random_state = check_random_state(self.random_state)
             tol = tolerance(rows, self.tol)
-            start = self._start_set(rows, sample_weight)
 
             best = None
             with verbose_logging(self.verbose):
                 for _ in range(n_init):
-                    centres_init = self._init_centres(rows, sample_weight, random_state, init_array, start)
+                    centres_init = self._init_centres(rows, sample_weight, random_state, init_array)
                     if self.verbose:
                         logger.info("Initialization complete")
                     labels, inertia, centres, n_iter = run(
@@ -309,11 +300,8 @@ class KMeans(_CentresModel):
             X, sample_weight = self._validate_fit_input(X, sample_weight)
             init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
             self._random_state = check_random_state(self.random_state)
-            rows = _rows.Rows(X)
             with verbose_logging(self.verbose):
-                centres = self._init_centres(
-                    rows, sample_weight, self._random_state, init_array, self._start_set(rows, sample_weight)
-                )
+                centres = self._init_centres(_rows.Rows(X), sample_weight, self._random_state, init_array)
             self.n_iter_ = 0
             self._start_pass(centres)
         else:

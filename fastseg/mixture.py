@@ -26,9 +26,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     (same ``n_iter_`` and ``converged_``). ``init_params='kmeans'`` uses fastseg's KMeans.
 
     Beyond scikit-learn, ``fit``/``fit_predict`` take ``sample_weight``: weighted EM, in which a
-    weight of 2 on a row is the same as repeating the row, in any order. The random starts draw
-    scikit-learn's rows when no row repeats and every weight is 1; otherwise they draw from the
-    weighted set of distinct rows (see ``KMeans``).
+    weight of 2 on a row is the same as repeating the row in EM. The random starts draw
+    scikit-learn's rows and uniforms for the same ``random_state``, whatever the data (see
+    ``KMeans``).
 
     Each EM iteration is one fused pass per block of rows (log-densities from the Cholesky factor
     of the precision, log-sum-exp, responsibilities, and the statistics N_k, sum r x, sum r x x^T
@@ -113,35 +113,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         params = None
         if _em.needs_responsibilities(self._weights_init, self._means_init, self._precisions_init):
             resp = np.zeros((n, k))
-            # The random starts draw from the caller's rows as scikit-learn does when every weight
-            # is 1 and no row repeats, else from the weighted set of distinct rows (see
-            # ``_seeding.start_set``): a weight of w then equals w repeated rows in any order.
-            rows = _rows.Rows(X)
-            start = None if self.init_params == "kmeans" else _seeding.start_set(rows, sample_weight)
+            # scikit-learn's draws: the same rows and uniforms from the same random state.
             if self.init_params == "kmeans":
                 labels = (
                     KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
                 )
                 resp[np.arange(n), labels] = 1
             elif self.init_params == "random":
-                if start is None:
-                    resp = random_state.uniform(size=(n, k))
-                else:  # one draw per distinct row, shared by its copies
-                    resp = random_state.uniform(size=(start.index.shape[0], k))[start.group]
+                resp = random_state.uniform(size=(n, k))
                 resp /= resp.sum(axis=1)[:, None]
             elif self.init_params == "random_from_data":
-                if start is None:
-                    resp[random_state.choice(n, size=k, replace=False), np.arange(k)] = 1
-                else:
-                    resp[_seeding.draw_rows(rows, sample_weight, start, k, random_state), np.arange(k)] = 1
+                # Unit weights: scikit-learn's draw. Others: in proportion to the weight, so
+                # that a row of weight 0 is never a start.
+                unit = bool(np.all(sample_weight == 1))
+                p = None if unit else sample_weight / sample_weight.sum()
+                resp[random_state.choice(n, size=k, replace=False, p=p), np.arange(k)] = 1
             else:  # k-means++
-                _, indices = _seeding.draw_kmeans_plusplus(rows, sample_weight, start, k, random_state)
+                _, indices = _seeding.kmeans_plusplus(_rows.Rows(X), sample_weight, k, random_state)
                 resp[indices, np.arange(k)] = 1
             w = sample_weight.astype(np.float64)
             if self.init_params in ("kmeans", "random"):
                 resp = resp * w[:, None]
             # else each row drawn (never one of weight 0) counts as one row whatever its weight,
-            # as one of its repeated copies would: weights stay equivalent to repetition.
+            # as one of its repeated copies would.
             stats = _em.hard_stats(resp, X - shift, self.covariance_type)
             params = _em.start_from_stats(
                 stats, shift, tied_moment, self.covariance_type, self.reg_covar, self._weights_init, w.sum()

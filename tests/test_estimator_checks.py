@@ -4,27 +4,43 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastseg import GaussianMixture, GeneticKMeans, KMeans
 
-# The sample-weight equivalence checks fit X repeated by integer weights and the shuffled X with
-# the weights: they pass because the random starts draw from the weighted set of distinct rows
-# whenever the rows repeat or carry weights (tests/test_sample_weight.py).
+# scikit-learn lists exactly these as expected failures of its own KMeans, with this reason: the
+# check fits X with integer weights and the rows repeated and shuffled, and the seeded random
+# starts draw rows in the order of the rows, as scikit-learn's do. A weight of w does equal w
+# repeated rows in Lloyd's sums, in EM and when the copies sit in place
+# (tests/test_sample_weight.py).
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": "sample_weight is not equivalent to removing/repeating samples.",
+    "check_sample_weight_equivalence_on_sparse_data": "sample_weight is not equivalent to removing/repeating samples.",
+}
 
 
-@parametrize_with_checks([KMeans(), KMeans(n_clusters=2, n_init=2, max_iter=5, init="random")])
+@parametrize_with_checks(
+    [KMeans(), KMeans(n_clusters=2, n_init=2, max_iter=5, init="random")],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@parametrize_with_checks([GeneticKMeans(n_clusters=2, population_size=6, n_generations=3, max_iter=5)])
+@parametrize_with_checks(
+    [GeneticKMeans(n_clusters=2, population_size=6, n_generations=3, max_iter=5)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
 def test_genetic_sklearn_compatible(estimator, check):
     check(estimator)
 
 
+# scikit-learn's GaussianMixture takes no sample_weight, so its checks skip these. With one
+# component the fit does not depend on the start and the check passes; with two, the 'kmeans'
+# start draws in the order of the rows, as KMeans does.
 @parametrize_with_checks(
     [
         GaussianMixture(),
         GaussianMixture(n_components=2, covariance_type="diag", max_iter=5),
         GaussianMixture(n_components=2),
-    ]
+    ],
+    expected_failed_checks=lambda est: EXPECTED_FAILED if est.n_components > 1 else {},
 )
 def test_mixture_sklearn_compatible(estimator, check):
     check(estimator)

@@ -42,9 +42,6 @@ _KMEANS_KERNELS = {
     "candidate_distances",
     "column_moments",
     "draw_candidates",
-    "row_hashes",  # k-means++ first checks whether rows repeat (fastseg._seeding.start_set)
-    "group_rows",
-    "bucket_rows",
 }
 # Compiled by a second process on a first run while the fit compiles the others (fastseg._ahead).
 _AHEAD = {"assign_fused", "_nearest_in_block"}

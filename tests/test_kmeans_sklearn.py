@@ -50,26 +50,13 @@ def test_same_random_state_draws_the_same_initial_rows(init):
         assert_same_fit(ours, theirs, np.float64)
 
 
-def sklearn_draws(X, k, sample_weight, seed):
-    """The rows scikit-learn's k-means++ draws: from X itself for unit weights (no row repeats
-    here), else from the weighted set of distinct rows fastseg draws weighted starts from
-    (its rows and order are checked in tests/test_sample_weight.py)."""
-    from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
-
-    from fastseg import _rows, _seeding
-
-    if sample_weight is None:
-        return sk_kmeans_plusplus(X, k, random_state=seed)
-    start = _seeding.start_set(_rows.Rows(X), sample_weight)
-    centres, indices = sk_kmeans_plusplus(X[start.index], k, sample_weight=start.weights, random_state=seed)
-    return centres, start.index[indices]
-
-
 @pytest.mark.parametrize("dtype, weighted", [(np.float32, False), (np.float32, True), (np.float64, False)])
 def test_kmeans_plusplus_draws_sklearns_rows_at_scale(dtype, weighted):
     # 5e4 x 16, k=64: a shape where float32 picks used to leave scikit-learn's after a few
     # dozen centres (its distances are float64 sums rounded to float32, its running sums and
     # potentials float32). The data sits away from the origin, as customer features do.
+    from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
+
     from fastseg import kmeans_plusplus
 
     rng = np.random.default_rng(11)
@@ -77,7 +64,7 @@ def test_kmeans_plusplus_draws_sklearns_rows_at_scale(dtype, weighted):
     w = rng.uniform(0.5, 2.0, X.shape[0]).astype(dtype) if weighted else None
     for seed in range(2):
         _, ours = kmeans_plusplus(X, 64, sample_weight=w, random_state=seed)
-        _, theirs = sklearn_draws(X, 64, w, seed)
+        _, theirs = sk_kmeans_plusplus(X, 64, sample_weight=w, random_state=seed)
         np.testing.assert_array_equal(ours, theirs)
 
 
@@ -228,6 +215,8 @@ def test_n_init_auto_rules_and_explicit_init_warning():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_public_kmeans_plusplus_matches_sklearn(dtype):
+    from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
+
     from fastseg import kmeans_plusplus
 
     rng = np.random.default_rng(4)
@@ -236,7 +225,7 @@ def test_public_kmeans_plusplus_matches_sklearn(dtype):
     for seed in range(3):
         for sample_weight in (None, w):
             ours, ours_idx = kmeans_plusplus(X, 9, sample_weight=sample_weight, random_state=seed)
-            theirs, theirs_idx = sklearn_draws(X, 9, sample_weight, seed)
+            theirs, theirs_idx = sk_kmeans_plusplus(X, 9, sample_weight=sample_weight, random_state=seed)
             np.testing.assert_array_equal(ours_idx, theirs_idx)
             np.testing.assert_array_equal(ours, theirs)
             assert ours.dtype == dtype
