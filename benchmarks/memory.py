@@ -130,16 +130,16 @@ def render(rows, n, d, k, iters):
         f"Peak resident memory of one fit, {n:.0e} x {d} float32 ({data_gb:.1f} GB), k={k}, k-means++, "
         f"{iters} Lloyd iterations; each fit in a fresh process (`python -m benchmarks.memory`).",
         "",
-        "| implementation | data | peak RSS (GB) | peak / data | growth during fit (GB) |",
-        "|---|---|---|---|---|",
+        "| implementation | data | peak RSS (GB) | peak / data | growth during fit (GB) | growth / data |",
+        "|---|---|---|---|---|---|",
     ]
     for impl, source, r in rows:
         if "error" in r:
-            lines.append(f"| {impl} | {source} | failed: {r['error'][:60]} | | |")
+            lines.append(f"| {impl} | {source} | failed: {r['error'][:60]} | | | |")
             continue
-        peak = r["peak"] / 1e9
+        peak, growth = r["peak"] / 1e9, (r["peak"] - r["before"]) / 1e9
         lines.append(
-            f"| {impl} | {source} | {peak:.2f} | {peak / data_gb:.2f} | {(r['peak'] - r['before']) / 1e9:.2f} |"
+            f"| {impl} | {source} | {peak:.2f} | {peak / data_gb:.2f} | {growth:.2f} | {growth / data_gb:.2f} |"
         )
     return "\n".join(lines)
 

@@ -38,18 +38,10 @@ CASES = [
     Case("Lloyd 1e6 x 32, k=64, float32", "lloyd", 1_000_000, 32, 64, "float32", iters=10, goal=1.5),
     Case("Lloyd 2e5 x 8, k=16, float64", "lloyd", 200_000, 8, 16, "float64", iters=20, goal=1.5),
     Case("k-means++ 2e5 x 32, k=256, float32", "seeding", 200_000, 32, 256, "float32", goal=3.0),
-    # GA: population 50; "iterations" are generations. Goal: >= 100x pygad per generation.
-    Case(
-        "GA-K-means 2e4 x 8, k=8, pop 50, float64",
-        "genetic",
-        20_000,
-        8,
-        8,
-        "float64",
-        iters=50,
-        goal=100.0,
-        goal_peer="pygad",
-    ),
+    # The paper's GA (fastseg.genetic.PAPER), population 50; "iterations" are generations. Shown
+    # for information (per generation against pygad's GA); the default GA's goals, quality and
+    # whole-fit time against KMeans(n_init=10), are measured by benchmarks.genetic.
+    Case("GA-K-means 2e4 x 8, k=8, pop 50, float64", "genetic", 20_000, 8, 8, "float64", iters=50),
     Case("GA-K-means 1e6 x 8, k=8, pop 50, float64", "genetic", 1_000_000, 8, 8, "float64", iters=3),
     # Scoring rows with a fitted model: one predict per "iteration", the centres those of init.
     Case("predict 1e6 x 8, k=8, float32", "predict", 1_000_000, 8, 8, "float32", iters=10),
@@ -206,8 +198,10 @@ def _sklearn_seeding(case, X, init, labels=False):
 
 def _fastseg_genetic(case, X, init, labels=False):
     from fastseg import GeneticKMeans
+    from fastseg.genetic import PAPER
 
-    ga = GeneticKMeans(case.k, population_size=GA_POPULATION, n_generations=case.iters, random_state=0).fit(X)
+    paper = dict(PAPER, population_size=GA_POPULATION, n_generations=case.iters)
+    ga = GeneticKMeans(case.k, random_state=0, **paper).fit(X)
     return ga.n_generations_, (ga.labels_, ga.inertia_)
 
 

@@ -1,5 +1,12 @@
-"""The genetic algorithm's generation loop: initial population, scoring (map -> reduce over the
+"""The genetic algorithm's generation loops: initial population, scoring (map -> reduce over the
 population kernels, with optional Lloyd steps as the update), selection, crossover and mutation.
+
+Two loops share the pieces: ``evolve`` is the GA-K-means paper's generational GA (single-point
+crossover at centre boundaries, Gaussian mutation, elitism); ``evolve_pnn`` is the hybrid GA with
+deterministic crossover of Franti et al. (1997, 2000): every chromosome is a converged K-means
+solution, a child is the pairwise-nearest-neighbour merge of the union of two parents' clusters
+refined by K-means, and the next population is the best distinct solutions among parents and
+children.
 
 Inputs here are already validated (see ``fastseg._rows``). Every random number is drawn here, in
 Python, from one ``numpy.random.Generator`` and passed into the kernels as arrays.
@@ -11,7 +18,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _seeding
+from . import _lloyd, _seeding, _yinyang
 from ._kernels import genetic as _gk
 from ._kernels._config import in_parallel
 
@@ -150,10 +157,73 @@ def evaluate(rows, sample_weight, population, lloyd_steps):
     return sse.sum(axis=0)
 
 
+def runner(rows, n_clusters, max_iter):
+    """The K-means run ``KMeans(algorithm='auto')`` would make for this shape (same results)."""
+    if _yinyang.choose_algorithm(rows.n, rows.d, n_clusters, max_iter) == "yinyang":
+        return _yinyang.yinyang
+    return _lloyd.lloyd
+
+
+def kmeans_population(rows, sample_weight, n_clusters, population_size, random_state, run, max_iter, tol):
+    """``population_size`` converged K-means solutions from k-means++ starts drawn from
+    ``random_state`` (a ``RandomState``) in turn: the runs of ``KMeans(n_init=population_size)``
+    with the same random state, so the population's best is that fit's result.
+
+    Returns (population (P, k, d) of rows.dtype, sse (P,) float64).
+    """
+    population = np.empty((population_size, n_clusters, rows.d), dtype=rows.dtype)
+    sse = np.empty(population_size)
+    for p in range(population_size):
+        start, _ = _seeding.kmeans_plusplus(rows, sample_weight, n_clusters, random_state, centred=True)
+        _, sse[p], population[p], _ = run(rows, sample_weight, start, max_iter, tol)
+    return population, sse
+
+
+def pnn_child(rows, sample_weight, a, b, run, max_iter, tol):
+    """The deterministic crossover: the rows assigned to the union of two parents' centres (one
+    pass), the union's centroids merged down to k by ``pnn_merge``, then K-means from those.
+
+    Returns (centres (k, d) of rows.dtype, sse float).
+    """
+    k = a.shape[0]
+    union = np.ascontiguousarray(np.concatenate([a, b]))
+    labels = np.full(rows.n, -1, dtype=np.int32)
+    sums, weights, _, _ = rows.assign(sample_weight, union, labels, inertia=False)
+    del labels
+    centroids = np.zeros_like(sums)
+    filled = weights > 0
+    centroids[filled] = sums[filled] / weights[filled, None]
+    merged = np.empty((k, rows.d))
+    m = _gk.pnn_merge(centroids, weights, k, merged)
+    if m < k:  # fewer than k clusters with rows: the first parent's centres fill in
+        merged[m:] = a[: k - m]
+    _, sse, centres, _ = run(rows, sample_weight, merged.astype(rows.dtype), max_iter, tol)
+    return centres, float(sse)
+
+
+def best_distinct(population, sse, size):
+    """The ``size`` best chromosomes, each solution once: equal SSE (to 1e-12) counts as the same
+    solution (a child that converged back to a parent). Ties keep the earlier one."""
+    order = np.argsort(sse, kind="stable")
+    kept = []
+    for i in order.tolist():
+        if not kept or sse[i] - sse[kept[-1]] > 1e-12 * abs(sse[kept[-1]]):
+            kept.append(i)
+        if len(kept) == size:
+            break
+    return population[kept], sse[kept]
+
+
 def select(sse, n_parents, selection, tournament_size, rng):
-    """Indices of ``n_parents`` parents, (n_parents,) int64, by roulette or tournament."""
+    """Indices of ``n_parents`` parents, (n_parents,) int64, read in pairs: roulette, tournament,
+    or 'elitist' (the best chromosome paired with each other one in turn; no random draw)."""
     out = np.empty(n_parents, dtype=np.int64)
-    if selection == "roulette":
+    if selection == "elitist":
+        best = int(np.argmin(sse))
+        others = np.delete(np.arange(sse.size), best) if sse.size > 1 else np.array([best])
+        out[0::2] = best
+        out[1::2] = others[np.arange(n_parents // 2) % others.size]
+    elif selection == "roulette":
         fitness = sse.max() - sse  # f = E_max - E
         _gk.roulette_select(fitness, rng.random(n_parents), out)
     else:
@@ -193,16 +263,52 @@ def next_generation(
     return new
 
 
+class _Progress:
+    """The generations' record shared by both loops: history, best so far, stall count, verbose
+    lines and the callback."""
+
+    def __init__(self, patience, verbose, callback):
+        self.patience, self.verbose, self.callback = patience, verbose, callback
+        self.history, self.best_sse, self.best_centres, self.stall = [], np.inf, None, 0
+
+    def record(self, generation, population, sse):
+        """Record a scored generation; True when the search should stop."""
+        self.history.append((sse.min(), sse.mean(), sse.max()))
+        i_best = int(np.argmin(sse))
+        if sse[i_best] < self.best_sse:
+            self.best_sse, self.best_centres, self.stall = float(sse[i_best]), population[i_best].copy(), 0
+        else:
+            self.stall += 1
+        if self.verbose:
+            logger.info("Generation %d: best SSE %.6g, mean %.6g", generation, sse.min(), sse.mean())
+        stop = self.callback is not None and bool(
+            self.callback(
+                {
+                    "generation": generation,
+                    "best_inertia": float(sse.min()),
+                    "mean_inertia": float(sse.mean()),
+                    "worst_inertia": float(sse.max()),
+                    "best_centers": self.best_centres.copy(),
+                }
+            )
+        )
+        return stop or (self.patience is not None and self.stall >= self.patience)
+
+    def result(self):
+        return self.best_centres, np.array(self.history, dtype=HISTORY_DTYPE)
+
+
 def evolve(
     rows,
     sample_weight,
     n_clusters,
-    rng,
+    random_state,
     *,
     population_size,
     n_generations,
     mutation_rate,
     mutation_scale,
+    crossover,
     crossover_rate,
     elitism,
     selection,
@@ -210,10 +316,15 @@ def evolve(
     init_population,
     lloyd_steps,
     patience,
+    max_iter,
+    tol,
     verbose=0,
     callback=None,
 ):
-    """Search centres with the genetic algorithm (parameters as ``GeneticKMeans``'s).
+    """Search centres with the genetic algorithm (parameters as ``GeneticKMeans``'s; ``tol``
+    already scaled to the data). The 'k-means' population's starts are drawn from
+    ``check_random_state(random_state)`` first, as ``KMeans`` draws them; the GA's own draws come
+    from a ``Generator`` seeded from the same random state afterwards.
 
     Stops after ``n_generations``, after ``patience`` generations without a better best SSE, or
     when ``callback(info)`` returns True.
@@ -222,36 +333,59 @@ def evolve(
     and worst SSE of each generation evaluated).
     """
     scale = mutation_scale * _weighted_std(rows.X, sample_weight)
-    population = initial_population(rows, sample_weight, n_clusters, population_size, init_population, rng)
-    history = []
-    best_sse, best_centres, stall = np.inf, None, 0
+    run = runner(rows, n_clusters, max_iter)
+    seeds = check_random_state(random_state)
+    if init_population == "k-means":
+        population, sse = kmeans_population(
+            rows, sample_weight, n_clusters, population_size, seeds, run, max_iter, tol
+        )
+    rng = generator(random_state if random_state is None or isinstance(random_state, Integral) else seeds)
+    if init_population != "k-means":
+        population = initial_population(
+            rows, sample_weight, n_clusters, population_size, init_population, rng
+        )
+        sse = None
+    progress = _Progress(patience, verbose, callback)
+    if crossover == "pnn":
+        if sse is None:
+            sse = evaluate(rows, sample_weight, population, 0)
+        for generation in range(n_generations):
+            if progress.record(generation, population, sse) or generation + 1 == n_generations:
+                break
+            pairs = select(sse, 2 * (population_size - 1), selection, tournament_size, rng).reshape(-1, 2)
+            children = np.empty((len(pairs), n_clusters, rows.d), dtype=rows.dtype)
+            child_sse = np.empty(len(pairs))
+            for c, (a, b) in enumerate(pairs.tolist()):
+                parent = population[a]
+                if mutation_rate > 0:  # genes of the first parent moved before the merge
+                    parent = parent[None].copy()
+                    _gk.mutate(
+                        parent,
+                        rng.random(parent.shape),
+                        rng.standard_normal(parent.shape),
+                        mutation_rate,
+                        scale,
+                        0,
+                    )
+                    parent = parent[0]
+                children[c], child_sse[c] = pnn_child(
+                    rows, sample_weight, parent, population[b], run, max_iter, tol
+                )
+            population, sse = best_distinct(
+                np.concatenate([population, children]), np.concatenate([sse, child_sse]), population_size
+            )
+        return progress.result()
+
     kept_sse = np.empty(0)
     for generation in range(n_generations):
-        if lloyd_steps:  # Lloyd steps move the elite too: every chromosome is scored again
+        if sse is not None and generation == 0:  # the 'k-means' population is scored already
+            pass
+        elif lloyd_steps:  # Lloyd steps move the elite too: every chromosome is scored again
             sse = evaluate(rows, sample_weight, population, lloyd_steps)
         else:  # the elite come first, unchanged: their SSE is known
             kept = kept_sse.size
             sse = np.concatenate([kept_sse, evaluate(rows, sample_weight, population[kept:], 0)])
-        history.append((sse.min(), sse.mean(), sse.max()))
-        i_best = int(np.argmin(sse))
-        if sse[i_best] < best_sse:
-            best_sse, best_centres, stall = float(sse[i_best]), population[i_best].copy(), 0
-        else:
-            stall += 1
-        if verbose:
-            logger.info("Generation %d: best SSE %.6g, mean %.6g", generation, sse.min(), sse.mean())
-        stop = callback is not None and bool(
-            callback(
-                {
-                    "generation": generation,
-                    "best_inertia": float(sse.min()),
-                    "mean_inertia": float(sse.mean()),
-                    "worst_inertia": float(sse.max()),
-                    "best_centers": best_centres.copy(),
-                }
-            )
-        )
-        if stop or (patience is not None and stall >= patience):
+        if progress.record(generation, population, sse):
             break
         if generation + 1 < n_generations:
             kept_sse = np.sort(sse, kind="stable")[: min(elitism, population_size)]
@@ -266,4 +400,4 @@ def evolve(
                 crossover_rate=crossover_rate,
                 mutation_rate=mutation_rate,
             )
-    return best_centres, np.array(history, dtype=HISTORY_DTYPE)
+    return progress.result()

@@ -1,9 +1,12 @@
-"""``fastseg.GeneticKMeans``: K-means whose initial centres are searched by a genetic algorithm.
+"""``fastseg.GeneticKMeans``: K-means whose centres are searched by a genetic algorithm.
 
-The algorithm of the GA-K-means paper: a chromosome is ``k`` centres (``k * d`` float genes);
-fitness ``f = E_max - E`` with ``E`` the SSE of assigning every row to the chromosome's nearest
-centre; roulette selection ``P_i = f_i / sum(f)``; crossover; mutation; then Lloyd's K-means from
-the best chromosome.
+By default the hybrid GA with deterministic crossover (Franti et al.): a population of converged
+K-means solutions (the runs ``KMeans(n_init=population_size)`` makes with the same random
+state), children made by merging two parents' clusters pairwise (PNN) and refining them with
+K-means, the best distinct solutions kept. Its best is never worse than those restarts.
+``PAPER`` holds the GA-K-means paper's configuration: float-encoded centre chromosomes, fitness
+``f = E_max - E``, roulette selection ``P_i = f_i / sum(f)``, single-point crossover, mutation
+rate 0.05, 200 generations, then Lloyd's K-means from the best chromosome.
 """
 
 from numbers import Integral, Real
@@ -15,47 +18,73 @@ from . import _genetic, _lloyd, _rows
 from ._centres import _CentresModel, tolerance
 from ._validation import verbose_logging
 
+# The GA-K-means paper's configuration: ``GeneticKMeans(k, **PAPER)``.
+PAPER = dict(
+    population_size=50,
+    n_generations=200,
+    init_population="data",
+    crossover="one-point",
+    selection="roulette",
+    mutation_rate=0.05,
+    lloyd_steps=0,
+    patience=None,
+)
+
 
 class GeneticKMeans(_CentresModel):
-    """K-means with genetic-algorithm search of the initial centres (GA-K-means).
+    """K-means with a genetic-algorithm search of the centres.
 
-    Each generation scores every chromosome (a set of ``n_clusters`` centres) by its SSE on the
-    data in one parallel pass, selects parents, crosses them over at centre boundaries and
-    mutates genes; after the last generation, Lloyd's K-means runs from the best chromosome.
+    The default is the hybrid GA with deterministic crossover (Franti 1997, 2000), measured to
+    end at or below ``KMeans(n_init=population_size)``'s inertia (its first population is those
+    runs) and to find better optima where restarts miss clusters (many clusters), at a few times
+    the cost (``python -m benchmarks.genetic``). ``GeneticKMeans(k, **fastseg.genetic.PAPER)``
+    is the GA-K-means paper's GA.
+
+    Each generation pairs parents (``selection``), makes children (``crossover``) and keeps the
+    best. 'pnn': a child is the union of both parents' clusters (one pass over X assigns the rows
+    to the 2k centres) merged pairwise, by the least increase of SSE, down to k, then K-means
+    from those centres; the next population is the best distinct solutions among parents and
+    children. 'one-point': the paper's generational GA, single-point crossover at centre
+    boundaries and Gaussian mutation, every chromosome scored by its SSE in one parallel pass,
+    the ``elitism`` best kept. After the search, Lloyd's K-means runs from the best chromosome.
 
     Parameters
     ----------
     n_clusters : int, default=8
-    population_size : int, default=50
+    population_size : int, default=10
     n_generations : int, default=200
-        Maximum number of generations (the paper's 200 iterations).
-    mutation_rate : float, default=0.05
-        Probability that a gene (one coordinate of one centre) mutates (the paper's 0.05).
+        Maximum number of generations (the first is the initial population).
+    mutation_rate : float, default=0.0
+        Probability that a gene (one coordinate of one centre) mutates (the paper's 0.05); with
+        'pnn', genes of the first parent mutate before the merge.
     mutation_scale : float, default=0.1
         A mutation adds Gaussian noise with this fraction of the feature's standard deviation.
+    crossover : {'pnn', 'one-point'}, default='pnn'
     crossover_rate : float, default=0.8
-        Probability that a pair of parents is crossed over (single point, at a centre boundary);
-        otherwise the children are copies of the parents.
+        'one-point' only: probability that a pair of parents is crossed over; otherwise the
+        children are copies of the parents.
     elitism : int, default=1
-        Number of best chromosomes copied unchanged into the next generation. With elitism >= 1
-        the best SSE never gets worse from one generation to the next.
-    selection : {'roulette', 'tournament'}, default='roulette'
-        Roulette: ``P_i = f_i / sum(f)`` with ``f_i = E_max - E_i`` (a population of equal SSE
-        is sampled uniformly). Tournament: the best of ``tournament_size`` random chromosomes.
+        'one-point' only: number of best chromosomes copied unchanged into the next generation.
+        With elitism >= 1 the best SSE never gets worse from one generation to the next ('pnn'
+        keeps the best always).
+    selection : {'elitist', 'roulette', 'tournament'}, default='elitist'
+        Elitist: the best chromosome paired with each other one (no random draw). Roulette:
+        ``P_i = f_i / sum(f)`` with ``f_i = E_max - E_i`` (a population of equal SSE is sampled
+        uniformly). Tournament: the best of ``tournament_size`` random chromosomes.
     tournament_size : int, default=3
-    init_population : {'data', 'k-means++', 'uniform'}, default='data'
-        Chromosomes drawn as ``n_clusters`` distinct data rows (the paper), by k-means++, or
-        uniformly in the bounding box of the data.
+    init_population : {'k-means', 'data', 'k-means++', 'uniform'}, default='k-means'
+        Chromosomes as converged K-means runs from k-means++ starts (drawn from ``random_state``
+        as ``KMeans`` draws them), as ``n_clusters`` distinct data rows (the paper), as
+        k-means++ starts, or uniformly in the bounding box of the data.
     lloyd_steps : int, default=0
-        0 is the paper's pure GA. ``>= 1`` runs that many Lloyd steps on every chromosome each
-        generation before scoring it (the hybrid GA-K-means, which converges in far fewer
-        generations).
-    patience : int or None, default=None
-        Stop after this many generations without a better best SSE.
-    max_iter : int, default=200
-        Maximum iterations of the final Lloyd's K-means.
+        'one-point' only: 0 is the paper's pure GA. ``>= 1`` runs that many Lloyd steps on every
+        chromosome each generation before scoring it.
+    patience : int or None, default=1
+        Stop after this many generations without a better best SSE (None: never).
+    max_iter : int, default=300
+        Maximum iterations of each K-means run (the population's, the children's, the final).
     tol : float, default=1e-4
-        Tolerance of the final K-means, relative to the mean feature variance (as KMeans).
+        Tolerance of the K-means runs, relative to the mean feature variance (as KMeans).
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
         Print each generation's SSE, then the K-means lines, to stdout (records of the
@@ -85,9 +114,10 @@ class GeneticKMeans(_CentresModel):
         "mutation_scale": [Interval(Real, 0, None, closed="left")],
         "crossover_rate": [Interval(Real, 0, 1, closed="both")],
         "elitism": [Interval(Integral, 0, None, closed="left")],
-        "selection": [StrOptions({"roulette", "tournament"})],
+        "crossover": [StrOptions({"pnn", "one-point"})],
+        "selection": [StrOptions({"elitist", "roulette", "tournament"})],
         "tournament_size": [Interval(Integral, 1, None, closed="left")],
-        "init_population": [StrOptions({"data", "k-means++", "uniform"})],
+        "init_population": [StrOptions({"k-means", "data", "k-means++", "uniform"})],
         "lloyd_steps": [Interval(Integral, 0, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -101,18 +131,19 @@ class GeneticKMeans(_CentresModel):
         self,
         n_clusters=8,
         *,
-        population_size=50,
+        population_size=10,
         n_generations=200,
-        mutation_rate=0.05,
+        mutation_rate=0.0,
         mutation_scale=0.1,
+        crossover="pnn",
         crossover_rate=0.8,
         elitism=1,
-        selection="roulette",
+        selection="elitist",
         tournament_size=3,
-        init_population="data",
+        init_population="k-means",
         lloyd_steps=0,
-        patience=None,
-        max_iter=200,
+        patience=1,
+        max_iter=300,
         tol=1e-4,
         random_state=None,
         verbose=0,
@@ -123,6 +154,7 @@ class GeneticKMeans(_CentresModel):
         self.n_generations = n_generations
         self.mutation_rate = mutation_rate
         self.mutation_scale = mutation_scale
+        self.crossover = crossover
         self.crossover_rate = crossover_rate
         self.elitism = elitism
         self.selection = selection
@@ -151,18 +183,19 @@ class GeneticKMeans(_CentresModel):
         self
         """
         X, sample_weight = self._validate_fit_input(X, sample_weight)
-        rng = _genetic.generator(self.random_state)
         rows = _rows.Rows(X)
+        tol = tolerance(rows, self.tol)
         with verbose_logging(self.verbose):
             best_centres, history = _genetic.evolve(
                 rows,
                 sample_weight,
                 self.n_clusters,
-                rng,
+                self.random_state,
                 population_size=self.population_size,
                 n_generations=self.n_generations,
                 mutation_rate=self.mutation_rate,
                 mutation_scale=self.mutation_scale,
+                crossover=self.crossover,
                 crossover_rate=self.crossover_rate,
                 elitism=self.elitism,
                 selection=self.selection,
@@ -170,11 +203,13 @@ class GeneticKMeans(_CentresModel):
                 init_population=self.init_population,
                 lloyd_steps=self.lloyd_steps,
                 patience=self.patience,
+                max_iter=self.max_iter,
+                tol=tol,
                 verbose=self.verbose,
                 callback=self.callback,
             )
             labels, inertia, centres, n_iter = _lloyd.lloyd(
-                rows, sample_weight, best_centres, self.max_iter, tolerance(rows, self.tol), self.verbose
+                rows, sample_weight, best_centres, self.max_iter, tol, self.verbose
             )
         self.fitness_history_ = history
         self.n_generations_ = len(history)

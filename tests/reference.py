@@ -104,6 +104,22 @@ def mutate(population, uniforms, noise, rate, scale, first):
     return out.astype(population.dtype)
 
 
+def pnn_merge(centres, sizes, k):
+    """Twin of genetic.pnn_merge: drop empty centroids, then merge the pair of least Ward cost
+    (the first in row-major order on ties) into its first member until k remain."""
+    keep = sizes > 0
+    c, n = centres[keep].astype(np.float64), sizes[keep].astype(np.float64)
+    while len(n) > k:
+        d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+        cost = n[:, None] * n[None, :] / (n[:, None] + n[None, :]) * d2
+        cost[np.tril_indices(len(n))] = np.inf
+        a, b = np.unravel_index(np.argmin(cost), cost.shape)
+        c[a] = (n[a] * c[a] + n[b] * c[b]) / (n[a] + n[b])
+        n[a] += n[b]
+        c, n = np.delete(c, b, axis=0), np.delete(n, b)
+    return c
+
+
 def weighted_log_prob(X, shift, means, prec_chol, diag, log_const):
     """Twin of em.weighted_log_prob: log w_k + log N(x | mu_k, U_k) with U upper-triangular."""
     Xs = np.asarray(X, dtype=np.float64) - shift

@@ -194,3 +194,67 @@ def mutate(population, uniforms, noise, rate, scale, first):
             for f in range(n_features):
                 if uniforms[p, j, f] < rate:
                     population[p, j, f] += noise[p, j, f] * scale[f]
+
+
+@njit(**JIT)
+def pnn_merge(centres, sizes, n_clusters, out):
+    """Pairwise-nearest-neighbour merging (Ward's criterion) of weighted centroids down to
+    ``n_clusters``: the pair whose merge adds the least SSE, ``n_a n_b / (n_a + n_b) |c_a - c_b|^2``,
+    is merged into its first member, again and again. Returns the number of centres written.
+
+    centres : (m, d) float64, IN -- centroids of the union of two parents' clusters
+    sizes : (m,) float64, IN -- their weights; a centroid of weight 0 is dropped first
+    n_clusters : int -- centres to keep
+    out : (n_clusters, d) float64, OUT -- the kept centroids, in the order of their first member
+        (fewer than n_clusters rows are written when fewer centroids have a weight)
+
+    O(m^2) per merge on an (m, m) cost matrix: m is twice the number of clusters.
+    The first pair in row-major order wins ties, so the result is deterministic.
+    """
+    m, d = centres.shape
+    c = centres.copy()
+    n = sizes.copy()
+    alive = n > 0
+    remaining = 0
+    for a in range(m):
+        if alive[a]:
+            remaining += 1
+    cost = np.full((m, m), np.inf)
+    for a in range(m):
+        if alive[a]:
+            for b in range(a + 1, m):
+                if alive[b]:
+                    d2 = 0.0
+                    for f in range(d):
+                        t = c[a, f] - c[b, f]
+                        d2 += t * t
+                    cost[a, b] = n[a] * n[b] / (n[a] + n[b]) * d2
+    while remaining > n_clusters:
+        best, ba, bb = np.inf, -1, -1
+        for a in range(m):
+            if alive[a]:
+                for b in range(a + 1, m):
+                    if cost[a, b] < best:
+                        best, ba, bb = cost[a, b], a, b
+        total = n[ba] + n[bb]
+        for f in range(d):
+            c[ba, f] = (n[ba] * c[ba, f] + n[bb] * c[bb, f]) / total
+        n[ba] = total
+        alive[bb] = False
+        remaining -= 1
+        for e in range(m):  # the merged pair's row and column of costs
+            cost[min(e, bb), max(e, bb)] = np.inf
+        for e in range(m):
+            if alive[e] and e != ba:
+                d2 = 0.0
+                for f in range(d):
+                    t = c[ba, f] - c[e, f]
+                    d2 += t * t
+                cost[min(e, ba), max(e, ba)] = n[ba] * n[e] / (n[ba] + n[e]) * d2
+    j = 0
+    for a in range(m):
+        if alive[a]:
+            for f in range(d):
+                out[j, f] = c[a, f]
+            j += 1
+    return j

@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.datasets import load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
 
-from ..genetic import GeneticKMeans
+from ..genetic import PAPER, GeneticKMeans
 from ..kmeans import KMeans
 from ..metrics import clustering_accuracy
 
@@ -81,10 +81,9 @@ def accuracy_table(n_generations=200, population_size=50):
             "K-means, k-means++": lambda s: KMeans(3, n_init=1, max_iter=MAX_ITER, random_state=s),
             "GA-K-means (paper's GA)": lambda s: GeneticKMeans(
                 3,
-                population_size=population_size,
-                n_generations=n_generations,
                 max_iter=MAX_ITER,
                 random_state=s,
+                **dict(PAPER, population_size=population_size, n_generations=n_generations),
             ),
         }
         for label, make in methods.items():

@@ -79,20 +79,12 @@ def make_preprocessor(frame, features, log_columns="auto"):
 
 # -- clustering -----------------------------------------------------------------------------
 def make_model(method, k, random_state, on_generation=None, n_init=10):
-    """The clustering estimator for ``method``: KMeans (k-means++, 10 inits), the hybrid GA, or a
-    full-covariance Gaussian mixture (3 inits)."""
+    """The clustering estimator for ``method``: KMeans (k-means++, 10 inits), the hybrid GA (its
+    population the same 10 K-means runs), or a full-covariance Gaussian mixture (3 inits)."""
     if method == "kmeans":
         return KMeans(k, n_init=n_init, random_state=random_state)
     if method == "ga":
-        return GeneticKMeans(
-            k,
-            population_size=20,
-            n_generations=40,
-            lloyd_steps=1,
-            patience=8,
-            random_state=random_state,
-            callback=on_generation,
-        )
+        return GeneticKMeans(k, population_size=n_init, random_state=random_state, callback=on_generation)
     if method == "gmm":
         return GaussianMixture(k, covariance_type="full", n_init=3, random_state=random_state)
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
