@@ -164,7 +164,7 @@ def _first_draw_unit_weights(n, dtype, random_state):
     dtype = np.dtype(dtype)
     p = np.float64(dtype.type(1) / _pairwise_ones(n, dtype))
     u = random_state.random_sample()
-    block = 1 << 20
+    block = 1 << 16  # two float64 arrays of this many values at a time
     total = 0.0
     for start in range(0, n, block):  # cdf[-1]: numpy's cumsum adds in order
         m = min(block, n - start)
