@@ -2,7 +2,7 @@
 
     python -m benchmarks.accelerated                 # full sizes (several minutes on 2 cores)
     python -m benchmarks.accelerated --quick         # small sizes, a smoke run
-    python -m benchmarks.accelerated --update-readme # also rewrite the table in README.md
+    python -m benchmarks.accelerated --update-docs # also rewrite the table in docs/
 
 (a) Late-iteration cost: Lloyd and Yinyang start from the same centres (the registry's k random
 rows, as ``benchmarks.compare``; k-means++ converges in 4 iterations at k=8) and run a fixed
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .compare import code_path, cold_and_warm_seconds, update_readme
+from .compare import code_path, cold_and_warm_seconds, update_docs
 from .registry import Case, make_data
 
 LATE = [(200_000, 32, 256), (200_000, 16, 128), (1_000_000, 8, 64), (1_000_000, 8, 8)]
@@ -147,7 +147,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args(argv)
     scale = 0.05 if args.quick else 1.0
     late = []
@@ -160,8 +160,8 @@ def main(argv=None):
     print(full, flush=True)
     table = render(late, full, full_shape, compile_seconds(), args.repeats)
     print(table)
-    if args.update_readme:
-        update_readme(table, "accelerated-table")
+    if args.update_docs:
+        update_docs(table, "accelerated-table")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Write the output of ``fastseg reproduce accuracy`` into README.md: ``python -m benchmarks.accuracy_table``."""
+"""Write the output of ``fastseg reproduce accuracy`` into docs/papers.md: ``python -m benchmarks.accuracy_table``."""
 
 from fastseg.segment.reproduce import render_accuracy_report
 
-from .compare import update_readme
+from .compare import update_docs
 
 if __name__ == "__main__":
-    update_readme(render_accuracy_report(), name="accuracy-table")
+    update_docs(render_accuracy_report(), name="accuracy-table")

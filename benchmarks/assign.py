@@ -2,7 +2,7 @@
 
     python -m benchmarks.assign                    # 1e6 new customers, each method
     python -m benchmarks.assign --rows 100000      # smaller
-    python -m benchmarks.assign --update-readme    # also rewrite the table in README.md
+    python -m benchmarks.assign --update-docs    # also rewrite the table in docs/
     python -m benchmarks.assign --isa avx2         # AVX2 code for Numba and OpenBLAS
 
 A segmentation is fitted on the 4000 demo customers (K=4) and saved. Timed, interleaved, median
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, ROOT, code_path, update_readme
+from .compare import AVX2_ENV, ROOT, code_path, update_docs
 
 
 def _median_times(funcs, repeats):
@@ -87,7 +87,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="new customers (default 1e6)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
     args = parser.parse_args(argv)
     if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
@@ -95,8 +95,8 @@ def main(argv=None):
         return subprocess.run(child, env=dict(os.environ, **AVX2_ENV), cwd=ROOT).returncode
     table = run(args.rows, args.repeats)
     print(table)
-    if args.update_readme:
-        update_readme(table, "assign-table")
+    if args.update_docs:
+        update_docs(table, "assign-table")
     return 0
 
 

@@ -2,8 +2,8 @@
 
     python -m benchmarks.compare                 # full sizes (a few minutes on 2 cores)
     python -m benchmarks.compare --quick         # tiny sizes, a smoke run
-    python -m benchmarks.compare --update-readme # also rewrite the table in README.md
-    python -m benchmarks.compare --isa avx2      # AVX2 code for Numba and OpenBLAS (own README table)
+    python -m benchmarks.compare --update-docs # also rewrite the table in docs/
+    python -m benchmarks.compare --isa avx2      # AVX2 code for Numba and OpenBLAS (its own table)
 
 Every implementation runs the same fixed work (same initial centres, a fixed number of
 iterations, tol=0). Times are per iteration (fit time / iterations run), the median of
@@ -28,7 +28,8 @@ import numpy as np
 from .registry import CASES, IMPLEMENTATIONS, implementations_for, make_data
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+# The README and the docs pages: generated blocks live in them.
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 _FIRST_FIT = """
 import time
@@ -192,14 +193,40 @@ def render(results, first_fit, repeats, quick):
     return "\n".join(lines)
 
 
-def update_readme(table, name="benchmark-table"):
-    """Replace the block between ``<!-- {name}:start -->`` and ``<!-- {name}:end -->`` in README.md."""
+SUMMARY_PEERS = ("scikit-learn", "scikit-learn-intelex", "faiss-cpu")
+
+
+def render_summary(results, repeats):
+    """The README's short table: the K-means, mixture and predict cases against the K-means peers."""
+    lines = [
+        "| case | scikit-learn | scikit-learn-intelex | faiss-cpu |",
+        "|---|---:|---:|---:|",
+    ]
+    for case, (med, _, _) in results:
+        if case.kind in ("genetic", "pairs"):
+            continue
+        fs = med["fastseg"]
+        cells = [f"{med[p] / fs:.2f}x" if p in med else "n/a" for p in SUMMARY_PEERS]
+        lines.append(f"| {case.name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Peer time / fastseg time (above 1: fastseg is faster), median of {repeats} interleaved rounds. "
+        + code_path(),
+    ]
+    return "\n".join(lines)
+
+
+def update_docs(table, name="benchmark-table"):
+    """Replace the block between ``<!-- {name}:start -->`` and ``<!-- {name}:end -->`` in the
+    README or the docs page that has it."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = README.read_text()
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        raise SystemExit(f"README.md has no {start} ... {end} block")
-    README.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
+    for page in DOCS:
+        text = page.read_text()
+        if pattern.search(text):
+            page.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
+            return page
+    raise SystemExit(f"no page in README.md or docs/ has a {start} ... {end} block")
 
 
 def main(argv=None):
@@ -207,7 +234,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     parser.add_argument("--repeats", type=int, default=None, help="rounds per case (default 5, quick 2)")
     parser.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     parser.add_argument(
         "--isa", choices=["native", "avx2"], default="native", help="avx2: AVX2 code for Numba and OpenBLAS"
     )
@@ -226,10 +253,12 @@ def main(argv=None):
         results.append((case, time_case(run, repeats)))
     table = render(results, first_fit_seconds(), repeats, args.quick)
     print(table)
-    if args.update_readme:
+    if args.update_docs:
         if args.quick or args.only:
-            raise SystemExit("--update-readme needs the full run (no --quick, no --only)")
-        update_readme(table, "benchmark-table" if args.isa == "native" else "benchmark-table-avx2")
+            raise SystemExit("--update-docs needs the full run (no --quick, no --only)")
+        update_docs(table, "benchmark-table" if args.isa == "native" else "benchmark-table-avx2")
+        if args.isa == "native":
+            update_docs(render_summary(results, repeats), "benchmark-summary")
     return 0
 
 

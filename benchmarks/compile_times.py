@@ -1,7 +1,7 @@
 """First-run cost: each kernel's compile time, and import + first fits cold and warm beside scikit-learn.
 
     python -m benchmarks.compile_times                  # print the tables
-    python -m benchmarks.compile_times --update-readme  # also rewrite the block in README.md
+    python -m benchmarks.compile_times --update-docs  # also rewrite the block in docs/
     python -m benchmarks.compile_times --isa avx2       # AVX2 code for Numba and OpenBLAS
 
 Every figure comes from a fresh interpreter. Cold: an empty Numba cache (``NUMBA_CACHE_DIR`` set
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, code_path, update_readme
+from .compare import AVX2_ENV, code_path, update_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -269,7 +269,7 @@ def render(kernels, first, import_modules, repeats, load):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the first-run figures (default 3)")
-    parser.add_argument("--update-readme", action="store_true", help="write the tables into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the tables into their docs page")
     parser.add_argument(
         "--isa", choices=["native", "avx2"], default="native", help="avx2: AVX2 code for Numba and OpenBLAS"
     )
@@ -284,8 +284,8 @@ def main(argv=None):
     first, modules = first_run_times(args.repeats)
     table = render(kernels, first, modules, args.repeats, load)
     print(table)
-    if args.update_readme:
-        update_readme(table, "compile-times" if args.isa == "native" else "compile-times-avx2")
+    if args.update_docs:
+        update_docs(table, "compile-times" if args.isa == "native" else "compile-times-avx2")
     return 0
 
 

@@ -2,7 +2,7 @@
 
     python -m benchmarks.dask_compare                 # 1e6 x 8 float32, k=8 (a few minutes)
     python -m benchmarks.dask_compare --quick         # tiny sizes, a smoke run
-    python -m benchmarks.dask_compare --update-readme # also rewrite the dask table in README.md
+    python -m benchmarks.dask_compare --update-docs # also rewrite the dask table in docs/
 
 Both estimators get the same persisted dask array (8 row blocks) on a LocalCluster of 2 worker
 processes with 1 thread each, the same initial centres, ``tol=0`` and the same ``max_iter``.
@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from .compare import update_readme
+from .compare import update_docs
 from .registry import Case, make_data
 
 
@@ -174,7 +174,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="rounds (default 5, quick 2)")
     parser.add_argument("--iters", type=int, default=10, help="Lloyd iterations per fit (default 10)")
     parser.add_argument("--blocks", type=int, default=8, help="row blocks of the dask array (default 8)")
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 5)
     case = Case("dask", "lloyd", 20_000 if args.quick else 1_000_000, 8, 8, "float32", iters=args.iters)
@@ -187,10 +187,10 @@ def main(argv=None):
         "the cache warm (each worker compiles once per machine, or loads the cache)."
     )
     print(table)
-    if args.update_readme:
+    if args.update_docs:
         if args.quick or args.blocks != 8:
-            raise SystemExit("--update-readme needs the full run (no --quick, 8 blocks)")
-        update_readme(table, "dask-table")
+            raise SystemExit("--update-docs needs the full run (no --quick, 8 blocks)")
+        update_docs(table, "dask-table")
     return 0
 
 

@@ -1,8 +1,8 @@
 """Run ``fastseg segment`` on a database and print the commands, their output and the segments read
-back with SQL; ``--update-readme`` writes it into README.md's database block.
+back with SQL; ``--update-docs`` writes it into the database block of docs/databases.md.
 
     python -m benchmarks.database_demo                  # print
-    python -m benchmarks.database_demo --update-readme  # also rewrite the block in README.md
+    python -m benchmarks.database_demo --update-docs  # also rewrite the block in docs/
 
 The SQLite run always happens (the demo customers and purchases in ``shop.db``); the PostgreSQL
 run needs PostgreSQL installed (a throwaway cluster on a free loopback port, as in the tests).
@@ -20,7 +20,7 @@ from pathlib import Path
 from fastseg.segment import make_customers, make_transactions
 from fastseg.segment.files import markdown_table
 
-from .compare import ROOT, update_readme
+from .compare import ROOT, update_docs
 
 
 def _fastseg(argv, cwd):
@@ -147,7 +147,7 @@ def render():
     with tempfile.TemporaryDirectory(prefix="fastseg-db-demo-") as tmp:
         folder = Path(tmp)
         lines = [
-            f"Output of `python -m benchmarks.database_demo --update-readme` ({_cpu()}, 2 cores shared with "
+            f"Output of `python -m benchmarks.database_demo --update-docs` ({_cpu()}, 2 cores shared with "
             "other jobs: the run times printed are this machine's, not a benchmark):",
             "",
         ]
@@ -158,12 +158,12 @@ def render():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update-readme", action="store_true", help="write the output into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the output into its docs page")
     args = parser.parse_args(argv)
     text = render()
     print(text)
-    if args.update_readme:
-        update_readme(text, name="database-run")
+    if args.update_docs:
+        update_docs(text, name="database-run")
     return 0
 
 

@@ -3,7 +3,7 @@
 
     python -m benchmarks.genetic                          # the table, native code
     python -m benchmarks.genetic --isa avx2               # AVX2 code for Numba and OpenBLAS
-    python -m benchmarks.genetic --update-readme          # also write the table into README.md
+    python -m benchmarks.genetic --update-docs          # also write the table into its docs page
     python -m benchmarks.genetic --battery DIR            # add the sets of a folder of
                                                           # NAME.data.gz + NAME.labels0.gz files
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, ROOT, code_path, update_readme
+from .compare import AVX2_ENV, ROOT, code_path, update_docs
 
 GOAL_SHARE, GOAL_WORST, GOAL_GAP, GOAL_TIME = 0.95, 1.005, 0.5, 3.0
 
@@ -211,7 +211,7 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="the sets whose name contains this text")
     parser.add_argument("--battery", action="append", default=[], help="a folder of benchmark files")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     args = parser.parse_args(argv)
     if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
         child = [sys.executable, "-m", "benchmarks.genetic", *(sys.argv[1:] if argv is None else argv)]
@@ -223,8 +223,8 @@ def main(argv=None):
         sets = {name: load for name, load in sets.items() if args.only in name}
     table = render(measure(sets, args.repeats), args.repeats)
     print(table)
-    if args.update_readme:
-        update_readme(table, f"genetic-table-{args.isa}")
+    if args.update_docs:
+        update_docs(table, f"genetic-table-{args.isa}")
     return 0
 
 

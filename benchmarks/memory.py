@@ -2,7 +2,7 @@
 
     python -m benchmarks.memory                    # 1e8 x 8 float32 (3.2 GB), k=8: several minutes
     python -m benchmarks.memory --rows 2000000     # smaller
-    python -m benchmarks.memory --update-readme    # also rewrite the table in README.md
+    python -m benchmarks.memory --update-docs    # also rewrite the table in docs/
 
 Each fit runs in its own interpreter: the data are built in place (C-ordered float32, no
 temporaries) or mapped from a file, then the fit runs with k-means++ seeding, one init and a
@@ -157,7 +157,7 @@ def main(argv=None):
         default=None,
         help="also fit the memmap inside a cgroup capped at this many GB (Linux, root)",
     )
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     args = parser.parse_args(argv)
     n, d, k, iters = args.rows, args.features, args.clusters, args.iterations
     impls = ["fastseg"] + ([] if args.skip_sklearn else ["scikit-learn", "scikit-learn copy_x=False"])
@@ -196,10 +196,10 @@ def main(argv=None):
                     group.rmdir()
     table = render(rows, n, d, k, iters)
     print(table)
-    if args.update_readme:
-        from .compare import update_readme
+    if args.update_docs:
+        from .compare import update_docs
 
-        update_readme(table, "memory-table")
+        update_docs(table, "memory-table")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Run the save / assign / follow cycle of `fastseg segment` on two months of synthetic customers
-and show what it prints and writes (README's "Segments over time" block with --update-readme).
+and show what it prints and writes (the block of docs/over-time.md with --update-docs).
 
-    python -m benchmarks.over_time --update-readme
+    python -m benchmarks.over_time --update-docs
 """
 
 import argparse
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.compare import update_readme
+from benchmarks.compare import update_docs
 from fastseg.segment.datasets import make_customers
 
 STEPS = [
@@ -74,12 +74,12 @@ def render():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update-readme", action="store_true", help="write the output into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the output into its docs page")
     args = parser.parse_args(argv)
     text = render()
     print(text)
-    if args.update_readme:
-        update_readme(text, "over-time")
+    if args.update_docs:
+        update_docs(text, "over-time")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Run `fastseg segment` on a synthetic shop export in the "Online Retail" layout and show what it
-prints and writes (README's "Your own data" block with --update-readme).
+prints and writes (the block of docs/cli.md with --update-docs).
 
-    python -m benchmarks.own_data --update-readme
+    python -m benchmarks.own_data --update-docs
 """
 
 import argparse
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.compare import update_readme
+from benchmarks.compare import update_docs
 from fastseg.segment.datasets import make_retail_export
 
 COMMAND_LINES = [
@@ -38,7 +38,7 @@ def render(n_customers=400, seed=0):
         if done.returncode != 0:
             raise SystemExit(f"the command failed:\n{done.stderr}")
         stdout = done.stdout.splitlines()
-        # The timing line differs from run to run; the README shows the rest.
+        # The timing line differs from run to run; the docs show the rest.
         stdout = [line for line in stdout if not line.startswith("Segmented ")]
         # So do the progress lines on stderr ("fastseg: K sweep (3.2 s)").
         stderr = [line for line in done.stderr.splitlines() if not re.search(r"\(\d+\.\d s\)$", line)]
@@ -83,12 +83,12 @@ def render(n_customers=400, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=400)
-    parser.add_argument("--update-readme", action="store_true", help="write the block into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the block into its docs page")
     args = parser.parse_args(argv)
     text = render(args.customers)
     print(text)
-    if args.update_readme:
-        update_readme(text, "own-data")
+    if args.update_docs:
+        update_docs(text, "own-data")
     return 0
 
 

@@ -3,7 +3,7 @@ profiles beside the same job written plainly with pandas + scikit-learn, then th
 `fastseg segment` command (pairs and recommendations too) with its peak memory.
 
     python -m benchmarks.scale --rows 10000000 --customers 1000000
-    python -m benchmarks.scale --rows 1000000 --customers 100000 --update-readme
+    python -m benchmarks.scale --rows 1000000 --customers 100000 --update-docs
 
 The plain pipeline is the one a data scientist writes: groupby RFM, log1p, StandardScaler,
 ``sklearn.cluster.KMeans(n_init=10)`` for every K of 2-15, silhouette on a 10k sample,
@@ -122,7 +122,7 @@ def main(argv=None):
     parser.add_argument("--no-job", action="store_true", help="skip the whole command")
     parser.add_argument("--no-compare", action="store_true", help="only the whole command")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     args = parser.parse_args(argv)
     if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
         child = [sys.executable, "-m", "benchmarks.scale", *(sys.argv[1:] if argv is None else argv)]
@@ -171,11 +171,13 @@ def main(argv=None):
         ]
     text = "\n".join(lines)
     print(text)
-    if args.update_readme:
-        from benchmarks.compare import update_readme
+    if args.update_docs:
+        from benchmarks.compare import update_docs
 
-        block = "scale-job" if args.no_compare else "scale-table"
-        update_readme(text, block if args.isa == "native" else f"{block}-avx2")
+        if args.no_compare:
+            update_docs(text, "scale-job" if args.isa == "native" else "scale-job-avx2")
+        else:
+            update_docs(text, "scale-table" if args.isa == "native" else "scale-table-avx2")
     return 0
 
 

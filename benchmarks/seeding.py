@@ -1,8 +1,8 @@
 """k-means++ seeding against scikit-learn's: the same rows drawn, and the time, native and AVX2 code.
 
     python -m benchmarks.seeding                  # both code paths (AVX2 in a child process)
-    python -m benchmarks.seeding --update-readme  # also rewrite the seeding table in README.md
-    python -m benchmarks.seeding --threads 1 --update-readme  # one thread each (its own table)
+    python -m benchmarks.seeding --update-docs  # also rewrite the seeding table in docs/
+    python -m benchmarks.seeding --threads 1 --update-docs  # one thread each (its own table)
 
 For each case and seed, ``fastseg.kmeans_plusplus`` and ``sklearn.cluster.kmeans_plusplus`` run
 one after the other on the same array (interleaved rounds, one seed per round); the table gives
@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from .compare import AVX2_ENV, ROOT, code_path, update_readme
+from .compare import AVX2_ENV, ROOT, code_path, update_docs
 
-# (rows, features, k, dtype): the README's seeding case and a smaller shape where float32 draws
+# (rows, features, k, dtype): the seeding table's case and a smaller shape where float32 draws
 # used to leave scikit-learn's.
 CASES = [
     (200_000, 32, 256, "float32"),
@@ -101,9 +101,9 @@ def render(runs, repeats, threads=None):
     for label, (path, _) in runs:
         lines.append(f"{label}: {path}")
     lines.append("")
-    how = "`python -m benchmarks.seeding --update-readme`"
+    how = "`python -m benchmarks.seeding --update-docs`"
     if threads:
-        how = f"`python -m benchmarks.seeding --threads {threads} --update-readme`"
+        how = f"`python -m benchmarks.seeding --threads {threads} --update-docs`"
     on = f"{threads} thread(s) each (Numba and BLAS)" if threads else "every thread (2 cores)"
     lines.append(
         f"Median of {repeats} interleaved rounds (one seed per round, the same for both), {on}; {how}."
@@ -114,7 +114,7 @@ def render(runs, repeats, threads=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="rounds (seeds) per case")
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     parser.add_argument("--threads", type=int, default=None, help="threads for both (default: all)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # child: results only
     args = parser.parse_args(argv)
@@ -136,8 +136,8 @@ def main(argv=None):
     runs.append(("AVX2", (path, [(tuple(c), r) for c, r in results])))
     table = render(runs, args.repeats, args.threads)
     print(table)
-    if args.update_readme:
-        update_readme(table, f"seeding-table-{args.threads}-thread" if args.threads else "seeding-table")
+    if args.update_docs:
+        update_docs(table, f"seeding-table-{args.threads}-thread" if args.threads else "seeding-table")
     return 0
 
 

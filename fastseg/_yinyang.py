@@ -38,7 +38,7 @@ def choose_algorithm(n, d, k, max_iter=300):
     Rule, in float32 and float64 alike: k >= 64, 16 <= d <= MAX_FEATURES, n >= 20 k, the bounds
     (8 (k / 10 + 2) bytes per row) within 1 GiB, and ``max_iter >= MIN_ITER``. Whole fits both
     ways come from ``python -m benchmarks.auto_choice``, late iterations from
-    ``python -m benchmarks.accelerated`` (the README's accelerated table). Below the rule Lloyd's
+    ``python -m benchmarks.accelerated`` (the accelerated table of docs/performance.md). Below the rule Lloyd's
     kernels are as fast (at d = 8, k = 64 the fused kernel), and Yinyang's dense passes (the
     first, about two Lloyd iterations, and after large moves) plus the extra assignment pass on
     strict convergence eat small per-iteration gains in a short fit.

@@ -1,5 +1,5 @@
-"""The README's memory bound for a fit, measured: peak resident growth of a fit in a fresh process,
-against the bound the README states ("How it works": extra memory beyond X), and the growth of a
+"""The documented memory bound for a fit, measured: peak resident growth of a fit in a fresh process,
+against the bound docs/how-it-works.md states (extra memory beyond X), and the growth of a
 fit of the size the memory table shows (1e8 rows), run at 1/10 of it with the byte caps scaled
 alike so that the same code paths run."""
 
@@ -51,12 +51,12 @@ KMeans(k, n_init=1, max_iter=5, tol=1e-4, random_state=0).fit(X)
 print(json.dumps({"growth": status("VmHWM") - before}))
 """
 
-# Interpreter, library and allocator noise on top of the arrays the README lists.
+# Interpreter, library and allocator noise on top of the arrays the docs list.
 SLACK = 16 * 2**20
 
 
 def readme_bound(n, d, k, itemsize=4):
-    """Extra memory beyond X, as "How it works" in the README states it."""
+    """Extra memory beyond X, as docs/how-it-works.md states it."""
     labels = 4 * n
     trials = 2 + int(np.log(k))
     transposed = 0 if use_gemm(d, k, np.float32) else min(n * padded_features(d) * itemsize, BLOCKS_BYTES)
