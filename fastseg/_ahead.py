@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 # A compilation that takes longer than this is left to this process.
 WAIT_SECONDS = 120.0
 
@@ -94,21 +92,10 @@ def assign_kernel(rows, n_clusters):
     args = [rows.dtype.name, str(rows.d), str(n_clusters)]
     try:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from fastseg._ahead import _compile; _compile()", *args],
+            [sys.executable, "-c", "from fastseg._rows import compile_assignment; compile_assignment()", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=dict(os.environ, PYTHONPATH=path),
         )  # fmt: skip
     except OSError:  # no process to spare
         return None
     return Ahead(process)
-
-
-def _compile():
-    """The other process: one assignment pass on a few rows of the fit's dtype and width,
-    through ``Rows.assign`` itself, so the kernel gets the fit's exact types."""
-    from ._rows import Rows
-
-    dtype, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    rows = Rows(np.zeros((max(k, 2), d), dtype=dtype))
-    labels = np.full(rows.n, -1, dtype=np.int32)
-    rows.assign(np.empty(0, dtype=dtype), np.zeros((k, d), dtype=dtype), labels, stats=rows.slot_stats(k))

@@ -16,8 +16,8 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted, validate_data
 
-from ._rows import Rows, unit_weights
-from ._validation import check_finite_magnitude, check_magnitude, check_weights, streamable
+from ._rows import Rows
+from ._validation import check_finite_magnitude, check_magnitude, check_weights, streamable, unit_weights
 
 
 def tolerance(rows, tol):

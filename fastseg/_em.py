@@ -9,14 +9,18 @@ parameters travel as plain arrays (``covariance_type``, weights, means, precisio
 import logging
 import math
 import time
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from ._blas import blas_single_thread
 from ._kernels import em as _ek
 from ._kernels._config import in_parallel, slot_bounds
+from ._validation import verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -325,3 +329,78 @@ def run_em(initialize, e_step, m_step, total_weight, *, n_init, max_iter, tol, r
                 best = params
                 best_n_iter, best_bounds, best_converged = n_iter, bounds, converged
     return best, best_n_iter, max_lower_bound, best_bounds, best_converged
+
+
+class Inits(NamedTuple):
+    """A mixture's explicit ``weights_init``, ``means_init`` and ``precisions_init``, checked
+    (None where not given)."""
+
+    weights: object
+    means: object
+    precisions: object
+
+
+def explicit_inits(model, n_features):
+    """``Inits`` of a ``GaussianMixture``, checked by scikit-learn's own checks (for its error
+    messages; imported here: sklearn.mixture is slow to import)."""
+    from sklearn.mixture._gaussian_mixture import _check_means, _check_precisions, _check_weights
+
+    k = model.n_components
+    return Inits(
+        None if model.weights_init is None else _check_weights(model.weights_init, k, xp=np),
+        None if model.means_init is None else _check_means(model.means_init, k, n_features, xp=np),
+        None
+        if model.precisions_init is None
+        else _check_precisions(model.precisions_init, model.covariance_type, k, n_features, xp=np),
+    )
+
+
+def fit_mixture(model, initialize, e_step, shift, tied_moment, total_weight, dtype):
+    """``run_em`` with a ``GaussianMixture``'s settings (``initialize(random_state)`` and
+    ``e_step(params)`` from the in-memory rows or from dask blocks), then its fitted attributes."""
+    warm = model.warm_start and hasattr(model, "converged_")
+    start = None
+    if warm:  # continue from the fitted parameters, in float64
+        fitted = [
+            np.asarray(getattr(model, name), dtype=np.float64)
+            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_")
+        ]
+        start = (Params(*fitted), model.lower_bound_)
+    cov_type, reg_covar = model.covariance_type, model.reg_covar
+    with verbose_logging(model.verbose):
+        best, n_iter, lower_bound, bounds, converged = run_em(
+            initialize,
+            e_step,
+            lambda stats: m_step(stats, shift, tied_moment, cov_type, reg_covar),
+            total_weight,
+            n_init=1 if warm else model.n_init,
+            max_iter=model.max_iter,
+            tol=model.tol,
+            random_state=check_random_state(model.random_state),
+            verbose=model.verbose,
+            verbose_interval=model.verbose_interval,
+            start=start,
+        )
+    model.converged_ = converged
+    if not model.converged_ and model.max_iter > 0:
+        warnings.warn(
+            "Best performing initialization did not converge. Try different init parameters, or increase "
+            "max_iter, tol, or check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    covariances = best.covariances
+    if covariances is None:  # max_iter=0 with precisions_init: covariances from the precisions
+        covariances = covariances_from_precision_cholesky(best.precisions_cholesky, cov_type)
+    model.weights_, model.means_, model.precisions_cholesky_ = (
+        best.weights,
+        best.means,
+        best.precisions_cholesky,
+    )
+    model.covariances_ = covariances
+    model.precisions_ = precisions_from_cholesky(model.precisions_cholesky_, cov_type)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+        setattr(model, name, np.asarray(getattr(model, name), dtype=dtype))
+    model.n_iter_ = n_iter
+    model.lower_bound_ = lower_bound
+    model.lower_bounds_ = bounds

@@ -6,16 +6,19 @@ matrix with int32 indices, ``sample_weight`` has X's dtype, centres are ``(k, d)
 """
 
 import mmap
+import sys
 from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._ahead import assign_kernel
 from ._blas import blas_single_thread, score_kernel
 from ._kernels import lloyd as _lk
 from ._kernels import moments as _mk
 from ._kernels import seeding as _sk
 from ._kernels._config import BLOCK_ROWS, in_parallel, slot_bounds
+from ._validation import check_magnitude
 
 # Slots per batch when a memmap is streamed: at 1e8 rows a slot is 1.6e6 rows, so a batch
 # keeps a few hundred MB resident while two threads still share its slots.
@@ -31,11 +34,6 @@ BLOCKS_BYTES = 1 << 28
 # kept copy's 4 KB blocks (a page each, 8 feature rows) stall on memory; float32 blocks are half
 # that and the kept copy stays faster there (scratch blocks 0.72x).
 KEEP_BLOCKS_DTYPES = (np.dtype(np.float32),)
-
-
-def unit_weights(dtype):
-    """The length-0 weight array that tells the kernels "every row has weight 1"."""
-    return np.empty(0, dtype=dtype)
 
 
 def _drop_pages(X, r0, r1):
@@ -145,8 +143,6 @@ class Rows:
     def compile_ahead(self, n_clusters):
         """On a first run (the kernel cache lacks it), compile the assignment kernel for
         ``n_clusters`` centres in another process while this one goes on (``fastseg._ahead``)."""
-        from ._ahead import assign_kernel
-
         self._ahead = assign_kernel(self, n_clusters)
 
     def stop_ahead(self):
@@ -183,8 +179,6 @@ class Rows:
             mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
             var = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel() - mean**2
         else:
-            from ._validation import check_magnitude  # (it imports this module)
-
             n_slots = self.bounds.shape[0] - 1
             sums, squares = np.empty((n_slots, self.d)), np.empty((n_slots, self.d))
             top, bottom = np.empty(n_slots), np.empty(n_slots)
@@ -235,8 +229,6 @@ class Rows:
         """The value checks of ``moments`` without the variances, in one pass: raises ValueError
         for a NaN or an infinity, or values so large that squared distances would overflow.
         Dense rows in memory (a streamed memmap is checked by ``moments``)."""
-        from ._validation import check_magnitude  # (it imports this module)
-
         ubits = np.uint32 if self.dtype == np.float32 else np.uint64
         flat = self.X.reshape(-1).view(ubits)
         edges = self.bounds * self.d
@@ -485,3 +477,13 @@ class Rows:
                 ),
                 work=X.size * cand_rows.shape[0],
             )
+
+
+def compile_assignment():
+    """The other process of ``fastseg._ahead``: one assignment pass on a few rows of the fit's
+    dtype and width (``argv``), through ``Rows.assign`` itself, so the kernel gets the fit's exact
+    types."""
+    dtype, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rows = Rows(np.zeros((max(k, 2), d), dtype=dtype))
+    labels = np.full(rows.n, -1, dtype=np.int32)
+    rows.assign(np.empty(0, dtype=dtype), np.zeros((k, d), dtype=dtype), labels, stats=rows.slot_stats(k))

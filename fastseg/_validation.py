@@ -9,7 +9,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, assert_all_finite
 
-from ._rows import unit_weights
+
+def unit_weights(dtype):
+    """The length-0 weight array that tells the kernels "every row has weight 1"."""
+    return np.empty(0, dtype=dtype)
+
 
 logger = logging.getLogger("fastseg")
 
@@ -40,7 +44,7 @@ def verbose_logging(verbose):
 
 
 def check_weights(sample_weight, X, unit_if_none=False):
-    """Validated weights of X's dtype; with ``unit_if_none``, None gives ``_rows.unit_weights``
+    """Validated weights of X's dtype; with ``unit_if_none``, None gives ``unit_weights``
     (a length-0 array the kernels read as weight 1 everywhere: no (n,) array allocated)."""
     if sample_weight is None and unit_if_none:
         return unit_weights(X.dtype)

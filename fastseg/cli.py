@@ -244,7 +244,8 @@ def _write_database(args, database, data, result, method=None):
     if not (database and args.write_table):
         return None
     from fastseg.segment import db
-    from fastseg.segment.pipeline import labels_frame, table_rows, with_source_ids
+    from fastseg.segment.files import labels_frame
+    from fastseg.segment.pipeline import table_rows, with_source_ids
 
     id_column = data.id_column
     labels = labels_frame(data.frame, id_column, result["segments"], result["names"])
@@ -336,7 +337,7 @@ def _cmd_assign(args):
         for line in data.report.lines():
             _say(line)
     from fastseg._pandas import require_pandas
-    from fastseg.segment.pipeline import labels_frame
+    from fastseg.segment.files import labels_frame
 
     pd = require_pandas()
     labels = labels_frame(data.frame, data.id_column, segments, model.names)

@@ -1,19 +1,17 @@
 """``fastseg.GaussianMixture``: scikit-learn's GaussianMixture on the fused Numba EM kernel,
 with weighted EM (``fit(X, sample_weight=...)``) besides."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _em, _rows, _seeding
-from ._validation import check_magnitude, verbose_logging
+from ._validation import check_magnitude
 from ._validation import check_weights as _check_sample_weights
 from .kmeans import KMeans
 
@@ -88,30 +86,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
 
     # -- parameters <-> kernel arguments ----------------------------------------------------
-    def _check_initial_parameters(self, X):
-        # scikit-learn's own checks, for its error messages (imported here: sklearn.mixture is slow to import)
-        from sklearn.mixture._gaussian_mixture import _check_means, _check_precisions, _check_weights
-
-        n_features = X.shape[1]
-        k = self.n_components
-        self._weights_init = (
-            None if self.weights_init is None else _check_weights(self.weights_init, k, xp=np)
-        )
-        self._means_init = (
-            None if self.means_init is None else _check_means(self.means_init, k, n_features, xp=np)
-        )
-        self._precisions_init = (
-            None
-            if self.precisions_init is None
-            else _check_precisions(self.precisions_init, self.covariance_type, k, n_features, xp=np)
-        )
-
-    def _initial_params(self, X, sample_weight, random_state, shift, tied_moment):
+    def _initial_params(self, X, sample_weight, random_state, shift, tied_moment, inits):
         """A run's initial ``_em.Params``: responsibilities from ``init_params`` (unless every
         ``*_init`` is given), an M-step on them, then the explicit ``*_init`` parameters."""
         n, k = X.shape[0], self.n_components
         params = None
-        if _em.needs_responsibilities(self._weights_init, self._means_init, self._precisions_init):
+        if _em.needs_responsibilities(*inits):
             resp = np.zeros((n, k))
             # scikit-learn's draws: the same rows and uniforms from the same random state.
             if self.init_params == "kmeans":
@@ -138,11 +118,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             # as one of its repeated copies would.
             stats = _em.hard_stats(resp, X - shift, self.covariance_type)
             params = _em.start_from_stats(
-                stats, shift, tied_moment, self.covariance_type, self.reg_covar, self._weights_init, w.sum()
+                stats, shift, tied_moment, self.covariance_type, self.reg_covar, inits.weights, w.sum()
             )
-        return _em.init_overrides(
-            params, self._weights_init, self._means_init, self._precisions_init, self.covariance_type
-        )
+        return _em.init_overrides(params, *inits, self.covariance_type)
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -172,7 +150,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Expected n_samples >= n_components but got "
                 f"n_components = {self.n_components}, n_samples = {X.shape[0]}"
             )
-        self._check_initial_parameters(X)
+        inits = _em.explicit_inits(self, X.shape[1])
         sample_weight = _check_sample_weights(sample_weight, X)
         w64 = sample_weight.astype(np.float64)
         total_weight = float(w64.sum())
@@ -184,8 +162,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             tied_moment = (Xs * w64[:, None]).T @ Xs
 
         cov_type = self.covariance_type
-        self._run_em(
-            lambda random_state: self._initial_params(X, sample_weight, random_state, shift, tied_moment),
+        _em.fit_mixture(
+            self,
+            lambda random_state: self._initial_params(
+                X, sample_weight, random_state, shift, tied_moment, inits
+            ),
             lambda p: _em.e_stats(
                 rows, sample_weight, shift, cov_type, p.weights, p.means, p.precisions_cholesky
             ),
@@ -195,56 +176,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             X.dtype,
         )
         return self._log_prob_rows(X).argmax(axis=1)  # X is validated already
-
-    def _run_em(self, initialize, e_step, shift, tied_moment, total_weight, dtype):
-        """``_em.run_em`` with this model's settings (``initialize(random_state)`` and
-        ``e_step(params)`` from the in-memory rows or from dask blocks), then the fitted attributes."""
-        warm = self.warm_start and hasattr(self, "converged_")
-        start = None
-        if warm:  # continue from the fitted parameters, in float64
-            fitted = [
-                np.asarray(getattr(self, name), dtype=np.float64)
-                for name in ("weights_", "means_", "covariances_", "precisions_cholesky_")
-            ]
-            start = (_em.Params(*fitted), self.lower_bound_)
-        cov_type, reg_covar = self.covariance_type, self.reg_covar
-        with verbose_logging(self.verbose):
-            best, n_iter, lower_bound, bounds, converged = _em.run_em(
-                initialize,
-                e_step,
-                lambda stats: _em.m_step(stats, shift, tied_moment, cov_type, reg_covar),
-                total_weight,
-                n_init=1 if warm else self.n_init,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                random_state=check_random_state(self.random_state),
-                verbose=self.verbose,
-                verbose_interval=self.verbose_interval,
-                start=start,
-            )
-        self.converged_ = converged
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init parameters, or increase "
-                "max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        covariances = best.covariances
-        if covariances is None:  # max_iter=0 with precisions_init: covariances from the precisions
-            covariances = _em.covariances_from_precision_cholesky(best.precisions_cholesky, cov_type)
-        self.weights_, self.means_, self.precisions_cholesky_ = (
-            best.weights,
-            best.means,
-            best.precisions_cholesky,
-        )
-        self.covariances_ = covariances
-        self.precisions_ = _em.precisions_from_cholesky(self.precisions_cholesky_, cov_type)
-        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
-            setattr(self, name, np.asarray(getattr(self, name), dtype=dtype))
-        self.n_iter_ = n_iter
-        self.lower_bound_ = lower_bound
-        self.lower_bounds_ = bounds
 
     # -- using a fitted model --------------------------------------------------------------------
     def _weighted_log_prob(self, X):

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from fastseg import _rows, _seeding
 from fastseg._kernels import lloyd
 from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
-from fastseg._rows import unit_weights
+from fastseg._validation import unit_weights
 
 from . import reference
 from .conftest import make_data

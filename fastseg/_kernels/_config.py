@@ -12,6 +12,13 @@ from numba.core.runtime import nrt
 # fastmath without nnan/ninf: NaN and inf checks keep working inside kernels.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 JIT = {"cache": True, "nogil": True, "fastmath": FASTMATH}
+# Fused multiply-adds only, no ``reassoc``: each distance is summed in feature order, so the
+# fused Lloyd kernel (SIMD lanes over rows), the GA fitness and Yinyang's exact distances compute
+# the same numbers.
+FEATURE_ORDER = {"cache": True, "nogil": True, "fastmath": {"contract"}}
+# No fastmath at all: sums added in order and rounded as NumPy rounds them (k-means++'s running
+# sums, which must pick scikit-learn's rows), and integer kernels.
+NO_FASTMATH = {"cache": True, "nogil": True}
 
 
 class _KernelCache(FunctionCache):

@@ -7,11 +7,11 @@ drawn by the caller and passed in, so these functions are deterministic.
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, JIT, njit
-from .lloyd import _ROWWISE, FEATURE_GROUP, block_distances
+from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT, njit
+from .lloyd import FEATURE_GROUP, block_distances
 
 
-@njit(**_ROWWISE)
+@njit(**FEATURE_ORDER)
 def _distances_in_block(xt, centres, dist):
     """Squared distance of every lane of one transposed block to every centre.
 

@@ -9,15 +9,11 @@ update). Kernels over rows or blocks are split the same way, by slicing their ro
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
+from ._config import BLOCK_ROWS, CHUNK_ROWS, FEATURE_ORDER, JIT, njit
 
 # Features are taken FEATURE_GROUP at a time by the fused kernel: each step of its SIMD loop over
 # a block's rows adds that many squared differences in registers before one store.
 FEATURE_GROUP = 4
-# The fused kernel's arithmetic is element-wise over rows (no reduction for ``reassoc`` to
-# reorder): each distance is summed in feature order with fused multiply-adds, the numbers
-# Yinyang reproduces.
-_ROWWISE = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 
 
 def padded_features(n_features):
@@ -175,7 +171,7 @@ def transpose_blocks(X, xb):
                 xt[f, b] = X[start + b, f]
 
 
-@njit(inline="always", **_ROWWISE)
+@njit(inline="always", **FEATURE_ORDER)
 def _two_per_pass(xt, cp, zero, best_dist, best, width):
     """``_nearest_in_block`` for ``width`` (4 or 8, a literal) feature rows: two centres per pass
     over the lanes, each feature of a lane loaded once for both."""
@@ -205,7 +201,7 @@ def _two_per_pass(xt, cp, zero, best_dist, best, width):
             best[b] = jk if lt else bi
 
 
-@njit(inline="always", **_ROWWISE)
+@njit(inline="always", **FEATURE_ORDER)
 def block_distances(xt, c, acc):
     """Squared distance of every lane of a transposed block to one centre, summed in feature
     order, ``FEATURE_GROUP`` features per step with fused multiply-adds (the numbers Yinyang and
@@ -237,7 +233,7 @@ def block_distances(xt, c, acc):
             acc[b] = a
 
 
-@njit(**_ROWWISE)
+@njit(**FEATURE_ORDER)
 def _nearest_in_block(xt, cp, acc, best_dist, best):
     """Nearest centre of every lane of one transposed block (first index on ties).
 
@@ -612,7 +608,7 @@ def sq_distances_to_assigned_sparse(data, indices, indptr, centres, labels, out)
 DOT_CENTRES = 4
 
 
-@njit(**_ROWWISE)
+@njit(**FEATURE_ORDER)
 def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
     """Lowest score ``|c|^2 / 2 - c.x`` of every lane of one transposed chunk (first on ties).
 

@@ -3,7 +3,7 @@ overflow check) and ``tol``'s variances need, read together."""
 
 import numpy as np
 
-from ._config import JIT, njit
+from ._config import JIT, NO_FASTMATH, njit
 
 
 @njit(**JIT)
@@ -41,7 +41,7 @@ def column_moments(X, bounds, shifted_sums, shifted_squares, largest, smallest):
         smallest[s] = bottom
 
 
-@njit(cache=True, nogil=True)
+@njit(**NO_FASTMATH)
 def largest_bits(bits, magnitude, bounds, largest):
     """Per slot: the largest bit pattern of the values with their sign bit cleared.
 

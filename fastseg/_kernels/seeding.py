@@ -11,7 +11,7 @@ scikit-learn's centred copy of X (zeros: no centring).
 
 import numpy as np
 
-from ._config import JIT, njit
+from ._config import JIT, NO_FASTMATH, njit
 
 
 @njit(**JIT)
@@ -68,7 +68,7 @@ def closer(X, sample_weight, shift, centre, bounds, closest, slot_pot):
         slot_pot[s] = acc
 
 
-@njit(cache=True, nogil=True)  # no fastmath: the running sum is added in order, as NumPy adds it
+@njit(**NO_FASTMATH)
 def draw_candidates(closest, sample_weight, targets, order, cand):
     """``cand = np.searchsorted(np.cumsum(w * closest), targets)`` without the (n,) running sums:
     they are added one by one in closest's dtype, as ``np.cumsum`` adds them, and compared with

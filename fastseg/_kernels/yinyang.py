@@ -18,16 +18,11 @@ original index of permuted position ``p``.
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, CHUNK_ROWS, JIT, njit
+from ._config import BLOCK_ROWS, CHUNK_ROWS, FEATURE_ORDER, JIT, njit
 from .lloyd import DOT, FUSED, GEMM, MOVES, gemm_centres, gemm_chunk, move_rows, take_labels, transpose_rows
 
-# The exact distance helper runs without ``reassoc`` so the sum over features is evaluated in
-# feature order with fused multiply-adds, which is what the fused Lloyd kernel computes per
-# element (its SIMD lanes run over rows).
-_EXACT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 
-
-@njit(**_EXACT)
+@njit(**FEATURE_ORDER)
 def _score_one(xs, cr, p):
     """The fused Lloyd kernel's distance of one row to the centre at position ``p``, summed in
     feature order with fused multiply-adds.
@@ -41,7 +36,7 @@ def _score_one(xs, cr, p):
     return acc
 
 
-@njit(**_EXACT)
+@njit(**FEATURE_ORDER)
 def _dot_score(xs, shifted, half_norms, j):
     """The dot kernel's score of one shifted row for centre ``j`` (``lloyd.dot_scores_block``):
     its dot product is the feature-order chain of fused multiply-adds from 0.

@@ -9,8 +9,8 @@ from scipy.special import logsumexp
 
 from .. import _em
 from .._kernels._config import threads
-from .._rows import Rows, block_moments, merge_moments, unit_weights
-from .._validation import largest_abs
+from .._rows import Rows, block_moments, merge_moments
+from .._validation import largest_abs, unit_weights
 
 # Statistics of this many blocks are added by one task of the reduction tree.
 SPLIT_EVERY = 8
@@ -34,7 +34,7 @@ def block_weights(weights, block):
 
 
 def kernel_weights(weights, block):
-    """Weights for the kernels only: no weights are ``_rows.unit_weights`` (nothing allocated)."""
+    """Weights for the kernels only: no weights are ``_validation.unit_weights`` (nothing allocated)."""
     return unit_weights(block.dtype) if weights is None else writeable(weights)
 
 

@@ -242,7 +242,7 @@ class Fit:
         self.offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
         self.n = int(X.shape[0])
 
-    def _map(self, fn, *args):
+    def map(self, fn, *args):
         return [dask.delayed(fn, pure=True)(xb, wb, *args) for xb, wb in zip(self.x_blocks, self.w_blocks)]
 
     def compute(self, *graphs):
@@ -251,7 +251,7 @@ class Fit:
         tops = [isinstance(g, TreeTop) for g in graphs]
         graphs = [list(g) if top else g for g, top in zip(graphs, tops)]
         if self.mean_variance is None:
-            checks, *results = dask.compute(self._map(block_check), *graphs)
+            checks, *results = dask.compute(self.map(block_check), *graphs)
             self._validate(checks)
         else:
             results = dask.compute(*graphs)
@@ -288,7 +288,7 @@ class Fit:
         """
         centres = np.array(centres, dtype=self.dtype, order="C")
         for it in range(max_iter):
-            (stats,) = self.compute(tree_sum(self._map(block_stats, centres, self.num_threads)))
+            (stats,) = self.compute(tree_sum(self.map(block_stats, centres, self.num_threads)))
             if it == 0:
                 tol = self.tolerance(tol)
             sums, weights, inertia = stats
@@ -330,7 +330,7 @@ class Fit:
 
     def final(self, centres):
         """(inertia, label counts) against ``centres``."""
-        (total,) = self.compute(tree_sum(self._map(block_final, centres, self.num_threads)))
+        (total,) = self.compute(tree_sum(self.map(block_final, centres, self.num_threads)))
         inertia, counts = total
         return float(inertia), counts
 
@@ -366,7 +366,7 @@ class Fit:
     def kmeans_parallel(self, k, oversampling_factor, rounds, entropy, random_state):
         """k-means|| (Bahmani et al., 2012) with a per-block running minimum of d^2."""
         candidates = self.weighted_rows(1, entropy)
-        min_sq = self._map(block_min_sq_distances, candidates, None, self.num_threads)
+        min_sq = self.map(block_min_sq_distances, candidates, None, self.num_threads)
         min_sq = list(dask.persist(*min_sq))
         phi = self.compute(
             tree_sum([dask.delayed(weighted_sum, pure=True)(wb, m) for wb, m in zip(self.w_blocks, min_sq)])
@@ -403,7 +403,7 @@ class Fit:
             extra = self.weighted_rows(k - candidates.shape[0], entropy + 1)
             candidates = np.concatenate([candidates, extra])
         candidates = np.ascontiguousarray(candidates, dtype=self.dtype)
-        (weights,) = self.compute(tree_sum(self._map(block_candidate_weights, candidates, self.num_threads)))
+        (weights,) = self.compute(tree_sum(self.map(block_candidate_weights, candidates, self.num_threads)))
         local = _InMemoryKMeans(n_clusters=k, init="k-means++", n_init=1, random_state=random_state)
         local.fit(candidates, sample_weight=weights.astype(self.dtype))
         return np.ascontiguousarray(local.cluster_centers_, dtype=self.dtype)

@@ -119,25 +119,26 @@ class GaussianMixture(_InMemoryMixture):
                 "Expected n_samples >= n_components (and >= 2) but got "
                 f"n_components = {self.n_components}, n_samples = {n}"
             )
-        self._check_initial_parameters(X)
+        inits = _em.explicit_inits(self, d)
         W = as_dask_weights(sample_weight, X)
         lazy_X = X
         if self.persist:
             X, W = dask.persist(X, W) if W is not None else (X.persist(), None)
         fit = Fit(X, W, self.num_threads)
-        ((total_weight, wx),) = fit.compute(tree_sum(fit._map(block_weighted_sums)))
+        ((total_weight, wx),) = fit.compute(tree_sum(fit.map(block_weighted_sums)))
         shift = wx / total_weight
         tied_moment = None
         if self.covariance_type == "tied":
-            (tied_moment,) = fit.compute(tree_sum(fit._map(block_tied_moment, shift)))
+            (tied_moment,) = fit.compute(tree_sum(fit.map(block_tied_moment, shift)))
 
         def e_step(p):
-            (totals,) = fit.compute(tree_sum(fit._map(block_em, self._params(p), shift, self.num_threads)))
+            (totals,) = fit.compute(tree_sum(fit.map(block_em, self._params(p), shift, self.num_threads)))
             return _em.Stats(*totals)
 
-        self._run_em(
+        _em.fit_mixture(
+            self,
             lambda random_state: self._initial_params_from_blocks(
-                fit, random_state, shift, tied_moment, total_weight
+                fit, random_state, shift, tied_moment, total_weight, inits
             ),
             e_step,
             shift,
@@ -148,17 +149,17 @@ class GaussianMixture(_InMemoryMixture):
         self.n_features_in_ = d
         return lazy_X
 
-    def _initial_params_from_blocks(self, fit, random_state, shift, tied_moment, total_weight):
+    def _initial_params_from_blocks(self, fit, random_state, shift, tied_moment, total_weight, inits):
         """The initial ``_em.Params`` for init_params='kmeans': hard responsibilities from
         ``fastseg.dask.KMeans``; explicit ``*_init`` parameters override, as in memory."""
         params = None
-        if _em.needs_responsibilities(self._weights_init, self._means_init, self._precisions_init):
+        if _em.needs_responsibilities(*inits):
             km = KMeans(
                 self.n_components, random_state=random_state, num_threads=self.num_threads, persist=False
             )
             centres = km.fit(fit.X, sample_weight=fit.W).cluster_centers_
             (totals,) = fit.compute(
-                tree_sum(fit._map(block_hard_stats, centres, shift, self.covariance_type, self.num_threads))
+                tree_sum(fit.map(block_hard_stats, centres, shift, self.covariance_type, self.num_threads))
             )
             params = _em.start_from_stats(
                 _em.Stats(*totals),
@@ -166,12 +167,10 @@ class GaussianMixture(_InMemoryMixture):
                 tied_moment,
                 self.covariance_type,
                 self.reg_covar,
-                self._weights_init,
+                inits.weights,
                 total_weight,
             )
-        return _em.init_overrides(
-            params, self._weights_init, self._means_init, self._precisions_init, self.covariance_type
-        )
+        return _em.init_overrides(params, *inits, self.covariance_type)
 
     # -- using a fitted model ------------------------------------------------------------------------
     def _rowwise(self, X, Xd, fn, dtype, per_component=False):

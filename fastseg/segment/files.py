@@ -16,6 +16,14 @@ from .purchases import DataReport, clean_purchases, ids_as_text, rfm_table
 DELIMITERS = ",;\t|"
 
 
+def labels_frame(frame, id_column, segments, names):
+    """Customer id, segment number and segment name."""
+    pd = _pandas()
+    out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": segments})
+    out["segment_name"] = out["segment"].map(names)
+    return out
+
+
 def _open_text(path):
     """(first 64 kB of text, encoding, compression) of a CSV file, plain or gzip."""
     with open(path, "rb") as fh:
@@ -314,7 +322,6 @@ def write_outputs(out, frame, id_column, features, result, extra=None, notes=(),
     way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
     report reads the written tables there); ``plots``, a ``plots.PlotProcess`` already handed the
     plots, gives them instead of drawing them here. Returns the written paths."""
-    from .pipeline import labels_frame
     from .plots import write_plots
 
     out = Path(out)

@@ -176,7 +176,8 @@ class SegmentationModel:
                 shift=a["shift"],
             )  # fmt: skip
             return wlp.argmax(axis=1).astype(np.int32)
-        from .._rows import Rows, unit_weights
+        from .._rows import Rows
+        from .._validation import unit_weights
 
         labels = np.full(Z.shape[0], -1, dtype=np.int32)
         Rows(Z).assign(

@@ -35,14 +35,6 @@ class Segmentation:
         return table_rows(self.labels, self.method, self.k, run_at)
 
 
-def labels_frame(frame, id_column, segments, names):
-    """Customer id, segment number and segment name."""
-    pd = _pandas()
-    out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": segments})
-    out["segment_name"] = out["segment"].map(names)
-    return out
-
-
 def with_source_ids(labels, id_column, source):
     """``labels`` with the ids as ``source`` holds them (type and value: a database's bigint stays
     an integer), where the run read them as text; unchanged when ``source`` has no such column."""
@@ -127,7 +119,7 @@ def segment_frame(
     profile.insert(0, "name", [result["names"][s] for s in profile.index])
     return Segmentation(
         labels=with_source_ids(
-            labels_frame(data.frame, data.id_column, result["segments"], result["names"]),
+            files.labels_frame(data.frame, data.id_column, result["segments"], result["names"]),
             data.id_column,
             frame,
         ),
