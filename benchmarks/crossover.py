@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from fastseg._blas import blas_single_thread, score_kernel
-from fastseg._kernels import lloyd
+from fastseg._kernels import lloyd, scores
 from fastseg._kernels._config import BLOCK_ROWS, slot_bounds, threads
 
 SHAPES = [
@@ -59,8 +59,8 @@ def times_over_dot(X, k, repeats):
     lloyd.transpose_blocks(X, xb)
     kernels = [
         lambda: lloyd.assign_fused(X, xb, w, C, bounds, *stats, False),
-        lambda: lloyd.assign_gemm(X, w, C, mean, bounds, *stats, True),  # with the inertia, as the fused
-        lambda: lloyd.assign_dot(X, w, C, mean, bounds, *stats, True),
+        lambda: scores.assign_gemm(X, w, C, mean, bounds, *stats, True),  # with the inertia, as the fused
+        lambda: scores.assign_dot(X, w, C, mean, bounds, *stats, True),
     ]
     times = [[] for _ in kernels]
     with threads(1), blas_single_thread():

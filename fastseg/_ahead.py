@@ -81,9 +81,10 @@ def assign_kernel(rows, n_clusters):
 
     from ._blas import score_kernel
     from ._kernels import lloyd as _lk
+    from ._kernels import scores as _sck
 
     scores = score_kernel(rows.d, n_clusters, rows.dtype)
-    kernel = {_lk.FUSED: _lk.assign_fused, _lk.DOT: _lk.assign_dot, _lk.GEMM: _lk.assign_gemm}[scores]
+    kernel = {_lk.FUSED: _lk.assign_fused, _lk.DOT: _sck.assign_dot, _lk.GEMM: _sck.assign_gemm}[scores]
     if _in_cache(kernel, numba.typeof(rows.X[:0])) is not False:
         return None
     # The child imports fastseg from the same place as this process.

@@ -14,8 +14,10 @@ import scipy.sparse as sp
 
 from ._ahead import assign_kernel
 from ._blas import blas_single_thread, score_kernel
+from ._kernels import distances as _dk
 from ._kernels import lloyd as _lk
 from ._kernels import moments as _mk
+from ._kernels import scores as _sck
 from ._kernels import seeding as _sk
 from ._kernels._config import BLOCK_ROWS, in_parallel, slot_bounds
 from ._validation import check_magnitude
@@ -310,7 +312,7 @@ class Rows:
         elif self.shifts_rows(k):
             shift = self.mean if self._shift is None else self._shift
             dot = score_kernel(d, k, self.dtype) == _lk.DOT
-            kernel = _lk.assign_dot if dot else _lk.assign_gemm
+            kernel = _sck.assign_dot if dot else _sck.assign_gemm
             with nullcontext() if dot else blas_single_thread():
                 for a, b, r0, r1, local in self.batches():
                     X, w, lab = self.X[r0:r1], self._weights(sample_weight, r0, r1), labels[r0:r1]
@@ -372,14 +374,14 @@ class Rows:
             data, indices, indptr = self.csr()
             in_parallel(
                 edges.shape[0] - 1,
-                lambda a, b: _lk.sq_distances_sparse(
+                lambda a, b: _dk.sq_distances_sparse(
                     data, indices, indptr[edges[a] : edges[b] + 1], centres, out[edges[a] : edges[b]]
                 ),
             )
         else:
             in_parallel(
                 edges.shape[0] - 1,
-                lambda a, b: _lk.sq_distances(self.X[edges[a] : edges[b]], centres, out[edges[a] : edges[b]]),
+                lambda a, b: _dk.sq_distances(self.X[edges[a] : edges[b]], centres, out[edges[a] : edges[b]]),
             )
         return out
 
@@ -390,7 +392,7 @@ class Rows:
             data, indices, indptr = self.csr()
             in_parallel(
                 edges.shape[0] - 1,
-                lambda a, b: _lk.sq_distances_to_assigned_sparse(
+                lambda a, b: _dk.sq_distances_to_assigned_sparse(
                     data, indices, indptr[edges[a] : edges[b] + 1], centres,
                     labels[edges[a] : edges[b]], out[edges[a] : edges[b]],
                 ),
@@ -404,7 +406,7 @@ class Rows:
         return out
 
     def _to_assigned(self, centres, labels, out, r0, r1):
-        _lk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
+        _dk.sq_distances_to_assigned(self.X[r0:r1], centres, labels[r0:r1], out[r0:r1])
 
     def farthest(self, centres, labels, m, sample_weight=None):
         """The ``m`` rows farthest from their centres (farthest first, ties by row), in blocks;
@@ -418,7 +420,7 @@ class Rows:
             for start in range(r0, r1, block.shape[0]):
                 stop = min(start + block.shape[0], r1)
                 out = block[: stop - start]
-                _lk.sq_distances_to_assigned(self.X[start:stop], centres, labels[start:stop], out)
+                _dk.sq_distances_to_assigned(self.X[start:stop], centres, labels[start:stop], out)
                 if sample_weight is not None and sample_weight.shape[0]:
                     out[sample_weight[start:stop] == 0] = -1.0
                 top = np.argpartition(out, -min(m, out.size))[-min(m, out.size) :]

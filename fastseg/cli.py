@@ -1,11 +1,12 @@
 """The ``fastseg`` command."""
 
-import argparse
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
+
+from ._arguments import build_parser
 
 
 def _cmd_reproduce(args):
@@ -73,18 +74,6 @@ class _Progress:
             sys.stderr.flush()
 
         return update
-
-
-def _parse_k_range(text):
-    try:
-        lo, hi = (int(v) for v in text.split("-"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a range like 2-15, got {text!r}") from None
-    if lo < 2 or hi < lo:
-        raise argparse.ArgumentTypeError(
-            f"the range must start at 2 or more and not run backwards, got {text!r}"
-        )
-    return range(lo, hi + 1)
 
 
 def _say(line):
@@ -197,7 +186,9 @@ def _segment_and_write(args, progress, database, data, previous, plots):
         return 0
     print(io.describe(data.frame, data.id_column, data.features, result, data.truth, args.demo, baskets))
     if previous is not None:
-        print("\n" + _drift_summary(result["drift"], args.previous))
+        from fastseg.segment.drift import describe_drift
+
+        print("\n" + describe_drift(result["drift"], args.previous))
     if args.save_model:
         print(f"\nModel saved to {args.save_model} (assign new customers with: fastseg assign --model ...).")
     print(
@@ -245,16 +236,12 @@ def _write_database(args, database, data, result, method=None):
         return None
     from fastseg.segment import db
     from fastseg.segment.files import labels_frame
-    from fastseg.segment.pipeline import table_rows, with_source_ids
 
-    id_column = data.id_column
-    labels = labels_frame(data.frame, id_column, result["segments"], result["names"])
-    rows = table_rows(
-        with_source_ids(labels, id_column, database["frame"]), method or args.method, result["k"]
-    )
-    types = database["column_types"]
-    types = {id_column: types[id_column]} if id_column in types else None
-    n = db.write_table(args.input, args.write_table, rows, if_exists=args.if_exists, column_types=types)
+    labels = labels_frame(data.frame, data.id_column, result["segments"], result["names"])
+    n = db.write_labels(
+        args.input, args.write_table, labels, data.id_column, method or args.method, result["k"],
+        source=database["frame"], column_types=database["column_types"], if_exists=args.if_exists,
+    )  # fmt: skip
     return f"{args.write_table} ({n:,} rows, --if-exists {args.if_exists})"
 
 
@@ -292,22 +279,6 @@ def _report(run):
         write_report(folder, run)
 
     return finish
-
-
-def _drift_summary(drift, path):
-    """What changed since the previous model, in a few lines."""
-    kept = drift[drift["status"] == "kept"]
-    lines = [f"Against the previous model ({path}): {len(kept)} segments kept their numbers and names."]
-    for status, what in (("new", "New segments"), ("vanished", "Vanished segments")):
-        rows = drift[drift["status"] == status]
-        if len(rows):
-            lines.append(f"{what}: " + ", ".join(f"{s} ({name})" for s, name in rows["name"].items()))
-    both = drift.attrs.get("customers_in_both", 0)
-    if both:
-        lines.append(
-            f"Of {both:,} customers in both runs, {drift.attrs['changed_share']:.1%} changed segment (drift.csv)."
-        )
-    return "\n".join(lines)
 
 
 def _cmd_assign(args):
@@ -367,145 +338,6 @@ def _cmd_assign(args):
     return 0
 
 
-def _input_flags(parser, demo):
-    """The input and column flags of ``segment`` and ``assign``: one set, the same meanings."""
-    src = parser.add_argument_group("input")
-    if demo:
-        src.add_argument(
-            "--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)"
-        )
-    src.add_argument("--input", metavar="FILE",
-                     help="CSV (, ; tab or | delimited, optionally gzip-compressed) or Parquet file")  # fmt: skip
-    src.add_argument("--sep", metavar="CHAR", help="CSV delimiter (default: sniffed from the header line)")
-    src.add_argument(
-        "--id-column", metavar="COL", help="customer id column (default: customer_id if present)"
-    )
-    src.add_argument(
-        "--features", metavar="A,B,...", help="feature columns (default: every column but the id)"
-    )
-    src.add_argument(
-        "--transactions", action="store_true", help="the input is a purchase table: build RFM features"
-    )
-    src.add_argument(
-        "--date-column", default="date", metavar="COL", help="with --transactions (default: date)"
-    )
-    src.add_argument("--date-format", metavar="FMT",
-                     help="strptime format of the dates, e.g. '%%d/%%m/%%Y %%H:%%M' (default: one format "
-                     "inferred for the whole column)")  # fmt: skip
-    src.add_argument("--amount-column", metavar="COL",
-                     help="with --transactions: amount of each row (default: amount, if present)")  # fmt: skip
-    src.add_argument("--quantity-column", metavar="COL",
-                     help="with --transactions: quantity; amount = quantity x --price-column, or, without "
-                     "a price, monetary = items bought")  # fmt: skip
-    src.add_argument("--price-column", metavar="COL", help="with --transactions: unit price")
-    src.add_argument("--order-column", metavar="COL",
-                     help="with --transactions: order id (default: a basket is one customer's purchases "
-                     "on one day)")  # fmt: skip
-    src.add_argument("--item-column", default="item", metavar="COL",
-                     help="with --transactions: product column, for product pairs and recommendations (default: item)")  # fmt: skip
-    src.add_argument("--strict", action="store_true",
-                     help="stop with an error instead of dropping rows that cannot be used")  # fmt: skip
-    return src
-
-
-def _database_flags(parser):
-    dbs = parser.add_argument_group(
-        "database",
-        "--input also takes a database URL: sqlite:///shop.db, postgresql://user@host:5432/db, "
-        "any SQLAlchemy URL whose driver is installed",
-    )
-    dbs.add_argument("--table", metavar="NAME", help="with a database URL: read this table (or schema.table)")
-    dbs.add_argument("--query", metavar="SQL", help="with a database URL: read the rows of this SELECT")
-    dbs.add_argument("--write-table", metavar="NAME",
-                     help="write customer id, segment, segment_name, method, k and run_at to this table of "
-                     "the same database, in one transaction")  # fmt: skip
-    dbs.add_argument("--if-exists", choices=["fail", "replace", "append"], default="fail",
-                     help="when the --write-table table exists: fail (default), replace it or append to it")  # fmt: skip
-    return dbs
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="fastseg",
-        description="Customer segmentation: K-means, GA-K-means and Gaussian mixtures on Numba kernels.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    seg = sub.add_parser(
-        "segment",
-        help="segment customers: K sweep, clustering, profiles, names and plots",
-        description="Segment customers and write labels, profiles, plots and report.html to an output "
-        "folder. Input is a customer table (one row per customer, feature columns) or, with "
-        "--transactions, a purchase table from which recency/frequency/monetary features are built; "
-        "either from a file or from a database (--input URL with --table or --query).",
-    )
-    _input_flags(seg, demo=True)
-    _database_flags(seg)
-    how = seg.add_argument_group("clustering")
-    how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
-                     help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
-                     "gmm: Gaussian mixture, full covariances (default kmeans)")  # fmt: skip
-    how.add_argument(
-        "--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)"
-    )
-    how.add_argument("--k-range", type=_parse_k_range, default=range(2, 16), metavar="LO-HI",
-                     help="K values of the sweep (default 2-15)")  # fmt: skip
-    how.add_argument("--min-segment-share", type=float, default=0.02, metavar="SHARE",
-                     help="the K sweep recommends no K with a segment under this share (default 0.02)")  # fmt: skip
-    how.add_argument("--outlier-sd", type=float, default=4.0, metavar="SD",
-                     help="customers further out than this many SDs on a feature (after the transforms) are "
-                     "outliers: fitted without, then given their nearest segment (default 4; 0: off)")  # fmt: skip
-    how.add_argument("--no-log", action="store_true", help="do not log-transform skewed money/count columns")
-    how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    out = seg.add_argument_group("output")
-    out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
-    out.add_argument("--evaluate", action="store_true",
-                     help="also measure the recommendations: leave-one-out hit rate@10 (hit_rate.csv)")  # fmt: skip
-    pairs = seg.add_argument_group("product pairs")
-    pairs.add_argument("--min-pair-count", type=int, default=5, metavar="N",
-                       help="a pair is shown when bought together in at least N baskets (default 5)")  # fmt: skip
-    pairs.add_argument("--min-support", type=float, default=0.0, metavar="S",
-                       help="and in at least this share of the segment's baskets (default 0)")  # fmt: skip
-    pairs.add_argument("--min-confidence", type=float, default=0.0, metavar="C",
-                       help="and with confidence at least C one way (default 0)")  # fmt: skip
-    out.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
-    keep = seg.add_argument_group("segments over time")
-    keep.add_argument("--save-model", metavar="PATH",
-                      help="save the fitted segmentation (preprocessing, model, segment numbers and names) "
-                      "to one file, for fastseg assign and --previous")  # fmt: skip
-    keep.add_argument("--previous", metavar="PATH",
-                      help="a model saved by an earlier run: segments that persist keep its numbers and "
-                      "names; drift.csv says what changed")  # fmt: skip
-    seg.set_defaults(func=_cmd_segment)
-
-    asg = sub.add_parser(
-        "assign",
-        help="label new customers with a saved segmentation (no refit)",
-        description="Label customers with the segments of a model saved by fastseg segment --save-model: "
-        "exactly its preprocessing, its centres or mixture, its segment numbers and names. Writes labels.csv "
-        "and data_report.csv to --out.",
-    )
-    asg.add_argument(
-        "--model", required=True, metavar="PATH", help="a model file from fastseg segment --save-model"
-    )
-    _input_flags(asg, demo=False)
-    _database_flags(asg)
-    asg.add_argument("--out", default="fastseg-assigned", help="output folder (default ./fastseg-assigned)")
-    asg.add_argument("--quiet", action="store_true", help="print nothing")
-    asg.set_defaults(func=_cmd_assign, demo=False)
-
-    rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
-    rep.add_argument(
-        "experiment", choices=["accuracy"], help="accuracy: Iris/Wine accuracy (GA-K-means Tables 1-2)"
-    )
-    rep.add_argument(
-        "--generations", type=int, default=200, help="GA generations (default 200, as the paper)"
-    )
-    rep.add_argument("--population", type=int, default=50, help="GA population size (default 50)")
-    rep.set_defaults(func=_cmd_reproduce)
-    return parser
-
-
-# Library warnings we know, as one line of our own (matched on the start of the message).
 _KNOWN_WARNINGS = {
     "Could not infer format": "dates were read value by value: give --date-format",
     "Columns (": "a column mixes numbers and text: its values were read as text",
@@ -524,12 +356,15 @@ def _report_warnings(caught):
             _say(f"warning: {line}")
 
 
+COMMANDS = {"segment": _cmd_segment, "assign": _cmd_assign, "reproduce": _cmd_reproduce}
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            status = args.func(args)
+            status = COMMANDS[args.command](args)
         except (ValueError, TypeError, OSError, ImportError) as exc:
             _say("error: " + "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
             status = 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fastseg.cli import build_parser
+from fastseg._arguments import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

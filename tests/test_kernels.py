@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastseg import _rows, _seeding
-from fastseg._kernels import lloyd
+from fastseg._kernels import distances, lloyd, scores
 from fastseg._kernels._config import BLOCK_ROWS, CHUNK_ROWS, MAX_SLOTS, slot_bounds, threads
 from fastseg._validation import unit_weights
 
@@ -59,9 +59,9 @@ def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update, exact
     if kind == "fused":
         lloyd.assign_fused(X, transposed(X), w, centres, bounds, *out, False)
     elif kind == "dot":
-        lloyd.assign_dot(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out, exact)
+        scores.assign_dot(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out, exact)
     else:
-        lloyd.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out, exact)
+        scores.assign_gemm(X, w, centres, X.mean(axis=0).astype(X.dtype), bounds, *out, exact)
     return inertia, changed
 
 
@@ -231,8 +231,8 @@ def test_dot_scores_are_the_feature_order_chain(dtype, d, k, rng):
     cs[k // 2] = cs[0]  # a tie: the first index wins
     half = (0.5 * (cs.astype(np.float64) ** 2).sum(axis=1)).astype(dtype)
     best_score, best = np.empty(CHUNK_ROWS, dtype), np.empty(CHUNK_ROWS, np.int32)
-    lloyd.dot_scores_block(xt, cs, half, np.empty((lloyd.DOT_CENTRES, CHUNK_ROWS), dtype), best_score, best)
-    scores = np.empty((k, CHUNK_ROWS), dtype)
+    scores.dot_scores_block(xt, cs, half, np.empty((scores.DOT_CENTRES, CHUNK_ROWS), dtype), best_score, best)
+    expected = np.empty((k, CHUNK_ROWS), dtype)
     for j in range(k):
         for b in range(CHUNK_ROWS):
             acc = dtype(0)
@@ -241,9 +241,9 @@ def test_dot_scores_are_the_feature_order_chain(dtype, d, k, rng):
                     acc = np.float32(np.float64(xt[f, b]) * np.float64(cs[j, f]) + np.float64(acc))
                 else:
                     acc = float(Fraction(float(xt[f, b])) * Fraction(float(cs[j, f])) + Fraction(acc))
-            scores[j, b] = half[j] - acc
-    np.testing.assert_array_equal(best, scores.argmin(axis=0))
-    np.testing.assert_array_equal(best_score, scores.min(axis=0))
+            expected[j, b] = half[j] - acc
+    np.testing.assert_array_equal(best, expected.argmin(axis=0))
+    np.testing.assert_array_equal(best_score, expected.min(axis=0))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -251,10 +251,10 @@ def test_sq_distances(dtype, rng):
     X = make_data(rng, CHUNK_ROWS + 3, 7, dtype=dtype)
     centres = X[:5].copy()
     out = np.empty((len(X), 5), dtype=dtype)
-    lloyd.sq_distances(X, centres, out)
+    distances.sq_distances(X, centres, out)
     np.testing.assert_allclose(out, reference.sq_distances(X, centres), rtol=RTOL[dtype] * 10, atol=1e-3)
     S = sp.csr_matrix(X)
-    lloyd.sq_distances_sparse(S.data, S.indices, S.indptr, centres, out)
+    distances.sq_distances_sparse(S.data, S.indices, S.indptr, centres, out)
     np.testing.assert_allclose(out, reference.sq_distances(X, centres), rtol=1e-4, atol=1e-2)
 
 
@@ -264,11 +264,11 @@ def test_sq_distances_to_assigned(dtype, rng):
     centres = X[:4].copy()
     labels = rng.integers(0, 4, 500).astype(np.int32)
     out = np.empty(500)
-    lloyd.sq_distances_to_assigned(X, centres, labels, out)
+    distances.sq_distances_to_assigned(X, centres, labels, out)
     expected = reference.sq_distances_to_assigned(X, centres, labels)
     np.testing.assert_allclose(out, expected, rtol=1e-5)
     S = sp.csr_matrix(X)
-    lloyd.sq_distances_to_assigned_sparse(S.data, S.indices, S.indptr, centres, labels, out)
+    distances.sq_distances_to_assigned_sparse(S.data, S.indices, S.indptr, centres, labels, out)
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
 
 

@@ -102,7 +102,7 @@ def test_the_counters_see_the_checks_of_a_small_prediction(passes, rng):
 
 def _shifts_given_to_the_scoring_kernels(monkeypatch):
     """The ``x_shift`` argument of every call of the GEMM and dot kernels, recorded."""
-    from fastseg._kernels import lloyd
+    from fastseg._kernels import scores
 
     shifts = []
 
@@ -113,8 +113,8 @@ def _shifts_given_to_the_scoring_kernels(monkeypatch):
 
         return run
 
-    monkeypatch.setattr(lloyd, "assign_gemm", spy(lloyd.assign_gemm))
-    monkeypatch.setattr(lloyd, "assign_dot", spy(lloyd.assign_dot))
+    monkeypatch.setattr(scores, "assign_gemm", spy(scores.assign_gemm))
+    monkeypatch.setattr(scores, "assign_dot", spy(scores.assign_dot))
     return shifts
 
 

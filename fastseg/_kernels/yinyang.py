@@ -19,7 +19,8 @@ original index of permuted position ``p``.
 import numpy as np
 
 from ._config import BLOCK_ROWS, CHUNK_ROWS, FEATURE_ORDER, JIT, njit
-from .lloyd import DOT, FUSED, GEMM, MOVES, gemm_centres, gemm_chunk, move_rows, take_labels, transpose_rows
+from .lloyd import DOT, FUSED, GEMM, MOVES, move_rows, take_labels, transpose_rows
+from .scores import gemm_centres, gemm_chunk
 
 
 @njit(**FEATURE_ORDER)
@@ -38,7 +39,7 @@ def _score_one(xs, cr, p):
 
 @njit(**FEATURE_ORDER)
 def _dot_score(xs, shifted, half_norms, j):
-    """The dot kernel's score of one shifted row for centre ``j`` (``lloyd.dot_scores_block``):
+    """The dot kernel's score of one shifted row for centre ``j`` (``scores.dot_scores_block``):
     its dot product is the feature-order chain of fused multiply-adds from 0.
 
     xs : (d,) X.dtype, IN -- the row minus ``x_shift``; shifted, half_norms : ``gemm_centres``
@@ -73,8 +74,8 @@ def init_bounds(
     Used first and whenever most rows would fail the global filter (after large centre moves).
 
     The distance/score block and the argmin repeat ``lloyd.assign_fused`` (``scores`` FUSED,
-    ``BLOCK_ROWS`` rows, lanes over rows), ``lloyd.assign_gemm`` (GEMM: ``CHUNK_ROWS`` rows, one
-    GEMM; the caller limits BLAS to one thread) or ``lloyd.assign_dot`` (DOT: each score's
+    ``BLOCK_ROWS`` rows, lanes over rows), ``scores.assign_gemm`` (GEMM: ``CHUNK_ROWS`` rows, one
+    GEMM; the caller limits BLAS to one thread) or ``scores.assign_dot`` (DOT: each score's
     feature-order chain of fused multiply-adds, lanes over rows). The bounds come from each group's smallest value
     (SIMD lanes over rows), for the row's own group the smallest over its other centres.
 

@@ -219,3 +219,14 @@ def hide_password(url):
         return _sqlalchemy().engine.make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy can parse: show the scheme only
         return url.split("://", 1)[0] + "://..."
+
+
+def write_labels(url, table, labels, id_column, method, k, *, source, column_types, if_exists="fail"):
+    """A run's ``labels`` (id, segment, name) with its ``method``, ``k`` and time into ``table``,
+    in one transaction; the ids as ``source`` (the table read) holds them, with their column type.
+    Returns the number of rows written."""
+    from .pipeline import table_rows, with_source_ids
+
+    rows = table_rows(with_source_ids(labels, id_column, source), method, k)
+    types = {id_column: column_types[id_column]} if id_column in column_types else None
+    return write_table(url, table, rows, if_exists=if_exists, column_types=types)

@@ -123,3 +123,19 @@ def follow_previous(result, previous, frame, ids=None, max_shift=MAX_SHIFT):
             result[key] = result[key].rename(index=mapping).sort_index()
     result["drift"] = drift_table(previous, result["segments"], names, shifts, ids)
     return result
+
+
+def describe_drift(drift, path):
+    """What changed since the previous model (saved at ``path``), in a few lines for the screen."""
+    kept = drift[drift["status"] == "kept"]
+    lines = [f"Against the previous model ({path}): {len(kept)} segments kept their numbers and names."]
+    for status, what in (("new", "New segments"), ("vanished", "Vanished segments")):
+        rows = drift[drift["status"] == status]
+        if len(rows):
+            lines.append(f"{what}: " + ", ".join(f"{s} ({name})" for s, name in rows["name"].items()))
+    both = drift.attrs.get("customers_in_both", 0)
+    if both:
+        lines.append(
+            f"Of {both:,} customers in both runs, {drift.attrs['changed_share']:.1%} changed segment (drift.csv)."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""The ``fastseg`` command's arguments: the parser of every subcommand (``fastseg.cli`` runs them)."""
+
+import argparse
+
+
+def _parse_k_range(text):
+    try:
+        lo, hi = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a range like 2-15, got {text!r}") from None
+    if lo < 2 or hi < lo:
+        raise argparse.ArgumentTypeError(
+            f"the range must start at 2 or more and not run backwards, got {text!r}"
+        )
+    return range(lo, hi + 1)
+
+
+def _input_flags(parser, demo):
+    """The input and column flags of ``segment`` and ``assign``: one set, the same meanings."""
+    src = parser.add_argument_group("input")
+    if demo:
+        src.add_argument(
+            "--demo", action="store_true", help="use the built-in synthetic customers (4000 rows)"
+        )
+    src.add_argument("--input", metavar="FILE",
+                     help="CSV (, ; tab or | delimited, optionally gzip-compressed) or Parquet file")  # fmt: skip
+    src.add_argument("--sep", metavar="CHAR", help="CSV delimiter (default: sniffed from the header line)")
+    src.add_argument(
+        "--id-column", metavar="COL", help="customer id column (default: customer_id if present)"
+    )
+    src.add_argument(
+        "--features", metavar="A,B,...", help="feature columns (default: every column but the id)"
+    )
+    src.add_argument(
+        "--transactions", action="store_true", help="the input is a purchase table: build RFM features"
+    )
+    src.add_argument(
+        "--date-column", default="date", metavar="COL", help="with --transactions (default: date)"
+    )
+    src.add_argument("--date-format", metavar="FMT",
+                     help="strptime format of the dates, e.g. '%%d/%%m/%%Y %%H:%%M' (default: one format "
+                     "inferred for the whole column)")  # fmt: skip
+    src.add_argument("--amount-column", metavar="COL",
+                     help="with --transactions: amount of each row (default: amount, if present)")  # fmt: skip
+    src.add_argument("--quantity-column", metavar="COL",
+                     help="with --transactions: quantity; amount = quantity x --price-column, or, without "
+                     "a price, monetary = items bought")  # fmt: skip
+    src.add_argument("--price-column", metavar="COL", help="with --transactions: unit price")
+    src.add_argument("--order-column", metavar="COL",
+                     help="with --transactions: order id (default: a basket is one customer's purchases "
+                     "on one day)")  # fmt: skip
+    src.add_argument("--item-column", default="item", metavar="COL",
+                     help="with --transactions: product column, for product pairs and recommendations (default: item)")  # fmt: skip
+    src.add_argument("--strict", action="store_true",
+                     help="stop with an error instead of dropping rows that cannot be used")  # fmt: skip
+    return src
+
+
+def _database_flags(parser):
+    dbs = parser.add_argument_group(
+        "database",
+        "--input also takes a database URL: sqlite:///shop.db, postgresql://user@host:5432/db, "
+        "any SQLAlchemy URL whose driver is installed",
+    )
+    dbs.add_argument("--table", metavar="NAME", help="with a database URL: read this table (or schema.table)")
+    dbs.add_argument("--query", metavar="SQL", help="with a database URL: read the rows of this SELECT")
+    dbs.add_argument("--write-table", metavar="NAME",
+                     help="write customer id, segment, segment_name, method, k and run_at to this table of "
+                     "the same database, in one transaction")  # fmt: skip
+    dbs.add_argument("--if-exists", choices=["fail", "replace", "append"], default="fail",
+                     help="when the --write-table table exists: fail (default), replace it or append to it")  # fmt: skip
+    return dbs
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastseg",
+        description="Customer segmentation: K-means, GA-K-means and Gaussian mixtures on Numba kernels.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    seg = sub.add_parser(
+        "segment",
+        help="segment customers: K sweep, clustering, profiles, names and plots",
+        description="Segment customers and write labels, profiles, plots and report.html to an output "
+        "folder. Input is a customer table (one row per customer, feature columns) or, with "
+        "--transactions, a purchase table from which recency/frequency/monetary features are built; "
+        "either from a file or from a database (--input URL with --table or --query).",
+    )
+    _input_flags(seg, demo=True)
+    _database_flags(seg)
+    how = seg.add_argument_group("clustering")
+    how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
+                     help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
+                     "gmm: Gaussian mixture, full covariances (default kmeans)")  # fmt: skip
+    how.add_argument(
+        "--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)"
+    )
+    how.add_argument("--k-range", type=_parse_k_range, default=range(2, 16), metavar="LO-HI",
+                     help="K values of the sweep (default 2-15)")  # fmt: skip
+    how.add_argument("--min-segment-share", type=float, default=0.02, metavar="SHARE",
+                     help="the K sweep recommends no K with a segment under this share (default 0.02)")  # fmt: skip
+    how.add_argument("--outlier-sd", type=float, default=4.0, metavar="SD",
+                     help="customers further out than this many SDs on a feature (after the transforms) are "
+                     "outliers: fitted without, then given their nearest segment (default 4; 0: off)")  # fmt: skip
+    how.add_argument("--no-log", action="store_true", help="do not log-transform skewed money/count columns")
+    how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    out = seg.add_argument_group("output")
+    out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
+    out.add_argument("--evaluate", action="store_true",
+                     help="also measure the recommendations: leave-one-out hit rate@10 (hit_rate.csv)")  # fmt: skip
+    pairs = seg.add_argument_group("product pairs")
+    pairs.add_argument("--min-pair-count", type=int, default=5, metavar="N",
+                       help="a pair is shown when bought together in at least N baskets (default 5)")  # fmt: skip
+    pairs.add_argument("--min-support", type=float, default=0.0, metavar="S",
+                       help="and in at least this share of the segment's baskets (default 0)")  # fmt: skip
+    pairs.add_argument("--min-confidence", type=float, default=0.0, metavar="C",
+                       help="and with confidence at least C one way (default 0)")  # fmt: skip
+    out.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
+    keep = seg.add_argument_group("segments over time")
+    keep.add_argument("--save-model", metavar="PATH",
+                      help="save the fitted segmentation (preprocessing, model, segment numbers and names) "
+                      "to one file, for fastseg assign and --previous")  # fmt: skip
+    keep.add_argument("--previous", metavar="PATH",
+                      help="a model saved by an earlier run: segments that persist keep its numbers and "
+                      "names; drift.csv says what changed")  # fmt: skip
+
+    asg = sub.add_parser(
+        "assign",
+        help="label new customers with a saved segmentation (no refit)",
+        description="Label customers with the segments of a model saved by fastseg segment --save-model: "
+        "exactly its preprocessing, its centres or mixture, its segment numbers and names. Writes labels.csv "
+        "and data_report.csv to --out.",
+    )
+    asg.add_argument(
+        "--model", required=True, metavar="PATH", help="a model file from fastseg segment --save-model"
+    )
+    _input_flags(asg, demo=False)
+    _database_flags(asg)
+    asg.add_argument("--out", default="fastseg-assigned", help="output folder (default ./fastseg-assigned)")
+    asg.add_argument("--quiet", action="store_true", help="print nothing")
+    asg.set_defaults(demo=False)
+
+    rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
+    rep.add_argument(
+        "experiment", choices=["accuracy"], help="accuracy: Iris/Wine accuracy (GA-K-means Tables 1-2)"
+    )
+    rep.add_argument(
+        "--generations", type=int, default=200, help="GA generations (default 200, as the paper)"
+    )
+    rep.add_argument("--population", type=int, default=50, help="GA population size (default 50)")
+    return parser
+
+
+# Library warnings we know, as one line of our own (matched on the start of the message).
