@@ -1,7 +1,7 @@
 """Lloyd's assignment kernel compiled ahead, in a second process, on a first run.
 
-With an empty kernel cache a fit compiles its kernels one after the other: the column moments,
-the check for repeated rows and the seeding kernels, then the assignment pass, the largest of
+With an empty kernel cache a fit compiles its kernels one after the other: the column moments
+and the seeding kernels, then the assignment pass, the largest of
 them (about 2 of a float32 fit's 3.5 CPU seconds). Numba compiles one kernel at a time per
 process, so on a first run a fit starts a second Python process that compiles the assignment
 kernel for the fit's exact types into the cache while this one compiles the rest; the first
@@ -52,24 +52,27 @@ def _cpus():
         return os.cpu_count() or 1
 
 
+def start_python(code, args=(), stdin=subprocess.DEVNULL):
+    """A second Python process running ``code`` (with ``args`` as its ``sys.argv[1:]``), which
+    imports fastseg from the same place as this one; None when no process can be started."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONPATH=path),
+        )  # fmt: skip
+    except OSError:  # no process to spare
+        return None
+
+
 def _python_to_start():
     """Whether another process may be started: ``sys.executable`` is a Python interpreter (not
     the program embedding this one) and ``FASTSEG_COMPILE_AHEAD`` is not ``0``."""
     if os.environ.get("FASTSEG_COMPILE_AHEAD", "1") == "0":
         return False
     return bool(sys.executable) and os.path.basename(sys.executable).lower().startswith("python")
-
-
-def _in_cache(kernel, arg_type):
-    """Whether ``kernel`` was compiled for a first argument of type ``arg_type``, in this
-    process or in Numba's cache (its index file); None when the kernel is not cached."""
-    if any(sig[0] == arg_type for sig in kernel.signatures):
-        return True
-    try:
-        index = kernel._cache._cache_file._load_index()
-    except (AttributeError, OSError, EOFError, ValueError):
-        return None
-    return any(key[0][0] == arg_type for key in index)
 
 
 def assign_kernel(rows, n_clusters):
@@ -82,21 +85,14 @@ def assign_kernel(rows, n_clusters):
     from ._blas import score_kernel
     from ._kernels import lloyd as _lk
     from ._kernels import scores as _sck
+    from ._kernels._numba import cached_for
 
     scores = score_kernel(rows.d, n_clusters, rows.dtype)
     kernel = {_lk.FUSED: _lk.assign_fused, _lk.DOT: _sck.assign_dot, _lk.GEMM: _sck.assign_gemm}[scores]
-    if _in_cache(kernel, numba.typeof(rows.X[:0])) is not False:
+    if cached_for(kernel, numba.typeof(rows.X[:0])) is not False:
         return None
-    # The child imports fastseg from the same place as this process.
-    root = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    args = [rows.dtype.name, str(rows.d), str(n_clusters)]
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from fastseg._rows import compile_assignment; compile_assignment()", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONPATH=path),
-        )  # fmt: skip
-    except OSError:  # no process to spare
-        return None
-    return Ahead(process)
+    process = start_python(
+        "from fastseg._rows import compile_assignment; compile_assignment()",
+        [rows.dtype.name, str(rows.d), str(n_clusters)],
+    )
+    return None if process is None else Ahead(process)

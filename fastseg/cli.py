@@ -40,26 +40,20 @@ class _Progress:
         """Say so once when Numba starts compiling a kernel (a first run; later runs load the cache)."""
         if not self.enabled:
             return
-        from numba.core import event
+        from ._kernels._numba import on_compile_start
 
-        progress = self
+        def first_compile():
+            if not self._compiling:
+                self._compiling = True
+                if self.bars:
+                    sys.stderr.write("\n")
+                sys.stderr.write(
+                    f"fastseg: compiling kernels on first use, cached for later runs "
+                    f"({time.perf_counter() - self.t0:.1f} s)\n"
+                )
+                sys.stderr.flush()
 
-        class _FirstCompile(event.Listener):
-            def on_start(self, ev):
-                if not progress._compiling:
-                    progress._compiling = True
-                    if progress.bars:
-                        sys.stderr.write("\n")
-                    sys.stderr.write(
-                        f"fastseg: compiling kernels on first use, cached for later runs "
-                        f"({time.perf_counter() - progress.t0:.1f} s)\n"
-                    )
-                    sys.stderr.flush()
-
-            def on_end(self, ev):
-                pass
-
-        event.register("numba:compile", _FirstCompile())
+        on_compile_start(first_compile)
 
     def __call__(self, label):
         self.stage(label)

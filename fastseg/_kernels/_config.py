@@ -6,8 +6,6 @@ import threading
 
 import numba
 import numpy as np
-from numba.core.caching import FunctionCache
-from numba.core.runtime import nrt
 
 # fastmath without nnan/ninf: NaN and inf checks keep working inside kernels.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -19,57 +17,6 @@ FEATURE_ORDER = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 # No fastmath at all: sums added in order and rounded as NumPy rounds them (k-means++'s running
 # sums, which must pick scikit-learn's rows), and integer kernels.
 NO_FASTMATH = {"cache": True, "nogil": True}
-
-
-class _KernelCache(FunctionCache):
-    """A kernel's on-disk cache, loaded without refreshing Numba's compiler registries.
-
-    Numba's own loader refreshes the typing and lowering registries of its target first: on the
-    first load of a process that imports about 40 of Numba's modules and installs some 2,300
-    registrations, 0.08-0.15 s of every warm first run. The kernels' cached machine code links
-    against Numba's runtime only, initialised here, and against symbols Numba installs at import
-    (``numba_xxgemm`` for ``np.dot``). A kernel using what a registry module installs when it is
-    imported (``hash()``, typed dicts and sets: ``numba.cpython.hashing``'s symbols) would not
-    link from the cache this way; none does. A kernel that has to be compiled still gets the
-    registries: Numba's compiler refreshes them itself.
-    """
-
-    def load_overload(self, sig, target_context):
-        nrt.rtsys.initialize(target_context)
-        with self._guard_against_spurious_io_errors():  # as Numba's loader (Windows file sharing)
-            return self._load_overload(sig, target_context)
-
-
-def _no_extensions():
-    pass
-
-
-def njit(*args, **options):
-    """``numba.njit``; a cached kernel loads through ``_KernelCache``, and loading one does not
-    load Numba's extensions.
-
-    Before a dispatcher's first compilation or cache load Numba runs every installed extension
-    (the ``numba_extensions`` entry points): a scan of every installed package's metadata, then
-    the extensions' imports (pydata ``sparse``, which dask-ml brings: 0.03-0.04 s of a warm first
-    run). The kernels take NumPy arrays and scalars only. A compilation still loads them (Numba's
-    compiler refreshes its registries, which runs the extensions), as does the first compilation
-    of a function of the caller's.
-    """
-    if args:
-        return njit(**options)(*args)
-
-    cache = options.pop("cache", False)
-
-    def decorate(py_func):
-        dispatcher = numba.njit(**options)(py_func)
-        if dispatcher is py_func:  # NUMBA_DISABLE_JIT: the plain function
-            return py_func
-        if cache:
-            dispatcher._cache = _KernelCache(py_func)  # what numba.njit(cache=True) does, in our class
-        dispatcher._compilation_chain_init_hook = _no_extensions
-        return dispatcher
-
-    return decorate
 
 
 # Rows per chunk: the unit of work of the GEMM path (a (CHUNK_ROWS, d) buffer).
@@ -176,10 +123,11 @@ __all__ = [
     "BLOCK_ROWS",
     "CHUNK_ROWS",
     "FASTMATH",
+    "FEATURE_ORDER",
     "JIT",
     "MAX_SLOTS",
+    "NO_FASTMATH",
     "in_parallel",
-    "njit",
     "slot_bounds",
     "threads",
 ]

@@ -8,7 +8,8 @@ alone, so the result is the same on any number of threads.
 
 import numpy as np
 
-from ._config import JIT, njit
+from ._config import JIT
+from ._numba import njit
 
 
 @njit(**JIT)

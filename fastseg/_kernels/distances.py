@@ -3,7 +3,8 @@ relocation of empty clusters and the k-means++ of sparse rows: no statistics, no
 
 import numpy as np
 
-from ._config import JIT, njit
+from ._config import JIT
+from ._numba import njit
 
 
 @njit(**JIT)

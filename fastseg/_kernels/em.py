@@ -8,7 +8,8 @@ float64 whatever the input dtype.
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, JIT, njit
+from ._config import BLOCK_ROWS, JIT
+from ._numba import njit
 
 
 @njit(**JIT)

@@ -7,7 +7,8 @@ drawn by the caller and passed in, so these functions are deterministic.
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT, njit
+from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT
+from ._numba import njit
 from .lloyd import FEATURE_GROUP, block_distances
 
 

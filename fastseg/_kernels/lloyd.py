@@ -9,7 +9,8 @@ update). Kernels over rows or blocks are split the same way, by slicing their ro
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT, njit
+from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT
+from ._numba import njit
 
 # Features are taken FEATURE_GROUP at a time by the fused kernel: each step of its SIMD loop over
 # a block's rows adds that many squared differences in registers before one store.

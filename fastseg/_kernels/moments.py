@@ -3,7 +3,8 @@ overflow check) and ``tol``'s variances need, read together."""
 
 import numpy as np
 
-from ._config import JIT, NO_FASTMATH, njit
+from ._config import JIT, NO_FASTMATH
+from ._numba import njit
 
 
 @njit(**JIT)

@@ -8,7 +8,8 @@ Slots, statistics modes and the per-slot outputs are those of ``lloyd.assign_fus
 
 import numpy as np
 
-from ._config import CHUNK_ROWS, FEATURE_ORDER, JIT, njit
+from ._config import CHUNK_ROWS, FEATURE_ORDER, JIT
+from ._numba import njit
 from .lloyd import FEATURE_GROUP, FRESH, clear_slot, take_labels, transpose_rows
 
 

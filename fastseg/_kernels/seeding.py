@@ -11,7 +11,8 @@ scikit-learn's centred copy of X (zeros: no centring).
 
 import numpy as np
 
-from ._config import JIT, NO_FASTMATH, njit
+from ._config import JIT, NO_FASTMATH
+from ._numba import njit
 
 
 @njit(**JIT)

@@ -18,7 +18,8 @@ original index of permuted position ``p``.
 
 import numpy as np
 
-from ._config import BLOCK_ROWS, CHUNK_ROWS, FEATURE_ORDER, JIT, njit
+from ._config import BLOCK_ROWS, CHUNK_ROWS, FEATURE_ORDER, JIT
+from ._numba import njit
 from .lloyd import DOT, FUSED, GEMM, MOVES, move_rows, take_labels, transpose_rows
 from .scores import gemm_centres, gemm_chunk
 

@@ -14,12 +14,10 @@ def kernels_cached():
     """Whether Numba's kernel cache holds the pair and recommendation kernels (their index
     files exist); None when this Numba does not say where it keeps them."""
     from .._kernels import basket as _bk
+    from .._kernels._numba import cache_index_paths
 
-    try:
-        paths = [k._cache._cache_file._index_path for k in (_bk.pair_counts, _bk.user_based_topn)]
-    except AttributeError:
-        return None
-    return all(os.path.exists(p) for p in paths)
+    paths = cache_index_paths([_bk.pair_counts, _bk.user_based_topn])
+    return None if paths is None else all(os.path.exists(p) for p in paths)
 
 
 def compile_kernels():

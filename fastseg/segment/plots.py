@@ -5,7 +5,6 @@ on (K sweep, pairs, recommendations, tables): matplotlib's import and drawing th
 machine's second core.
 """
 
-import os
 import pickle
 import shutil
 import subprocess
@@ -14,6 +13,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .._ahead import start_python
 
 SCATTER_POINTS = 20_000
 PLOT_FILES = ("k_sweep.png", "profile_heatmap.png", "pca.png")
@@ -52,21 +53,15 @@ class PlotProcess:
         self.data = None
         self.folder = Path(tempfile.mkdtemp(prefix="fastseg-plots-"))
         # The child imports this module from the same fastseg as this process, and only numpy
-        # and matplotlib with it (fastseg.segment loads its modules on first use).
-        root = str(Path(__file__).resolve().parent.parent.parent)
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        self.process = None  # without one, the plots are drawn here at finish
-        if not sys.executable:
-            return
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from fastseg.segment.plots import _draw_when_told; _draw_when_told()"]
-                + (["--compile-basket"] if compile_basket else []),
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=dict(os.environ, PYTHONPATH=path),
-            )  # fmt: skip
-        except OSError:  # no process to spare
-            pass
+        # and matplotlib with it (fastseg.segment loads its modules on first use). Without one,
+        # the plots are drawn here at finish.
+        self.process = None
+        if sys.executable:
+            self.process = start_python(
+                "from fastseg.segment.plots import _draw_when_told; _draw_when_told()",
+                ["--compile-basket"] if compile_basket else [],
+                stdin=subprocess.PIPE,
+            )
 
     def draw(self, sweep, z_means, names, Z, segments, chosen_k):
         """Hand the plots of ``write_plots`` to the other process."""
