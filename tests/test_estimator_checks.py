@@ -23,10 +23,9 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@parametrize_with_checks(
-    [GeneticKMeans(n_clusters=2, population_size=6, n_generations=3, max_iter=5)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED,
-)
+# The hybrid GA's result does not depend on which of the restarts found it: the equivalence
+# checks pass for it.
+@parametrize_with_checks([GeneticKMeans(n_clusters=2, population_size=6, n_generations=3, max_iter=5)])
 def test_genetic_sklearn_compatible(estimator, check):
     check(estimator)
 

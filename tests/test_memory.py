@@ -90,7 +90,7 @@ def test_large_fit_grows_by_at_most_a_fifth_of_x(dtype):
     # The memory table's fit (1e8 x 8, k=8, k-means++, 5 iterations) grows by the labels and a
     # batch buffer of transposed rows: about 0.19 X in float32. A fit that kept 0.3 X more (a
     # second (n,) array of X's dtype, a check holding bytes per row) fails here.
-    n, d, k = 10_000_000, 8, 8
+    n, d, k = 10_000_000 * 4 // np.dtype(dtype).itemsize, 8, 8  # 320 MB of X either way
     growth = fit_growth(n, d, k, dtype, scale=n / 1e8)
     x_bytes = n * d * np.dtype(dtype).itemsize
     assert growth <= 0.25 * x_bytes, growth / x_bytes
