@@ -6,6 +6,8 @@ faster), interleaved, median of 5, and the kernel ``fastseg._blas.score_kernel``
 natively and with AVX2 code (``NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES= OPENBLAS_CORETYPE=Haswell``).
 """
 
+import argparse
+import sys
 import time
 
 import numpy as np
@@ -75,7 +77,12 @@ def times_over_dot(X, k, repeats):
     return fused / dot, gemm / dot
 
 
-def main(n=200_000, repeats=5):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    n, repeats = args.rows, args.repeats
     rng = np.random.default_rng(0)
     print("| dtype | d | k | fused / dot time | GEMM / dot time | chosen |")
     print("|---|---:|---:|---:|---:|---|")
@@ -87,4 +94,4 @@ def main(n=200_000, repeats=5):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""One runner for the benchmark suites and the docs' example generators.
+
+    python -m benchmarks                                   # list them
+    python -m benchmarks run compare --isa avx2 --update-docs
+    python -m benchmarks run all --update-docs             # every one, in turn (long)
+
+Each suite is a module of this package with a ``main(argv)``; ``run NAME ARGS`` calls it with
+ARGS, ``run all ARGS`` calls each with ARGS, skipping the flags a suite does not take.
+"""
+
+import argparse
+import ast
+import importlib
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def suites():
+    """{name: first docstring line} of the modules here that define ``main``."""
+    found = {}
+    for path in sorted(HERE.glob("*.py")):
+        if path.name.startswith(("_", "test_")):
+            continue
+        tree = ast.parse(path.read_text())
+        if any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body):
+            doc = ast.get_docstring(tree) or ""
+            found[path.stem] = " ".join(doc.split("\n\n")[0].split())
+    return found
+
+
+def _flags(name):
+    """The option strings a suite's parser takes (read from its source: add_argument calls)."""
+    tree = ast.parse((HERE / f"{name}.py").read_text())
+    return {
+        a.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "add_argument"
+        for a in n.args
+        if isinstance(a, ast.Constant) and str(a.value).startswith("-")
+    }
+
+
+def _taken(argv, flags):
+    """``argv`` without the options a suite does not take (an option's value goes with it)."""
+    out, skip = [], False
+    for i, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if word.startswith("-") and word.split("=")[0] not in flags:
+            skip = "=" not in word and i + 1 < len(argv) and not argv[i + 1].startswith("-")
+            continue
+        out.append(word)
+    return out
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    known = suites()
+    if not argv or argv[0] in ("-h", "--help", "list"):
+        width = max(map(len, known))
+        print("python -m benchmarks run NAME [ARGS]   (or: run all [ARGS])\n")
+        for name, doc in known.items():
+            print(f"  {name:<{width}}  {doc}")
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("suite", choices=[*known, "all"])
+    args, rest = parser.parse_known_args(argv)
+    names = list(known) if args.suite == "all" else [args.suite]
+    status = 0
+    for name in names:
+        suite_argv = _taken(rest, _flags(name)) if args.suite == "all" else rest
+        print(f"== {name} {' '.join(suite_argv)}", file=sys.stderr, flush=True)
+        status = importlib.import_module(f"benchmarks.{name}").main(suite_argv) or status
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
