@@ -352,7 +352,7 @@ def evolve(
         for generation in range(n_generations):
             if progress.record(generation, population, sse) or generation + 1 == n_generations:
                 break
-            pairs = select(sse, 2 * (population_size - 1), selection, tournament_size, rng).reshape(-1, 2)
+            pairs = select(sse, 2 * max(sse.size - 1, 1), selection, tournament_size, rng).reshape(-1, 2)
             children = np.empty((len(pairs), n_clusters, rows.d), dtype=rows.dtype)
             child_sse = np.empty(len(pairs))
             for c, (a, b) in enumerate(pairs.tolist()):
