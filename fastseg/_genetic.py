@@ -55,7 +55,8 @@ def initial_population(rows, sample_weight, n_clusters, population_size, init_po
     """``population_size`` chromosomes of ``n_clusters`` centres: (P, k, d) of rows.dtype.
 
     ``init_population`` is ``'data'`` (distinct rows drawn with probability proportional to their
-    weight), ``'uniform'`` (in the bounding box of the rows) or ``'k-means++'``.
+    weight), ``'uniform'`` (in the bounding box of the rows) or ``'k-means++'`` (the
+    ``'k-means'`` population is ``kmeans_population``).
     """
     X, k, P = rows.X, n_clusters, population_size
     if init_population == "uniform":
@@ -378,13 +379,12 @@ def evolve(
 
     kept_sse = np.empty(0)
     for generation in range(n_generations):
-        if sse is not None and generation == 0:  # the 'k-means' population is scored already
-            pass
-        elif lloyd_steps:  # Lloyd steps move the elite too: every chromosome is scored again
-            sse = evaluate(rows, sample_weight, population, lloyd_steps)
-        else:  # the elite come first, unchanged: their SSE is known
-            kept = kept_sse.size
-            sse = np.concatenate([kept_sse, evaluate(rows, sample_weight, population[kept:], 0)])
+        if generation or sse is None:  # (a 'k-means' population comes scored)
+            if lloyd_steps:  # Lloyd steps move the elite too: every chromosome is scored again
+                sse = evaluate(rows, sample_weight, population, lloyd_steps)
+            else:  # the elite come first, unchanged: their SSE is known
+                kept = kept_sse.size
+                sse = np.concatenate([kept_sse, evaluate(rows, sample_weight, population[kept:], 0)])
         if progress.record(generation, population, sse):
             break
         if generation + 1 < n_generations:
