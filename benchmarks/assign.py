@@ -49,12 +49,12 @@ def run(rows, repeats):
             t0 = time.perf_counter()
             ours, _ = load_model(path).assign(new.head(1000))
             first = time.perf_counter() - t0
-            pre, model = result["preprocessor"], result["model"]
+            pre, model = result.preprocessor, result.model
 
             def fastseg_assign(path=path):
                 return load_model(path).assign(new)[0]
 
-            def sklearn_objects(pre=pre, model=model, dtype=result["Z"].dtype):
+            def sklearn_objects(pre=pre, model=model, dtype=result.Z.dtype):
                 Z = np.ascontiguousarray(pre.transform(new[list(FEATURES)]), dtype=dtype)
                 return model.predict(Z) + 1
 

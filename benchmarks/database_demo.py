@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from fastseg.segment import make_customers, make_transactions
-from fastseg.segment.files import markdown_table
+from fastseg.segment.outputs import markdown_table
 
 from .compare import ROOT, update_docs
 

@@ -74,9 +74,11 @@ def _say(line):
     print(f"fastseg: {line}", file=sys.stderr)
 
 
-def _column_options(args, features):
-    """The column flags as keyword arguments of ``load_customers`` / ``customers_from_table``."""
-    return dict(
+def _columns(args, features):
+    """The column flags as a ``job.Columns``."""
+    from fastseg.segment.job import Columns
+
+    return Columns(
         id_column=args.id_column, features=features, transactions=args.transactions,
         date_column=args.date_column, date_format=args.date_format, amount_column=args.amount_column,
         quantity_column=args.quantity_column, price_column=args.price_column,
@@ -84,20 +86,43 @@ def _column_options(args, features):
     )  # fmt: skip
 
 
+def _options(args):
+    """The clustering and basket flags as a ``job.Options`` (a bad value names its flag)."""
+    from fastseg.segment.job import Options
+
+    try:
+        return Options(
+            method=args.method, k=args.k, k_range=args.k_range, log_transform=not args.no_log,
+            min_segment_share=args.min_segment_share, outlier_sd=args.outlier_sd, random_state=args.seed,
+            min_pair_count=args.min_pair_count, min_support=args.min_support,
+            min_confidence=args.min_confidence, evaluate=args.evaluate,
+        )  # fmt: skip
+    except ValueError as exc:  # "min_pair_count must ..." -> "--min-pair-count must ..."
+        name, _, rest = str(exc).partition(" ")
+        raise ValueError(f"--{name.replace('_', '-')} {rest.rstrip('.')}") from None
+
+
+def _features(args):
+    return [c.strip() for c in args.features.split(",")] if args.features else None
+
+
+def _read(args, database, columns):
+    """The customers of the demo, a file or the rows read from a database."""
+    from fastseg.segment import files
+
+    if database:  # the rows read take the path of a file's rows
+        return files.customers_from_table(database["frame"], columns)
+    return files.load_customers(
+        demo=args.demo, path=args.input, sep=args.sep, seed=getattr(args, "seed", 0), columns=columns
+    )
+
+
 def _cmd_segment(args):
-    from fastseg.segment import files as io
+    from fastseg.segment.job import Job
 
     if args.demo == bool(args.input):
         raise ValueError("give either --demo or --input FILE")
-    if not 0.0 <= args.min_segment_share < 1.0:
-        raise ValueError(f"--min-segment-share must be in [0, 1), got {args.min_segment_share}")
-    if args.min_pair_count < 1:
-        raise ValueError(f"--min-pair-count must be 1 or more, got {args.min_pair_count}")
-    for flag, value in (("--min-support", args.min_support), ("--min-confidence", args.min_confidence)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{flag} must be in [0, 1], got {value}")
-    if not args.outlier_sd >= 0:
-        raise ValueError(f"--outlier-sd must be 0 (off) or more, got {args.outlier_sd}")
+    options = _options(args)
     previous = None
     if args.previous:
         from fastseg.segment.model import load_model
@@ -105,11 +130,7 @@ def _cmd_segment(args):
         previous = load_model(args.previous)  # a bad model file stops the run before any work
     progress = _Progress(not args.quiet)
     database = _read_database(args)
-    options = _column_options(args, [c.strip() for c in args.features.split(",")] if args.features else None)
-    if database:  # the rows read take the path of a file's rows
-        data = io.customers_from_table(database["frame"], **options)
-    else:
-        data = io.load_customers(demo=args.demo, path=args.input, sep=args.sep, seed=args.seed, **options)
+    data = _read(args, database, _columns(args, _features(args)))
     if not args.quiet:
         for line in data.report.lines():
             _say(line)
@@ -122,7 +143,7 @@ def _cmd_segment(args):
     # first run it also compiles the pair and recommendation kernels while this one clusters.
     plots = PlotProcess(compile_basket=data.purchases is not None and _basket_kernels_missing())
     try:
-        return _segment_and_write(args, progress, database, data, previous, plots)
+        return _segment_and_write(args, progress, database, data, Job(options=options, previous=previous), plots)
     finally:
         plots.close()
 
@@ -134,60 +155,47 @@ def _basket_kernels_missing():
     return kernels_cached() is False
 
 
-def _segment_and_write(args, progress, database, data, previous, plots):
-    """Cluster, then pairs and recommendations, the output folder, the database table and the summary."""
-    from fastseg.segment import files as io
-    from fastseg.segment import segment_customers
+def _segment_and_write(args, progress, database, data, job, plots):
+    """Run the job, then the output folder, the database table and the summary."""
+    from fastseg.segment import outputs
+    from fastseg.segment.workflow import run
 
     t0 = time.perf_counter()
-    result = segment_customers(
-        data.frame, data.features, k=args.k, k_range=args.k_range, method=args.method, random_state=args.seed,
-        log_columns="auto" if not args.no_log else [], min_segment_share=args.min_segment_share,
-        outlier_sd=args.outlier_sd, progress=progress,
-    )  # fmt: skip
-    if previous is not None:
-        from fastseg.segment.drift import follow_previous
-
-        result = follow_previous(result, previous, data.frame, ids=data.frame[data.id_column])
-    plots.draw(
-        result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"], result["k"]
-    )
-    if data.purchases is not None:
-        progress.stage("pairs and recommendations")
-    baskets = io.basket_tables(
-        data.purchases, data.id_column, result["segments"], data.frame, seed=args.seed, evaluate=args.evaluate,
-        min_pair_count=args.min_pair_count, min_support=args.min_support, min_confidence=args.min_confidence, item_column=data.item_column,
-    )  # fmt: skip
+    said = len(data.report.notes)
+    result = run(data, job, progress=progress, on_clustered=lambda r: plots.draw(*outputs.plot_inputs(r)))
+    if not args.quiet:
+        for line in data.report.notes[said:]:  # what the refit found (a category the previous model lacks)
+            _say(line)
     seconds = time.perf_counter() - t0
+    written_table = None
     if database and args.write_table:
         progress.stage(f"writing table {args.write_table}")
-    written_table = _write_database(args, database, data, result)
-    run = _run_facts(args, database, data, result, seconds, written_table)
+        written_table = outputs.write_database(
+            args.input, args.write_table, result, source=database["frame"],
+            column_types=database["column_types"], if_exists=args.if_exists,
+        )  # fmt: skip
+    source, rows_read = _source_facts(args, database, data)
+    facts = outputs.report_facts(
+        result, source=source, rows_read=rows_read, transactions=args.transactions, seconds=seconds,
+        written_table=written_table,
+    )  # fmt: skip
     progress.stage(f"writing {args.out}/")
-    extra = {"data_report.csv": data.report.table(), **(baskets or {})}
-    if previous is not None:
-        extra["drift.csv"] = result["drift"].reset_index()
     if args.save_model:
         from fastseg.segment.model import model_from_result
 
-        model_from_result(result, ids=data.frame[data.id_column]).save(args.save_model)
-    files = io.write_outputs(
-        args.out, data.frame, data.id_column, data.features, result, extra=extra, notes=data.report.notes,
-        finish=_report(run), plots=plots,
-    )  # fmt: skip
+        model_from_result(result, ids=result.customers[result.id_column]).save(args.save_model)
+    files = outputs.write_folder(args.out, result, finish=outputs.report_writer(facts), plots=plots)
     elapsed = time.perf_counter() - t0
     if args.quiet:
         return 0
-    print(io.describe(data.frame, data.id_column, data.features, result, data.truth, args.demo, baskets))
-    if previous is not None:
+    print(outputs.describe(result, demo=args.demo))
+    if result.drift is not None:
         from fastseg.segment.drift import describe_drift
 
-        print("\n" + describe_drift(result["drift"], args.previous))
+        print("\n" + describe_drift(result.drift, args.previous))
     if args.save_model:
         print(f"\nModel saved to {args.save_model} (assign new customers with: fastseg assign --model ...).")
-    print(
-        f"\nSegmented {len(data.frame)} customers into {result['k']} segments ({args.method}) in {elapsed:.1f} s."
-    )
+    print(f"\nSegmented {len(data.frame)} customers into {result.k} segments ({args.method}) in {elapsed:.1f} s.")
     if written_table:
         print(f"Segments written to table {written_table}.")
     print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))
@@ -203,6 +211,16 @@ def _source_name(args, database):
 
         return hide_password(args.input)
     return args.input
+
+
+def _source_facts(args, database, data):
+    """(the input as the report names it, rows read from it or None when the data report says)."""
+    if args.demo:
+        return "built-in synthetic customers (--demo)", len(data.frame)
+    if database:
+        what = f"table {args.table}" if args.table else f"query: {args.query}"
+        return f"{_source_name(args, database)}, {what}", len(database["frame"])
+    return args.input, None
 
 
 def _read_database(args):
@@ -224,107 +242,45 @@ def _read_database(args):
     return {"frame": frame, "column_types": column_types}
 
 
-def _write_database(args, database, data, result, method=None):
-    """Labels, method, K and run time into --write-table, in one transaction; its description."""
-    if not (database and args.write_table):
-        return None
-    from fastseg.segment import db
-    from fastseg.segment.files import labels_frame
-
-    labels = labels_frame(data.frame, data.id_column, result["segments"], result["names"])
-    n = db.write_labels(
-        args.input, args.write_table, labels, data.id_column, method or args.method, result["k"],
-        source=database["frame"], column_types=database["column_types"], if_exists=args.if_exists,
-    )  # fmt: skip
-    return f"{args.write_table} ({n:,} rows, --if-exists {args.if_exists})"
-
-
-def _run_facts(args, database, data, result, seconds, written_table):
-    """What the report says about the run."""
-    if args.demo:
-        source, rows_read = "built-in synthetic customers (--demo)", len(data.frame)
-    elif database:
-        what = f"table {args.table}" if args.table else f"query: {args.query}"
-        source, rows_read = f"{_source_name(args, database)}, {what}", len(database["frame"])
-    else:
-        rows_read = None  # the data report says what was read and dropped
-        source = args.input
-    return {
-        "source": source,
-        "rows_read": rows_read,
-        "customers": len(data.frame),
-        "transactions": bool(args.transactions),
-        "id_column": data.id_column,
-        "features": list(data.features),
-        "logged": list(result.get("logged", [])),
-        "method": args.method,
-        "k": result["k"],
-        "recommended_k": result["sweep"].attrs.get("recommended_k"),
-        "reason": result["sweep"].attrs.get("reason"),
-        "seconds": seconds,
-        "written_table": written_table,
-    }
-
-
-def _report(run):
-    def finish(folder):
-        from fastseg.segment.report import write_report
-
-        write_report(folder, run)
-
-    return finish
-
-
 def _cmd_assign(args):
-    from fastseg.segment import files as io
     from fastseg.segment.model import load_model
+    from fastseg.segment.outputs import assigned_table
 
     model = load_model(args.model)
     if not args.input:
         raise ValueError("give --input FILE or a database URL with the customers to assign")
-    if args.features and [c.strip() for c in args.features.split(",")] != model.features:
+    if args.features and _features(args) != model.features:
         raise ValueError(f"the model's features are {','.join(model.features)}; leave out --features")
     progress = _Progress(not args.quiet)
     database = _read_database(args)
-    options = _column_options(args, None if args.transactions else model.features)
-    if database:
-        data = io.customers_from_table(database["frame"], **options)
-    else:
-        data = io.load_customers(path=args.input, sep=args.sep, **options)
+    data = _read(args, database, _columns(args, None if args.transactions else model.features))
     progress.stage(f"read {len(data.frame)} customers from {_source_name(args, database)}")
-    segments, unseen = model.assign(data.frame)
+    result = model.assigned(data)
     report = data.report.table()
-    for feature, rows in unseen.items():
+    for feature, rows in result.unseen.items():
         line = f"a {feature!r} value the model never saw (assigned with that feature's one-hot columns at 0)"
         report.loc[len(report)] = [line, rows]
         data.report.note(f"{rows:,} customers have {line}")
     if not args.quiet:
         for line in data.report.lines():
             _say(line)
-    from fastseg._pandas import require_pandas
-    from fastseg.segment.files import labels_frame
+    written_table = None
+    if database and args.write_table:
+        from fastseg.segment.outputs import write_database
 
-    pd = require_pandas()
-    labels = labels_frame(data.frame, data.id_column, segments, model.names)
-    written_table = _write_database(
-        args, database, data, {"segments": segments, "names": model.names, "k": model.k}, method=model.method
-    )
+        written_table = write_database(
+            args.input, args.write_table, result, source=database["frame"],
+            column_types=database["column_types"], if_exists=args.if_exists,
+        )  # fmt: skip
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    labels.to_csv(out / "labels.csv", index=False)
+    result.labels_frame().to_csv(out / "labels.csv", index=False)
     report.to_csv(out / "data_report.csv", index=False)
     if args.quiet:
         return 0
-    counts = labels["segment"].value_counts().reindex(sorted(model.names), fill_value=0)
-    table = pd.DataFrame(
-        {"name": [model.names[s] for s in counts.index], "customers": counts.to_numpy(),
-         "share": [f"{v:.1%}" for v in counts.to_numpy() / max(len(labels), 1)],
-         "share in the fit": [f"{model.shares[s]:.1%}" for s in counts.index]},
-        index=counts.index.rename("segment"),
-    )  # fmt: skip
-    print(io.markdown_table(table))
+    print(assigned_table(result, model))
     print(
-        f"\nAssigned {len(labels)} customers to the {model.k} segments of {args.model} "
+        f"\nAssigned {len(data.frame)} customers to the {model.k} segments of {args.model} "
         f"({model.method}, written by fastseg {model.version}). Files in {args.out}/: labels.csv, data_report.csv"
     )
     if written_table:

@@ -122,7 +122,7 @@ def test_the_plotting_process_imports_neither_scikit_learn_nor_numba():
 _BASKET = """
 import json
 from numba.core import event
-from fastseg.segment import files
+from fastseg.segment import files, workflow
 from fastseg.basket.first_run import kernels_cached
 
 compiled = []
@@ -140,7 +140,7 @@ event.register("numba:compile", Recorder())
 cached = kernels_cached()
 data = files.load_customers(demo=True, seed=0)
 segments = (data.frame.index.to_numpy() % 3) + 1
-files.basket_tables(data.purchases, data.id_column, segments, data.frame, item_column=data.item_column)
+workflow.basket_tables(data.purchases, data.id_column, segments, data.frame, item_column=data.item_column)
 print(json.dumps([cached, compiled]))
 """
 

@@ -14,6 +14,7 @@ pytest.importorskip("matplotlib")
 
 from fastseg.cli import main  # noqa: E402
 from fastseg.segment.files import load_customers, read_table  # noqa: E402
+from fastseg.segment.job import Columns  # noqa: E402
 from fastseg.segment.purchases import clean_purchases, ids_as_text  # noqa: E402
 
 # Ids a customer table really holds: zero-padded, numeric-looking (an integer, a float, a number
@@ -165,7 +166,7 @@ def _load_args(**changes):
         price_column="UnitPrice", order_column="InvoiceNo", item_column="StockCode",
     )  # fmt: skip
     args.update(changes)
-    return args
+    return {"columns": Columns(**args)}
 
 
 def test_parquet_with_float_ids_and_datetimes(tmp_path, capsys, export):
@@ -319,10 +320,10 @@ def test_outliers_are_assigned_and_tiny_segments_never_recommended():
         }
     )
     result = segment_customers(frame, ["spend", "visits"], k_range=range(2, 6), log_columns=[])
-    assert result["outliers"].sum() == 1 and result["outliers"][-1]
-    assert np.bincount(result["labels"]).min() / 601 >= 0.02
-    sweep = result["sweep"]
-    assert (sweep.loc[result["k"], "smallest_share"] >= 0.02) and "smallest_share" in sweep.columns
+    assert result.outliers.sum() == 1 and result.outliers[-1]
+    assert np.bincount(result.clusters).min() / 601 >= 0.02
+    sweep = result.sweep
+    assert (sweep.loc[result.k, "smallest_share"] >= 0.02) and "smallest_share" in sweep.columns
 
 
 def test_real_terminal_is_clean_in_a_subprocess(tmp_path, export):

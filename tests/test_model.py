@@ -37,16 +37,16 @@ def _fit(frame, method="kmeans", dtype=np.float64, seed=0, k=4):
 @pytest.mark.parametrize("method", ["kmeans", "ga", "gmm"])
 def test_round_trip_reproduces_the_fit(customers, tmp_path, method, dtype):
     result = _fit(customers, method, dtype)
-    assert result["Z"].dtype == dtype
+    assert result.Z.dtype == dtype
     path = model_from_result(result, ids=customers["customer_id"]).save(tmp_path / "m.fsm")
     model = load_model(path)
     assert model.method == method and model.k == 4 and model.version
     Z, unseen = model.transform(customers)
-    np.testing.assert_array_equal(Z.astype(dtype), result["Z"])  # the same preprocessing, bit for bit
+    np.testing.assert_array_equal(Z.astype(dtype), result.Z)  # the same preprocessing, bit for bit
     segments, unseen = model.assign(customers)
     assert unseen == {}
-    np.testing.assert_array_equal(segments, result["labels"] + 1)
-    assert model.names == result["names"]
+    np.testing.assert_array_equal(segments, result.clusters + 1)
+    assert model.names == result.names
     assert list(model.arrays["ids"]) == list(customers["customer_id"])
 
 
@@ -61,7 +61,7 @@ def test_assign_new_customers_with_an_unseen_category(customers, tmp_path):
     assert unseen == {"gender": 3}
     assert segments.shape == (50,) and set(segments) <= set(range(1, 5))
     # rows with a known category get the fit's segments
-    np.testing.assert_array_equal(segments[3:], result["labels"][3:50] + 1)
+    np.testing.assert_array_equal(segments[3:], result.clusters[3:50] + 1)
     # an unseen category is all zeros in the one-hot columns
     Z, _ = model.transform(new)
     gender_cols = Z.shape[1] - (len(FEATURES) - 1)
@@ -88,34 +88,33 @@ def test_refit_on_a_resample_keeps_segment_numbers(customers, tmp_path):
     previous = load_model(model_from_result(first, ids=frame["customer_id"]).save(tmp_path / "m.fsm"))
     sample = frame.sample(frac=0.8, random_state=2)
     # a different seed numbers the clusters differently; matching must undo that
-    second = follow_previous(_fit(sample, seed=7), previous, sample, ids=sample["customer_id"])
-    old = pd.Series(first["labels"] + 1, index=frame["customer_id"])
-    new = pd.Series(second["segments"], index=sample["customer_id"].to_numpy())
+    second = follow_previous(_fit(sample, seed=7), previous)
+    old = pd.Series(first.clusters + 1, index=frame["customer_id"])
+    new = pd.Series(second.segments, index=sample["customer_id"].to_numpy())
     same = (old.loc[new.index].to_numpy() == new.to_numpy()).mean()
     assert same >= 0.95
-    drift = second["drift"]
+    drift = second.drift
     assert (drift["status"] == "kept").all() and len(drift) == 4
     assert drift.attrs["customers_in_both"] == len(sample)
     assert drift.attrs["changed_share"] == pytest.approx(1 - same)
     assert (drift["centre_shift_sd"] < 0.5).all()
-    assert second["names"] == previous.names  # kept segments keep their names
+    assert second.names == previous.names  # kept segments keep their names
     np.testing.assert_allclose(drift["share_before"].sum(), 1.0)
     np.testing.assert_allclose(drift["share_after"].sum(), 1.0)
     # profile rows are keyed by the kept numbers
-    assert list(second["profile"].index) == sorted(previous.names)
+    assert list(second.feature_profile.index) == sorted(previous.names)
 
 
 def test_new_and_vanished_segments_are_said(customers, tmp_path):
     previous = load_model(model_from_result(_fit(customers, k=3)).save(tmp_path / "m.fsm"))
     result = _fit(customers, k=5, seed=1)
-    numbers, shifts = match_segments(previous, customers, result["labels"], 5)
+    numbers, shifts = match_segments(previous, customers, result.clusters, 5)
     assert sorted(numbers)[:3] == [1, 2, 3] or len(shifts) < 3
     assert len(set(numbers)) == 5 and numbers.max() >= 4  # two (or more) new segments, numbered after 3
-    drift = follow_previous(result, previous, customers)["drift"]
+    drift = follow_previous(result, previous).drift
     assert set(drift.loc[drift["status"] == "new"].index) == {int(s) for s in numbers if s not in shifts}
     # a model with more segments than the refit: some vanish
-    drift = follow_previous(_fit(customers, k=3), load_model(model_from_result(result).save(tmp_path / "m5")),
-                            customers)["drift"]  # fmt: skip
+    drift = follow_previous(_fit(customers, k=3), load_model(model_from_result(result).save(tmp_path / "m5"))).drift
     assert (drift["status"] == "vanished").sum() >= 2
 
 

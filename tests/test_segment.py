@@ -77,8 +77,8 @@ def test_rfm_on_a_hand_made_table():
 def test_demo_segments_match_the_generating_ones(demo, method):
     frame, seg = demo
     result = segment_customers(frame, FEATURES, k=4, k_range=range(2, 6), method=method, random_state=0)
-    assert adjusted_rand_score(seg, result["labels"]) >= 0.9
-    profile = result["profile"]
+    assert adjusted_rand_score(seg, result.clusters) >= 0.9
+    profile = result.feature_profile
     assert profile["size"].sum() == 4000
     np.testing.assert_allclose(profile["share"].sum(), 1.0)
     # Profiles are in the original units: the mean spend of every segment is a spend in the data.
@@ -87,7 +87,7 @@ def test_demo_segments_match_the_generating_ones(demo, method):
         .between(frame["monthly_spend"].min(), frame["monthly_spend"].max())
         .all()
     )
-    assert len(set(result["names"].values())) == 4
+    assert len(set(result.names.values())) == 4
 
 
 def test_select_k_table_and_recommendation(demo):
@@ -272,21 +272,21 @@ def test_sweep_on_a_sample_then_kmeans_on_everyone(demo):
     frame, seg = demo
     part = frame.iloc[:900]
     result = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
-    assert result["sweep_rows"] == 300 and result["labels"].shape == (900,)
+    assert result.sweep_rows == 300 and result.clusters.shape == (900,)
     # K-means ran on every customer from the sample's centres: its labels are the nearest centres.
-    Z = result["Z"]
-    centres = result["model"].cluster_centers_
+    Z = result.Z
+    centres = result.model.cluster_centers_
     nearest = ((Z[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
-    np.testing.assert_array_equal(result["labels"][~result["outliers"]], nearest[~result["outliers"]])
+    np.testing.assert_array_equal(result.clusters[~result.outliers], nearest[~result.outliers])
     again = segment_customers(part, FEATURES, k_range=range(2, 6), sweep_rows=300, random_state=0)
-    np.testing.assert_array_equal(result["labels"], again["labels"])
+    np.testing.assert_array_equal(result.clusters, again.clusters)
 
 
 def test_plots_from_the_other_process_are_the_ones_drawn_here(tmp_path, demo):
     from fastseg.segment.plots import PLOT_FILES, PlotProcess, start_plots, write_plots
 
     result = segment_customers(demo[0].iloc[:600], FEATURES, k=4, k_range=range(2, 5))
-    args = (result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"], result["k"])
+    args = (result.sweep, result.z_means, result.names, result.Z, result.segments, result.k)
     here, there, fallback = (tmp_path / name for name in ("here", "there", "fallback"))
     for folder in (here, there, fallback):
         folder.mkdir()

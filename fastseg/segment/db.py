@@ -225,7 +225,7 @@ def write_labels(url, table, labels, id_column, method, k, *, source, column_typ
     """A run's ``labels`` (id, segment, name) with its ``method``, ``k`` and time into ``table``,
     in one transaction; the ids as ``source`` (the table read) holds them, with their column type.
     Returns the number of rows written."""
-    from .pipeline import table_rows, with_source_ids
+    from .job import table_rows, with_source_ids
 
     rows = table_rows(with_source_ids(labels, id_column, source), method, k)
     types = {id_column: column_types[id_column]} if id_column in column_types else None

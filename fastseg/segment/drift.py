@@ -99,29 +99,30 @@ def drift_table(previous, segments, names, shifts, ids=None):
     return table
 
 
-def follow_previous(result, previous, frame, ids=None, max_shift=MAX_SHIFT):
-    """Renumber a ``segment_customers`` result after ``previous`` (a loaded model).
+def follow_previous(result, previous, max_shift=MAX_SHIFT):
+    """Renumber a :class:`~fastseg.segment.job.Segmentation` after ``previous`` (a loaded model),
+    in place; returns it.
 
-    Matched segments take the previous number and name; ``result`` gains ``segment_numbers``
-    (per cluster), ``segments`` (per customer) and ``drift`` (see :func:`drift_table`), and its
-    profile, standardised means and names are re-keyed by segment number.
+    Matched segments take the previous number and name; ``result`` gets new ``segment_numbers``
+    (per cluster), ``names``, its profiles re-keyed by segment number and ``drift`` (see
+    :func:`drift_table`; the customers present in both runs are matched by id).
     """
-    k = int(result["k"])
-    numbers, shifts = match_segments(previous, frame, result["labels"], k, max_shift)
+    k = result.k
+    for feature, rows in previous.transform(result.customers)[1].items():
+        result.data.report.note(f"{rows:,} customers have a {feature!r} value the previous model never saw")
+    numbers, shifts = match_segments(previous, result.customers, result.clusters, k, max_shift)
     mapping = {j + 1: int(numbers[j]) for j in range(k)}
     old_names = previous.names
     names = {}
     for j in range(k):
         s = mapping[j + 1]
-        names[s] = old_names[s] if s in shifts else result["names"][j + 1]
-    result = dict(result)
-    result["segment_numbers"] = numbers
-    result["segments"] = numbers[np.asarray(result["labels"])]
-    result["names"] = names
-    for key in ("profile", "z_means"):
-        if key in result:
-            result[key] = result[key].rename(index=mapping).sort_index()
-    result["drift"] = drift_table(previous, result["segments"], names, shifts, ids)
+        names[s] = old_names[s] if s in shifts else result.names[j + 1]
+    result.segment_numbers = numbers
+    result.names = names
+    result.feature_profile = result.feature_profile.rename(index=mapping).sort_index()
+    result.z_means = result.z_means.rename(index=mapping).sort_index()
+    ids = result.customers[result.id_column]
+    result.drift = drift_table(previous, result.segments, names, shifts, ids)
     return result
 
 

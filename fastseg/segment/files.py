@@ -1,9 +1,8 @@
-"""Reading customer files for ``fastseg segment`` and writing its output folder."""
+"""Reading the customers ``fastseg segment`` clusters: files (CSV, Parquet) and tables read
+from a database, cleaned and checked into a :class:`CustomerData`."""
 
 import csv
 import gzip
-import shutil
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,17 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from .._pandas import require_pandas as _pandas
+from .job import Columns
 from .purchases import DataReport, clean_purchases, ids_as_text, rfm_table
 
 DELIMITERS = ",;\t|"
-
-
-def labels_frame(frame, id_column, segments, names):
-    """Customer id, segment number and segment name."""
-    pd = _pandas()
-    out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": segments})
-    out["segment_name"] = out["segment"].map(names)
-    return out
 
 
 def _open_text(path):
@@ -150,14 +142,14 @@ class CustomerData:
     item_column: str = "item"
 
 
-def load_customers(*, demo=False, path=None, sep=None, seed=0, **columns):
+def load_customers(*, demo=False, path=None, sep=None, seed=0, columns=Columns()):
     """The demo customers (seeded by ``seed``) or the table in ``path`` (CSV or Parquet) as a
-    ``CustomerData``; ``columns`` are the keyword arguments of ``customers_from_table``."""
+    ``CustomerData``, read with ``columns`` (a ``job.Columns``)."""
     from .datasets import FEATURES, make_customers, make_transactions
 
     if demo:
         frame, truth = make_customers(4000, random_state=seed)
-        features = list(columns.get("features") or FEATURES)
+        features = list(columns.features or FEATURES)
         _check_features(frame, features)
         tx = make_transactions(frame, truth, random_state=seed)
         purchases, report = clean_purchases(
@@ -165,31 +157,18 @@ def load_customers(*, demo=False, path=None, sep=None, seed=0, **columns):
         )
         return CustomerData(frame, "customer_id", features, truth, purchases, DataReport())
     report = DataReport()
-    text_columns = [columns.get("id_column") or "customer_id"]
-    if columns.get("transactions"):
-        text_columns += [columns.get("order_column"), columns.get("item_column", "item")]
+    text_columns = [columns.id_column or "customer_id"]
+    if columns.transactions:
+        text_columns += [columns.order_column, columns.item_column]
     frame = read_table(path, sep=sep, text_columns=[c for c in text_columns if c], report=report)
-    data = customers_from_table(frame, **columns)
+    data = customers_from_table(frame, columns)
     data.report.notes[:0] = report.notes
     return data
 
 
-def customers_from_table(
-    table,
-    *,
-    id_column=None,
-    features=None,
-    transactions=False,
-    date_column="date",
-    date_format=None,
-    amount_column=None,
-    quantity_column=None,
-    price_column=None,
-    order_column=None,
-    item_column="item",
-    strict=False,
-):
-    """A DataFrame (read from a file or a database) as a ``CustomerData``.
+def customers_from_table(table, columns=Columns()):
+    """A DataFrame (read from a file or a database) as a ``CustomerData``, read with
+    ``columns`` (a ``job.Columns``).
 
     A customer table has one row per customer: ``id_column`` (default ``customer_id`` when
     present, else row numbers) and ``features`` (default every other column). With
@@ -198,15 +177,18 @@ def customers_from_table(
     the features are recency, frequency and monetary. Ids are text, as written; rows without an
     id are left out and reported (``strict``: an error).
     """
-    pd = _pandas()
+    cols = columns
+    id_column, features, strict, item_column = cols.id_column, cols.features, cols.strict, cols.item_column
     report = DataReport()
-    if transactions:
+    if cols.transactions:
         customer = id_column or "customer_id"
-        if amount_column is None and quantity_column is None and "amount" in table.columns:
+        amount_column = cols.amount_column
+        if amount_column is None and cols.quantity_column is None and "amount" in table.columns:
             amount_column = "amount"
         purchases, report = clean_purchases(
-            table, customer=customer, date=date_column, amount=amount_column, quantity=quantity_column,
-            price=price_column, order=order_column, item=item_column, date_format=date_format, strict=strict,
+            table, customer=customer, date=cols.date_column, amount=amount_column, quantity=cols.quantity_column,
+            price=cols.price_column, order=cols.order_column, item=item_column, date_format=cols.date_format,
+            strict=strict,
         )  # fmt: skip
         rfm = rfm_table(purchases)
         if rfm.attrs["net_negative"]:
@@ -250,180 +232,4 @@ def customers_from_table(
                 f"{id_column!r}: a customer table has one row per customer (for purchases, use --transactions)."
             )
     _check_features(frame, features)
-    del pd
     return CustomerData(frame, id_column, features, None, None, report)
-
-
-def basket_tables(
-    purchases, id_column, segments, frame, *, seed=0, evaluate=False, min_pair_count=5, min_support=0.0,
-    min_confidence=0.0, top=10, item_column="item",
-):  # fmt: skip
-    """Product pairs per segment (the ``top`` by lift among pairs in at least ``min_pair_count``
-    baskets with ``min_support`` and ``min_confidence``), recommendations and (``evaluate``) the
-    hit-rate table, from a ``clean_purchases`` table; None when it has no item column.
-    Returns and rows without an item are no basket items."""
-    from ..basket import hit_rate, recommend, rules_by_segment
-
-    if purchases is None or "item" not in purchases.columns:
-        return None
-    segment_of = dict(zip(frame[id_column], segments))
-    keep = ~purchases["is_return"].to_numpy() & purchases["has_item"].to_numpy()
-    tx = purchases.loc[keep, ["customer", "basket", "item"]]
-    tx = tx[tx["customer"].isin(segment_of.keys())]
-    if tx.empty:
-        return None
-    rules = rules_by_segment(
-        tx, segment_of, customer="customer", basket="basket", item="item", min_count=min_pair_count,
-        min_support=min_support, min_confidence=min_confidence,
-    )  # fmt: skip
-    # One row per pair: the direction with the higher confidence (both have the same lift).
-    pair = rules["antecedent"].where(rules["antecedent"] < rules["consequent"], rules["consequent"]) + (
-        "\x00" + rules["consequent"].where(rules["antecedent"] < rules["consequent"], rules["antecedent"])
-    )
-    rules = rules.assign(pair=pair).sort_values(
-        ["segment", "lift", "confidence", "count", "antecedent", "consequent"],
-        ascending=[True, False, False, False, True, True], kind="stable",
-    )  # fmt: skip
-    pairs = rules.drop_duplicates(["segment", "pair"]).drop(columns="pair").groupby("segment").head(top)
-    recs = recommend(tx, customer="customer", item="item", n=10, segment_of=segment_of)
-    recs = recs.rename(columns={"customer": id_column, "item": item_column})
-    tables = {"pairs.csv": pairs.reset_index(drop=True), "recommendations.csv": recs}
-    if evaluate:
-        tables["hit_rate.csv"] = hit_rate(
-            tx, customer="customer", item="item", segment_of=segment_of, random_state=seed
-        )
-    return tables
-
-
-def markdown_table(frame, floatfmt="{:,.2f}", index_name=None):
-    """A DataFrame as a GitHub markdown table (no extra dependency)."""
-    cols = [index_name or frame.index.name or ""] + [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" + "---:|" * len(frame.columns)]
-    for idx, *row in frame.itertuples(name=None):  # keeps each column's own type
-        cells = [floatfmt.format(v) if isinstance(v, float | np.floating) else str(v) for v in row]
-        lines.append(f"| {idx} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _profile_for_print(result):
-    """Size, share and feature means (medians are in profile.csv)."""
-    profile = result["profile"]
-    keep = ["size", "share"] + [c for c in profile.columns if c.endswith(" mean") or " = " in c]
-    short = profile[keep].rename(
-        columns=lambda c: c.removesuffix(" mean").replace("_days", "").replace("_", " ")
-    )
-    short.insert(0, "name", [result["names"][s] for s in profile.index])
-    short["share"] = [f"{v:.1%}" for v in short["share"]]
-    return short
-
-
-def write_outputs(out, frame, id_column, features, result, extra=None, notes=(), finish=None, plots=None):
-    """Write everything into a fresh temporary folder, then move it into ``out``: an error on the
-    way leaves ``out`` as it was. ``finish(folder)`` runs last on the filled temporary folder (the
-    report reads the written tables there); ``plots``, a ``plots.PlotProcess`` already handed the
-    plots, gives them instead of drawing them here. Returns the written paths."""
-    from .plots import write_plots
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".fastseg-") as tmp:
-        tmp = Path(tmp)
-        labels = labels_frame(frame, id_column, result["segments"], result["names"])
-        if "outliers" in result:
-            labels["outlier"] = result["outliers"]
-        labels.to_csv(tmp / "labels.csv", index=False)
-        profile = result["profile"].copy()
-        profile.insert(0, "name", [result["names"][s] for s in profile.index])
-        profile.to_csv(tmp / "profile.csv")
-        (tmp / "profile.md").write_text(
-            f"# Segment profiles ({result['k']} segments)\n\nMeans and medians in the input's own units.\n\n"
-            + "".join(f"- {note}\n" for note in notes)
-            + ("\n" if notes else "")
-            + markdown_table(profile.assign(share=[f"{v:.1%}" for v in profile["share"]]))
-            + "\n"
-        )
-        result["sweep"].to_csv(tmp / "k_sweep.csv")
-        if plots is not None:
-            plots.finish(tmp)
-        else:
-            write_plots(
-                tmp, result["sweep"], result["z_means"], result["names"], result["Z"], result["segments"],
-                result["k"],
-            )  # fmt: skip
-        for name, table in (extra or {}).items():
-            table.to_csv(tmp / name, index=False)
-        if finish is not None:
-            finish(tmp)
-        out.mkdir(exist_ok=True)
-        written = []
-        for f in sorted(tmp.iterdir()):
-            target = out / f.name
-            if target.exists():
-                target.unlink()
-            shutil.move(str(f), str(target))
-            written.append(target)
-    return written
-
-
-def describe(frame, id_column, features, result, truth, demo, baskets=None):
-    """The text the command prints: sweep, profile table, basket findings and, for the demo, the
-    paper comparison."""
-    lines = [f"K sweep: {result['sweep'].attrs['reason']}"]
-    n_out = int(np.sum(result.get("outliers", 0)))
-    if n_out:
-        lines.append(
-            f"Outliers: {n_out} customers far out on a feature were left out of the fit and given their "
-            "nearest segment (labels.csv, column outlier)."
-        )
-    if result.get("smallest_share", 1.0) < result.get("min_segment_share", 0.0):
-        lines.append(f"Note: the smallest segment holds {result['smallest_share']:.1%} of the customers.")
-    lines += ["", markdown_table(_profile_for_print(result))]
-    if baskets is not None:
-        pairs = baskets["pairs.csv"].groupby("segment").head(2)
-        columns = ["antecedent", "consequent", "count", "support", "confidence", "lift"]
-        shown = pairs.set_index("segment")[columns]
-        lines += ["", "Top product pairs per segment (by lift; all in pairs.csv):", ""]
-        lines.append(markdown_table(shown, "{:.3f}") if len(shown) else "(no pair meets the minimums)")
-        if "hit_rate.csv" in baskets:
-            hits = baskets["hit_rate.csv"].set_index("method")
-            lines += ["", "Recommendations, leave-one-out hit rate@10:", "", markdown_table(hits, "{:.3f}")]
-    if demo and truth is not None:
-        from sklearn.metrics import adjusted_rand_score
-
-        lines += [
-            "",
-            f"Adjusted Rand index against the generating segments: {adjusted_rand_score(truth, result['labels']):.3f}",
-        ]
-        if result["k"] == 4:
-            lines += ["", paper_comparison(frame, result)]
-    return "\n".join(lines)
-
-
-def paper_comparison(frame, result):
-    """Our 4 segments beside the GA-K-means paper's Table 5 (matched by closest profile)."""
-    pd = _pandas()
-    from scipy.optimize import linear_sum_assignment
-
-    from .datasets import TABLE5
-
-    feats = [f for f in TABLE5 if f != "size"]
-    paper = pd.DataFrame({f: TABLE5[f] for f in feats}, index=[1, 2, 3, 4]).astype(float)
-    ours = result["profile"][[f"{f} mean" for f in feats]].set_axis(feats, axis=1)
-    scale = frame[feats].astype(float).std(ddof=0)
-    cost = (((paper.to_numpy()[:, None, :] - ours.to_numpy()[None, :, :]) / scale.to_numpy()) ** 2).sum(-1)
-    paper_idx, ours_idx = linear_sum_assignment(cost)
-    rows = {"customers": []}
-    rows.update({f: [] for f in feats})
-    cols = []
-    for p, o in zip(paper_idx, ours_idx):
-        seg = ours.index[o]
-        cols += [f"paper cluster {p + 1}", f"ours: segment {seg}"]
-        rows["customers"] += [TABLE5["size"][p], int(result["profile"].loc[seg, "size"])]
-        for f in feats:
-            rows[f] += [TABLE5[f][p], float(ours.loc[seg, f])]
-    table = pd.DataFrame(rows, index=cols).T
-    return (
-        "Beside the GA-K-means paper's Table 5 (segment means; paper sizes are of 4000 users, the demo data is "
-        "synthetic and generated from that table):\n\n"
-        + markdown_table(table, floatfmt="{:,.1f}", index_name="mean of")
-    )

@@ -72,7 +72,7 @@ def _preprocessing(pre):
 class SegmentationModel:
     """A fitted segmentation: preprocessing, clustering parameters, segment numbers and names.
 
-    Build one with :func:`model_from_result` (from :func:`fastseg.segment.segment_customers`),
+    Build one with :func:`model_from_result` (from a run's ``Segmentation``),
     write it with :meth:`save`, read it with :func:`load_model`, label customers with
     :meth:`assign`.
     """
@@ -194,6 +194,13 @@ class SegmentationModel:
         Z, unseen = self.transform(frame)
         return self.segment_numbers[self.cluster(Z)], unseen
 
+    def assigned(self, data):
+        """The customers of ``data`` (a ``files.CustomerData``) as a ``job.Assignment``."""
+        from .job import Assignment
+
+        segments, unseen = self.assign(data.frame)
+        return Assignment(data, segments, self.names, self.method, self.k, unseen)
+
     def centres_in_space(self):
         """(k, d) cluster centres (k-means, GA) or component means (mixture), float64."""
         key = "means" if self.method == "gmm" else "centres"
@@ -260,18 +267,18 @@ def load_model(path):
 
 
 def model_from_result(result, ids=None):
-    """A :class:`SegmentationModel` from what ``segment_customers`` returned.
+    """A :class:`SegmentationModel` from a :class:`~fastseg.segment.job.Segmentation`.
 
     ``ids``: the customers' ids (text), kept with their segments for the next fit's drift.
     """
-    model = result["model"]
-    dtype = result["Z"].dtype
-    method = result["method"]
-    k = int(result["k"])
-    numbers = np.asarray(result["segment_numbers"], dtype=np.int64)
-    labels = np.asarray(result["labels"])
+    model = result.model
+    dtype = result.Z.dtype
+    method = result.method
+    k = result.k
+    numbers = np.asarray(result.segment_numbers, dtype=np.int64)
+    labels = np.asarray(result.clusters)
     segments = numbers[labels]
-    names = result["names"]  # keyed by segment number
+    names = result.names  # keyed by segment number
     counts = np.bincount(labels, minlength=k)
     meta = {
         "format": FORMAT,
@@ -280,8 +287,8 @@ def model_from_result(result, ids=None):
         "method": method,
         "k": k,
         "dtype": np.dtype(dtype).name,
-        "n_columns": int(result["Z"].shape[1]),
-        "preprocessing": _preprocessing(result["preprocessor"]),
+        "n_columns": int(result.Z.shape[1]),
+        "preprocessing": _preprocessing(result.preprocessor),
         "segment_numbers": numbers.tolist(),
         "names": {str(int(s)): str(names[int(s)]) for s in numbers},
         "shares": {str(int(numbers[j])): float(counts[j] / counts.sum()) for j in range(k)},
@@ -292,7 +299,7 @@ def model_from_result(result, ids=None):
         arrays["weights"] = np.asarray(model.weights_)
         arrays["means"] = np.asarray(model.means_)
         arrays["precisions_cholesky"] = np.asarray(model.precisions_cholesky_)
-        arrays["shift"] = np.asarray(result["Z"], dtype=dtype).mean(axis=0).astype(np.float64)
+        arrays["shift"] = np.asarray(result.Z, dtype=dtype).mean(axis=0).astype(np.float64)
     else:
         arrays["centres"] = np.asarray(model.cluster_centers_)
     if ids is not None:

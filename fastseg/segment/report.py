@@ -176,7 +176,9 @@ def _data_section(folder, run):
 def _sweep_section(folder, run):
     parts = ["<h2>How many segments: the K sweep</h2>"]
     k, recommended = run.get("k"), run.get("recommended_k")
-    if recommended is not None and k is not None:
+    if run.get("k_reason"):
+        parts.append(f'<p class="recommendation">{_esc(run["k_reason"])}</p>')
+    elif recommended is not None and k is not None:
         chosen = (
             f"K = {k}, the recommendation."
             if k == recommended
