@@ -131,6 +131,10 @@ def _cmd_segment(args):
     progress = _Progress(not args.quiet)
     database = _read_database(args)
     data = _read(args, database, _columns(args, _features(args)))
+    if previous is not None:  # before any work or output
+        from fastseg.segment.warm import check_features
+
+        check_features(previous, data.features)
     if not args.quiet:
         for line in data.report.lines():
             _say(line)

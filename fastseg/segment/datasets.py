@@ -226,3 +226,18 @@ def make_retail_export(n_customers=400, *, months=6, random_state=None):
     table = pd.concat([table, returned]).sort_index(kind="stable").reset_index(drop=True)
     table.loc[rng.random(len(table)) < 0.05, "CustomerID"] = ""
     return table[RETAIL_COLUMNS]
+
+
+def load_wholesale():
+    """A real customer table: the 440 clients of a Portuguese wholesale distributor, their
+    annual spending (monetary units) on six product categories, sales channel (1 Horeca, 2 retail)
+    and region (1 Lisbon, 2 Oporto, 3 other), from the UCI Machine Learning Repository
+    (Abreu, N. (2011), Wholesale customers, https://doi.org/10.24432/C5030X, CC BY 4.0), with a
+    ``customer_id`` column added (the row number in the UCI file, as text)."""
+    from importlib.resources import files
+
+    from .._pandas import require_pandas
+
+    pd = require_pandas()
+    with files("fastseg.segment").joinpath("data/wholesale_customers.csv").open("rb") as fh:
+        return pd.read_csv(fh, dtype={"customer_id": str})

@@ -6,8 +6,10 @@ from scipy.optimize import linear_sum_assignment
 
 from .._pandas import require_pandas as _pandas
 
-# A new segment whose centre lies farther than this from its matched previous centre (Euclidean,
-# in the previous model's standardised clustering space, so in standard deviations) is new.
+# A cluster of a fit not started from the previous centres whose centre lies farther than this
+# from its matched previous centre (Euclidean, in the previous model's standardised clustering
+# space, so in standard deviations) is a new segment; a segment followed from its previous centre
+# (a refit started there) that moved farther than this is "shifted".
 MAX_SHIFT = 1.0
 
 
@@ -52,8 +54,30 @@ def match_segments(previous, frame, labels, k, max_shift=MAX_SHIFT):
     return numbers, shifts
 
 
-def drift_table(previous, segments, names, shifts, ids=None):
-    """Per segment: status, share before and after, centre shift (SD) and the share of the
+def followed_segments(previous, frame, labels, started_from):
+    """(numbers, shifts) as :func:`match_segments` returns them, for a fit whose cluster j started
+    from the previous model's cluster ``started_from[j]`` (-1: a new one): each keeps that
+    segment's number, whatever its shift; new ones are numbered after the largest."""
+    k = len(started_from)
+    new = centres_in_previous_space(previous, frame, labels, k)
+    old = previous.centres_in_space()
+    old_numbers = previous.segment_numbers
+    numbers = np.zeros(k, dtype=np.int64)
+    shifts = {}
+    next_number = int(old_numbers.max()) + 1
+    for j, origin in enumerate(started_from):
+        if origin >= 0:
+            numbers[j] = old_numbers[origin]
+            shifts[int(numbers[j])] = float(np.sqrt(((new[j] - old[origin]) ** 2).sum()))
+        else:
+            numbers[j] = next_number
+            next_number += 1
+    return numbers, shifts
+
+
+def drift_table(previous, segments, names, shifts, ids=None, max_shift=MAX_SHIFT):
+    """Per segment: status (kept, shifted: kept but its centre moved more than ``max_shift``
+    SDs, new, vanished), share before and after, centre shift (SD) and the share of the
     customers present in both runs who were in the segment before and are in another now.
 
     ``segments``: the new fit's segment number per customer; ``ids``: their ids (text), matched
@@ -81,6 +105,8 @@ def drift_table(previous, segments, names, shifts, ids=None):
     rows = []
     for s in sorted(set(before) | set(after)):
         status = "kept" if s in before and s in after else ("new" if s in after else "vanished")
+        if status == "kept" and shifts.get(s, 0.0) > max_shift:
+            status = "shifted"
         rows.append(
             {
                 "segment": s,
@@ -110,7 +136,10 @@ def follow_previous(result, previous, max_shift=MAX_SHIFT):
     k = result.k
     for feature, rows in previous.transform(result.customers)[1].items():
         result.data.report.note(f"{rows:,} customers have a {feature!r} value the previous model never saw")
-    numbers, shifts = match_segments(previous, result.customers, result.clusters, k, max_shift)
+    if result.started_from is not None:
+        numbers, shifts = followed_segments(previous, result.customers, result.clusters, result.started_from)
+    else:
+        numbers, shifts = match_segments(previous, result.customers, result.clusters, k, max_shift)
     mapping = {j + 1: int(numbers[j]) for j in range(k)}
     old_names = previous.names
     names = {}
@@ -122,14 +151,20 @@ def follow_previous(result, previous, max_shift=MAX_SHIFT):
     result.feature_profile = result.feature_profile.rename(index=mapping).sort_index()
     result.z_means = result.z_means.rename(index=mapping).sort_index()
     ids = result.customers[result.id_column]
-    result.drift = drift_table(previous, result.segments, names, shifts, ids)
+    result.drift = drift_table(previous, result.segments, names, shifts, ids, max_shift)
     return result
 
 
 def describe_drift(drift, path):
     """What changed since the previous model (saved at ``path``), in a few lines for the screen."""
-    kept = drift[drift["status"] == "kept"]
+    kept = drift[drift["status"].isin(["kept", "shifted"])]
     lines = [f"Against the previous model ({path}): {len(kept)} segments kept their numbers and names."]
+    shifted = drift[drift["status"] == "shifted"]
+    if len(shifted):
+        lines.append(
+            "Shifted: "
+            + ", ".join(f"{s} ({row['name']}) by {row['centre_shift_sd']:.1f} SD" for s, row in shifted.iterrows())
+        )
     for status, what in (("new", "New segments"), ("vanished", "Vanished segments")):
         rows = drift[drift["status"] == status]
         if len(rows):

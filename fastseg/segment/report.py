@@ -177,7 +177,7 @@ def _sweep_section(folder, run):
     parts = ["<h2>How many segments: the K sweep</h2>"]
     k, recommended = run.get("k"), run.get("recommended_k")
     if run.get("k_reason"):
-        parts.append(f'<p class="recommendation">{_esc(run["k_reason"])}</p>')
+        parts.append(f'<p class="recommendation">Refit from the previous model: {_esc(run["k_reason"])}</p>')
     elif recommended is not None and k is not None:
         chosen = (
             f"K = {k}, the recommendation."
@@ -230,7 +230,7 @@ def _drift_section(folder):
     if drift is None:
         return ""
     counts = drift["status"].value_counts()
-    said = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("kept", "new", "vanished"))
+    said = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("kept", "shifted", "new", "vanished") if s != "shifted" or s in counts)
     both = int(drift["customers_in_both"].sum())
     moved = (drift["customers_in_both"] * drift["changed_share"].fillna(0)).sum()
     shown = drift.copy()
@@ -239,8 +239,9 @@ def _drift_section(folder):
     shown["centre_shift_sd"] = [("" if pd.isna(v) else f"{v:.2f}") for v in shown["centre_shift_sd"]]
     shown = shown.rename(columns=lambda c: c.replace("_", " "))
     note = (
-        f"Segments matched to the previous model: {said}. A kept segment keeps its number and name; "
-        "the centre shift is in standard deviations of the previous model's clustering space."
+        f"Segments followed from the previous model: {said}. A kept segment keeps its number and name (a "
+        "shifted one too, its centre having moved more than 1 SD); the centre shift is in standard deviations "
+        "of the previous model's clustering space."
     )
     if both:
         note += f" Of {both:,} customers in both runs, {moved / both:.1%} changed segment."

@@ -139,12 +139,13 @@ def cluster(data, options, *, progress=None, previous=None):
             bar(info["generation"] + 1, 40)
 
     if previous is not None:
-        model, on_all_rows = _warm_model(previous, pre, method, chosen, sample, fit_rows, random_state)
+        model, on_all_rows, origin = _warm_model(previous, pre, method, chosen, sample, fit_rows, random_state)
     else:
         model = make_model(method, chosen, random_state, on_generation).fit(sample)
         if sampled and method == "kmeans":
             model = KMeans(chosen, init=model.cluster_centers_, n_init=1, random_state=random_state).fit(fit_rows)
         on_all_rows = not sampled or method == "kmeans"
+        origin = None
     if method == "gmm":  # one call over every row: a saved model's assign gives these labels exactly
         labels = model.predict(Z).astype(np.int64)
     else:
@@ -171,11 +172,13 @@ def cluster(data, options, *, progress=None, previous=None):
         z_means=clustering_space_means(Z, labels, columns),
         names=segment_names(Z, labels, columns),
         k_reason=k_reason,
+        started_from=origin,
     )
 
 
 def _warm_model(previous, pre, method, k, sample, fit_rows, random_state):
-    """(the model fitted from the previous centres, whether it was fitted on every row): Lloyd
+    """(the model fitted from the previous centres, whether it was fitted on every row, the
+    previous cluster each cluster started from or -1 for a new one): Lloyd
     from the carried centres for K-means and GA-K-means (a GA restarted from random populations
     would find another optimum), EM from the mixture they start for the Gaussian mixture."""
     from ..mixture import GaussianMixture
@@ -192,8 +195,8 @@ def _warm_model(previous, pre, method, k, sample, fit_rows, random_state):
             k, covariance_type="full", weights_init=weights, means_init=means, precisions_init=precisions,
             random_state=random_state,
         )  # fmt: skip
-        return model.fit(sample), False
-    return KMeans(k, init=start, n_init=1, random_state=random_state).fit(fit_rows), True
+        return model.fit(sample), False, origin
+    return KMeans(k, init=start, n_init=1, random_state=random_state).fit(fit_rows), True, origin
 
 
 def add_baskets(result):
