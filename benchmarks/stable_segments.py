@@ -54,7 +54,9 @@ def measure(seeds=5, cases=CASES):
                 part = frame.sample(frac=0.9, random_state=seed)
                 warm.append(_kept(first, run(part, Job(columns, refit, previous))))
                 fresh.append(_kept(first, follow_previous(run(part, Job(columns, refit)), previous)))
-            rows.append((method, k, same, min(warm), float(np.median(warm)), min(fresh), float(np.median(fresh))))
+            rows.append(
+                (method, k, same, min(warm), float(np.median(warm)), min(fresh), float(np.median(fresh)))
+            )
     return rows
 
 

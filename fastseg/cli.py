@@ -147,7 +147,9 @@ def _cmd_segment(args):
     # first run it also compiles the pair and recommendation kernels while this one clusters.
     plots = PlotProcess(compile_basket=data.purchases is not None and _basket_kernels_missing())
     try:
-        return _segment_and_write(args, progress, database, data, Job(options=options, previous=previous), plots)
+        return _segment_and_write(
+            args, progress, database, data, Job(options=options, previous=previous), plots
+        )
     finally:
         plots.close()
 
@@ -199,7 +201,9 @@ def _segment_and_write(args, progress, database, data, job, plots):
         print("\n" + describe_drift(result.drift, args.previous))
     if args.save_model:
         print(f"\nModel saved to {args.save_model} (assign new customers with: fastseg assign --model ...).")
-    print(f"\nSegmented {len(data.frame)} customers into {result.k} segments ({args.method}) in {elapsed:.1f} s.")
+    print(
+        f"\nSegmented {len(data.frame)} customers into {result.k} segments ({args.method}) in {elapsed:.1f} s."
+    )
     if written_table:
         print(f"Segments written to table {written_table}.")
     print(f"Files in {args.out}/: " + ", ".join(f.name for f in files))

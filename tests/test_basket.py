@@ -179,3 +179,59 @@ def test_rules_by_segment_split_by_each_customers_segment():
         basket.rules_by_segment(
             tx.assign(customer_id=[None, "u1", "u2", "u2", "u3", "u3"]), {"u1": 1, "u2": 1, "u3": 2}
         )
+
+
+def _item_based_twin(owned, n):
+    """Item-based CF on a dense 0/1 matrix: cosine similarity of the item columns (no self
+    similarity), a user's score for an item the sum of its similarities to the user's items."""
+    U = owned.astype(np.float64)
+    co = U.T @ U
+    bought = np.diag(co).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sim = np.where(co > 0, co / np.sqrt(np.outer(bought, bought)), 0.0)
+    np.fill_diagonal(sim, 0.0)
+    scores = U @ sim
+    return reference.top_n_unowned(scores, owned, n), scores
+
+
+def test_item_based_topn_matches_a_numpy_twin(rng):
+    U = random_baskets(rng, 250, 35, per_basket=5)
+    owned = U.toarray() > 0
+    got, got_scores = basket.top_n(U, n=6, method="item")
+    want, scores = _item_based_twin(owned, 6)
+    np.testing.assert_array_equal(got, want)  # the same items in the same order (ties by item index)
+    rows = np.repeat(np.arange(owned.shape[0])[:, None], 6, axis=1)
+    valid = want >= 0
+    np.testing.assert_allclose(got_scores[valid], scores[rows[valid], want[valid]], rtol=1e-12)
+
+
+def test_hit_rate_matches_a_numpy_twin_of_the_leave_one_out():
+    from fastseg.segment.datasets import make_customers, make_transactions
+
+    customers, seg = make_customers(300, random_state=4)
+    tx = make_transactions(customers, seg, random_state=4)
+    segment_of = dict(zip(customers["customer_id"], seg))
+    got = basket.hit_rate(tx, segment_of=segment_of, n=10, random_state=3).set_index("method")
+
+    # The twin: the same customers x items matrix, one bought item hidden per customer with two
+    # or more (the draw: the k-th of the customer's items in item order, k ~ rng.integers(count)).
+    U, users, _ = basket.user_item_matrix(tx)
+    owned = U.toarray() > 0
+    rng = np.random.default_rng(3)
+    eligible = [u for u in range(owned.shape[0]) if owned[u].sum() >= 2]
+    held = np.array([np.flatnonzero(owned[u])[rng.integers(owned[u].sum())] for u in eligible])
+    train = owned.copy()
+    train[eligible, held] = False
+    popularity = train.sum(axis=0).astype(float)
+    groups = pd.factorize(pd.Series(users).map(segment_of))[0]
+    train_csr = sp.csr_matrix(train.astype(np.int32))
+    tops = {
+        "popularity": reference.top_n_unowned(np.tile(popularity, (owned.shape[0], 1)), train, 10),
+        "item-based CF": _item_based_twin(train, 10)[0],
+        "user-based CF": reference.user_based_topn(train_csr, 10, 50),
+        "user-based CF within segment": reference.user_based_topn(train_csr, 10, 50, groups),
+    }
+    for method, top in tops.items():
+        want = (top[eligible] == held[:, None]).any(axis=1).mean()
+        assert got.loc[method, "hit_rate@10"] == pytest.approx(want, abs=1e-12), method
+        assert got.loc[method, "customers"] == len(eligible)

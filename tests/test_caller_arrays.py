@@ -18,11 +18,32 @@ def frozen(*arrays):
 
 def assert_unchanged(pairs):
     for a, copy in pairs:
-        if sp.issparse(a):
-            assert (a != copy).nnz == 0
-            np.testing.assert_array_equal(a.indptr, copy.indptr)
+        if sp.issparse(a):  # the stored arrays themselves: an in-place sort_indices or sum_duplicates shows
+            for name in ("data", "indices", "indptr"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(copy, name))
         else:
             np.testing.assert_array_equal(a, copy)
+
+
+def unsorted_with_duplicates(dense, fmt):
+    """``dense`` as CSR/CSC whose indices run backwards in every row (column) and whose first
+    stored value is split into two entries at the same place: what a hand-built matrix can be."""
+    M = sp.csr_matrix(dense) if fmt == "csr" else sp.csc_matrix(dense)
+    data, indices, indptr = [], [], [0]
+    for r in range(M.shape[0] if fmt == "csr" else M.shape[1]):
+        lo, hi = M.indptr[r], M.indptr[r + 1]
+        d, i = M.data[lo:hi][::-1].tolist(), M.indices[lo:hi][::-1].tolist()
+        if r == 0 and d:
+            d = [d[0] / 2, d[0] / 2] + d[1:]
+            i = [i[0], i[0]] + i[1:]
+        data += d
+        indices += i
+        indptr.append(len(data))
+    cls = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+    out = cls((np.asarray(data, dtype=dense.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+              shape=dense.shape)  # fmt: skip
+    assert not out.has_sorted_indices and np.allclose(out.toarray(), dense)
+    return out
 
 
 @pytest.fixture(params=[np.float32, np.float64])
@@ -52,13 +73,16 @@ def test_kmeans_fit_predict_transform_score(dtype, d, k, algorithm, rng):
 def test_kmeans_sparse(dtype, fmt, rng):
     dense = make_data(rng, 600, 6, k=3, dtype=dtype)
     dense[rng.random(dense.shape) < 0.5] = 0
-    X = sp.csr_matrix(dense) if fmt == "csr" else sp.csc_matrix(dense)
+    X = unsorted_with_duplicates(dense, fmt)
     w = rng.uniform(0.5, 2, 600).astype(dtype)
     pairs = frozen(X, w)
     model = KMeans(3, random_state=0).fit(X, sample_weight=w)
     model.predict(X), model.transform(X)
     kmeans_plusplus(X, 3, sample_weight=w, random_state=0)
     assert_unchanged(pairs)
+    assert not X.has_sorted_indices
+    # and the fit is the fit of the same matrix stored the ordinary way
+    np.testing.assert_array_equal(model.labels_, KMeans(3, random_state=0).fit(dense, sample_weight=w).labels_)
 
 
 def test_partial_fit_and_kmeans_plusplus(dtype, rng):
@@ -99,12 +123,15 @@ def test_mixture(dtype, init_params, rng):
     X = make_data(rng, 500, 3, k=3, dtype=dtype, offset=5.0)
     w = rng.uniform(0.5, 2, 500).astype(dtype)
     means = X[:3].astype(np.float64)
-    pairs = frozen(X, w, means)
+    weights = np.array([0.2, 0.3, 0.5])
+    precisions = np.stack([np.eye(3) * (j + 1.0) for j in range(3)])
+    pairs = frozen(X, w, means, weights, precisions)
     for cov in ("full", "tied", "diag", "spherical"):
         g = GaussianMixture(3, covariance_type=cov, init_params=init_params, random_state=0)
         g.fit(X, sample_weight=w)
         g.predict(X), g.predict_proba(X), g.score_samples(X)
     GaussianMixture(3, means_init=means, random_state=0).fit(X)
+    GaussianMixture(3, weights_init=weights, means_init=means, precisions_init=precisions, random_state=0).fit(X)
     assert_unchanged(pairs)
 
 

@@ -258,7 +258,9 @@ def test_import_fastseg_does_not_import_dask():
     import sys
 
     code = "import sys, fastseg; fastseg.KMeans; print('dask' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     assert out.stdout.strip() == "False"
 
 

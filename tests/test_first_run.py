@@ -103,7 +103,9 @@ def test_import_fastseg_loads_nothing_heavy():
         "heavy = ('numba', 'sklearn', 'pandas', 'matplotlib', 'scipy.stats', 'dask', 'fastseg._kernels')\n"
         "print([m for m in heavy if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -114,7 +116,9 @@ def test_the_plotting_process_imports_neither_scikit_learn_nor_numba():
         "heavy = ('numba', 'sklearn', 'pandas', 'scipy.stats', 'fastseg._kernels', 'fastseg.segment.sweep')\n"
         "print([m for m in heavy if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -166,7 +170,9 @@ def test_no_second_process_once_the_cache_holds_the_assignment_kernel(float32_fi
         "other and other.close()\n"  # it started: that is all this test needs
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(_copy_of(float32_fit_cache[0], tmp_path)))  # float32 cached
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
     # float32 is cached: nothing starts; float64 is not: a process starts (with two CPUs).
     assert out.stdout.split() == ["True", str(_ahead._cpus() < 2)]
 
@@ -188,7 +194,9 @@ def test_a_fit_that_fails_before_its_first_pass_leaves_no_process_behind(tmp_pat
         "    print('no child')\n"
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
     assert out.stdout.splitlines() == ["Input X contains NaN or infinity", "no child"]
 
 

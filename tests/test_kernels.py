@@ -65,7 +65,7 @@ def dense_pass(kind, X, w, centres, labels, sums, weights, counts, update, exact
     return inertia, changed
 
 
-def run_assign(kind, X, w, centres, update=lloyd.FRESH):
+def run_assign(kind, X, w, centres, update=lloyd.FRESH, raw=False):
     bounds = slot_bounds(X.shape[0])
     n_slots = bounds.size - 1
     k, d = centres.shape
@@ -85,6 +85,8 @@ def run_assign(kind, X, w, centres, update=lloyd.FRESH):
         if update == lloyd.FRESH:
             np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(labels, minlength=k))
     assert changed.sum() == X.shape[0]  # every label differs from the -7 passed in
+    if raw:  # the per-slot arrays as the kernel left them (counts: None for the sparse kernel)
+        return labels, sums, weights, None if kind == "sparse" else counts, inertia.sum()
     return labels, sums.sum(axis=0), weights.sum(axis=0), inertia.sum()
 
 
@@ -145,10 +147,13 @@ def test_assign_without_update_leaves_statistics_alone(kind, rng):
     X = make_data(rng, 300, 6)
     w = np.ones(300)
     centres = X[:3].copy()
-    labels, _, _, inertia = run_assign(kind, X, w, centres, update=lloyd.NO_STATS)
+    labels, sums, weights, counts, inertia = run_assign(kind, X, w, centres, update=lloyd.NO_STATS, raw=True)
     ref_labels, _, _, ref_inertia = reference.assign(X, w, centres)
     np.testing.assert_array_equal(labels, ref_labels)
     np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-10)
+    # not one entry of the statistics written: they hold the NaN (counts: -3) they were passed with
+    assert np.isnan(sums).all() and np.isnan(weights).all()
+    assert counts is None or (counts == -3).all()
 
 
 @pytest.mark.parametrize("kind", ["fused", "dot", "gemm"])

@@ -262,6 +262,7 @@ def test_real_command_in_a_subprocess(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        timeout=300,
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("fastseg: error:")

@@ -6,8 +6,14 @@ import pytest
 
 pd = pytest.importorskip("pandas")
 
-from fastseg.segment import Columns, Job, Options, make_customers, run  # noqa: E402
-from fastseg.segment import warm  # noqa: E402
+from fastseg.segment import (  # noqa: E402
+    Columns,
+    Job,
+    Options,
+    make_customers,
+    run,
+    warm,  # noqa: E402
+)
 from fastseg.segment.datasets import load_wholesale  # noqa: E402
 from fastseg.segment.model import load_model, model_from_result  # noqa: E402
 
@@ -50,7 +56,9 @@ def test_a_resample_of_a_real_customer_table_keeps_95_percent(wholesale, tmp_pat
     previous = _saved(first, tmp_path / "m.fsm")
     for seed in range(3):
         part = wholesale.sample(frac=0.9, random_state=seed)
-        second = run(part, Job(columns, Options(method=method, k=k, k_range=range(2, 3), random_state=7), previous))
+        second = run(
+            part, Job(columns, Options(method=method, k=k, k_range=range(2, 3), random_state=7), previous)
+        )
         assert _kept_share(first, second) >= 0.95, seed
         assert set(second.drift["status"]) == {"kept"}
 
@@ -90,8 +98,12 @@ def test_previous_centres_carry_through_both_preprocessings(wholesale, tmp_path)
     for j, name in enumerate(names):
         if name in frame.columns and pd.api.types.is_numeric_dtype(frame[name]):
             o = old_names.index(name)
-            old_scaler = first.preprocessor.named_transformers_["log_scaled" if name in first.logged else "scaled"]
-            new_scaler = other.preprocessor.named_transformers_["log_scaled" if name in other.logged else "scaled"]
+            old_scaler = first.preprocessor.named_transformers_[
+                "log_scaled" if name in first.logged else "scaled"
+            ]
+            new_scaler = other.preprocessor.named_transformers_[
+                "log_scaled" if name in other.logged else "scaled"
+            ]
             old_scaler = old_scaler.steps[-1][1] if name in first.logged else old_scaler
             new_scaler = new_scaler.steps[-1][1] if name in other.logged else new_scaler
             oi = list(old_scaler.feature_names_in_).index(name)
@@ -99,7 +111,9 @@ def test_previous_centres_carry_through_both_preprocessings(wholesale, tmp_path)
             x = C[:, o] * old_scaler.scale_[oi] + old_scaler.mean_[oi]
             x = np.expm1(x) if name in first.logged else x
             x = np.log1p(x) if name in other.logged else x
-            np.testing.assert_allclose(got[:, j], (x - new_scaler.mean_[ni]) / new_scaler.scale_[ni], rtol=1e-12)
+            np.testing.assert_allclose(
+                got[:, j], (x - new_scaler.mean_[ni]) / new_scaler.scale_[ni], rtol=1e-12
+            )
         else:  # a one-hot column: the share of that category in the previous centre
             np.testing.assert_allclose(got[:, j], C[:, old_names.index(name)], rtol=1e-12)
 
@@ -134,7 +148,10 @@ def customer_file(tmp_path):
 def test_command_refit_on_the_same_file_keeps_everyone(customer_file, tmp_path, capsys):
     path, _ = customer_file
     model = tmp_path / "m.fsm"
-    assert _cli(capsys, "segment", "--input", path, "--out", tmp_path / "a", "--save-model", model, "--quiet")[0] == 0
+    assert (
+        _cli(capsys, "segment", "--input", path, "--out", tmp_path / "a", "--save-model", model, "--quiet")[0]
+        == 0
+    )
     status, out, err = _cli(capsys, "segment", "--input", path, "--out", tmp_path / "b", "--previous", model,
                             "--seed", 7)  # fmt: skip
     assert status == 0, err

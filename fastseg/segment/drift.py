@@ -163,7 +163,9 @@ def describe_drift(drift, path):
     if len(shifted):
         lines.append(
             "Shifted: "
-            + ", ".join(f"{s} ({row['name']}) by {row['centre_shift_sd']:.1f} SD" for s, row in shifted.iterrows())
+            + ", ".join(
+                f"{s} ({row['name']}) by {row['centre_shift_sd']:.1f} SD" for s, row in shifted.iterrows()
+            )
         )
     for status, what in (("new", "New segments"), ("vanished", "Vanished segments")):
         rows = drift[drift["status"] == status]

@@ -142,11 +142,12 @@ class CustomerData:
     item_column: str = "item"
 
 
-def load_customers(*, demo=False, path=None, sep=None, seed=0, columns=Columns()):
+def load_customers(*, demo=False, path=None, sep=None, seed=0, columns=None):
     """The demo customers (seeded by ``seed``) or the table in ``path`` (CSV or Parquet) as a
     ``CustomerData``, read with ``columns`` (a ``job.Columns``)."""
     from .datasets import FEATURES, make_customers, make_transactions
 
+    columns = columns or Columns()
     if demo:
         frame, truth = make_customers(4000, random_state=seed)
         features = list(columns.features or FEATURES)
@@ -166,7 +167,7 @@ def load_customers(*, demo=False, path=None, sep=None, seed=0, columns=Columns()
     return data
 
 
-def customers_from_table(table, columns=Columns()):
+def customers_from_table(table, columns=None):
     """A DataFrame (read from a file or a database) as a ``CustomerData``, read with
     ``columns`` (a ``job.Columns``).
 
@@ -177,7 +178,7 @@ def customers_from_table(table, columns=Columns()):
     the features are recency, frequency and monetary. Ids are text, as written; rows without an
     id are left out and reported (``strict``: an error).
     """
-    cols = columns
+    cols = columns or Columns()
     id_column, features, strict, item_column = cols.id_column, cols.features, cols.strict, cols.item_column
     report = DataReport()
     if cols.transactions:

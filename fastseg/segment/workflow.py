@@ -5,8 +5,8 @@ import numpy as np
 
 from .._pandas import require_pandas as _pandas
 from ..kmeans import KMeans
-from .job import Job, Options, Segmentation, with_source_ids
 from . import warm
+from .job import Job, Options, Segmentation, with_source_ids
 from .profiles import clustering_space_means, profile_table, segment_names
 from .sweep import fitted_labels, make_model, make_preprocessor, select_k
 
@@ -21,7 +21,7 @@ def outlier_rows(Z, sd):
     return (np.abs(z) > sd).any(axis=1)
 
 
-def run(data, job=Job(), *, progress=None, on_clustered=None):
+def run(data, job=None, *, progress=None, on_clustered=None):
     """Run ``job`` on ``data``: a ``files.CustomerData`` (read by ``files.load_customers``) or a
     DataFrame, read with ``job.columns`` (and not modified). Returns a :class:`Segmentation`.
 
@@ -31,6 +31,7 @@ def run(data, job=Job(), *, progress=None, on_clustered=None):
     """
     from .files import CustomerData, customers_from_table
 
+    job = job or Job()
     source = None
     if not isinstance(data, CustomerData):
         source = data
@@ -139,20 +140,22 @@ def cluster(data, options, *, progress=None, previous=None):
             bar(info["generation"] + 1, 40)
 
     if previous is not None:
-        model, on_all_rows, origin = _warm_model(previous, pre, method, chosen, sample, fit_rows, random_state)
+        model, on_all_rows, origin = _warm_model(
+            previous, pre, method, chosen, sample, fit_rows, random_state
+        )
     else:
         model = make_model(method, chosen, random_state, on_generation).fit(sample)
         if sampled and method == "kmeans":
-            model = KMeans(chosen, init=model.cluster_centers_, n_init=1, random_state=random_state).fit(fit_rows)
+            model = KMeans(chosen, init=model.cluster_centers_, n_init=1, random_state=random_state).fit(
+                fit_rows
+            )
         on_all_rows = not sampled or method == "kmeans"
         origin = None
     if method == "gmm":  # one call over every row: a saved model's assign gives these labels exactly
         labels = model.predict(Z).astype(np.int64)
     else:
         labels = np.empty(Z.shape[0], dtype=np.int64)
-        labels[~outliers] = (
-            fitted_labels(model, fit_rows) if on_all_rows else model.predict(fit_rows)
-        )
+        labels[~outliers] = fitted_labels(model, fit_rows) if on_all_rows else model.predict(fit_rows)
         if outliers.any():
             labels[outliers] = model.predict(Z[outliers])
     columns = list(pre.get_feature_names_out())
