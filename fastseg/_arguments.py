@@ -106,6 +106,8 @@ def build_parser():
     how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     out = seg.add_argument_group("output")
     out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
+    out.add_argument("--no-plots", action="store_true",
+                     help="write no PNG plots (and start no plotting process); the report then has no figures")  # fmt: skip
     out.add_argument("--evaluate", action="store_true",
                      help="also measure the recommendations: leave-one-out hit rate@10 (hit_rate.csv)")  # fmt: skip
     pairs = seg.add_argument_group("product pairs")

@@ -141,11 +141,14 @@ def _cmd_segment(args):
     # Said once the rows are read: a bad file stays a one-line error.
     progress.stage(f"read {len(data.frame)} customers from " + _source_name(args, database))
     progress.watch_compilation()
-    from fastseg.segment.plots import PlotProcess
+    from fastseg.segment.plots import NoPlots, PlotProcess
 
     # A second process imports matplotlib now and draws the plots while this one goes on; on a
     # first run it also compiles the pair and recommendation kernels while this one clusters.
-    plots = PlotProcess(compile_basket=data.purchases is not None and _basket_kernels_missing())
+    if args.no_plots:
+        plots = NoPlots()
+    else:
+        plots = PlotProcess(compile_basket=data.purchases is not None and _basket_kernels_missing())
     try:
         return _segment_and_write(
             args, progress, database, data, Job(options=options, previous=previous), plots

@@ -3,7 +3,7 @@ empty clusters, bad input, and a worker lost mid-fit."""
 
 import os
 import signal
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -162,6 +162,58 @@ def test_kmeans_parallel_is_deterministic_across_schedulers(client):
     assert not np.array_equal(first.cluster_centers_, other_seed.cluster_centers_)
 
 
+def test_same_result_on_one_and_two_workers(client):
+    # Random draws come from (random_state, round, block) streams and sums from a fixed tree over
+    # the blocks: one worker or two, the fit is bit for bit the same.
+    X, _ = make_blobs(n_samples=4000, centers=5, n_features=3, random_state=2)
+    Xd = da.from_array(X, chunks=700)
+
+    def fits():
+        return (
+            fdask.KMeans(5, random_state=3).fit(Xd),
+            fdask.GaussianMixture(3, covariance_type="full", random_state=0).fit(Xd),
+        )
+
+    two = fits()
+    assert len(client.scheduler_info()["workers"]) == 2
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as single,
+        distributed.Client(single, set_as_default=False) as one,
+        dask.config.set(scheduler=one),
+    ):
+        assert len(one.scheduler_info()["workers"]) == 1
+        alone = fits()
+        alone_labels = alone[0].labels_.compute()
+    for name in ("cluster_centers_", "inertia_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(alone[0], name), getattr(two[0], name), err_msg=name)
+    np.testing.assert_array_equal(alone_labels, two[0].labels_.compute())
+    for name in ("weights_", "means_", "covariances_", "lower_bound_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(alone[1], name), getattr(two[1], name), err_msg=name)
+
+
+def test_persist_false_reads_the_input_on_every_pass_with_the_same_fit(threaded):
+    X, _ = make_blobs(n_samples=4000, centers=4, n_features=3, random_state=4)
+    reads = []
+
+    def read(block):
+        reads.append(len(block))
+        return block
+
+    def lazy():
+        return da.from_array(X, chunks=500).map_blocks(read, meta=np.empty((0, 3), X.dtype))
+
+    kwargs = dict(init=X[:4], max_iter=5, tol=0.0)
+    kept = fdask.KMeans(4, **kwargs).fit(lazy())
+    kept_reads, reads[:] = sum(reads), []
+    streamed = fdask.KMeans(4, persist=False, **kwargs).fit(lazy())
+    assert kept_reads == len(X)  # persisted: each block read once
+    assert sum(reads) >= len(X) * (streamed.n_iter_ + 1)  # every pass and the final one read it
+    np.testing.assert_array_equal(streamed.cluster_centers_, kept.cluster_centers_)
+    assert (streamed.inertia_, streamed.n_iter_) == (kept.inertia_, kept.n_iter_)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_kmeans_parallel_quality(client, seed):
     X, _ = make_blobs(
@@ -265,6 +317,19 @@ def test_import_fastseg_does_not_import_dask():
 
 
 # -- losing a worker -------------------------------------------------------------------------------
+class _WorkerRemoved(distributed.diagnostics.plugin.SchedulerPlugin):
+    """Says when the scheduler (which a LocalCluster runs in this process) removes a worker."""
+
+    name = "fastseg-test-worker-removed"
+
+    def __init__(self):
+        self.event, self.address = threading.Event(), None
+
+    def remove_worker(self, scheduler, worker, **kwargs):
+        self.address = worker
+        self.event.set()
+
+
 def test_fit_survives_a_killed_worker(client, monkeypatch):
     rng = np.random.default_rng(8)
     X = make_data(rng, 20000, 4, k=6, dtype=np.float32)
@@ -282,16 +347,19 @@ def test_fit_survives_a_killed_worker(client, monkeypatch):
         victim = sorted({addr for holders in who_has.values() for addr in holders})[0]
         pid = client.run(os.getpid, workers=[victim])[victim]
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while victim in client.scheduler_info()["workers"]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"scheduler still lists {victim} after it was killed")
-            time.sleep(0.05)
+        if not removed.event.wait(timeout=60):  # set by the scheduler itself, in this process
+            raise TimeoutError(f"scheduler still lists {victim} 60 s after it was killed")
+        assert removed.address == victim
         killed.append(victim)
 
+    removed = _WorkerRemoved()
+    client.cluster.scheduler.add_plugin(removed)
     monkeypatch.setattr(dask_kmeans, "after_iteration", kill_a_worker_holding_data)
-    with ThreadPoolExecutor(1) as pool:
-        disturbed = pool.submit(fdask.KMeans(6, **kwargs).fit, Xd).result(timeout=180)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            disturbed = pool.submit(fdask.KMeans(6, **kwargs).fit, Xd).result(timeout=180)
+    finally:
+        client.cluster.scheduler.remove_plugin(removed.name)
     assert len(killed) == 1
     np.testing.assert_array_equal(disturbed.cluster_centers_, undisturbed.cluster_centers_)
     assert disturbed.n_iter_ == undisturbed.n_iter_

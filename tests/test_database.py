@@ -36,8 +36,9 @@ def orders(frame, segments):
     return tx.rename(columns={"date": "order_date"})
 
 
-def run(capsys, *argv):
-    code = main(["segment", *map(str, argv)])
+def run(capsys, *argv, plots=False):
+    """``fastseg segment`` with ``argv``; with the PNG plots only when a test looks at them."""
+    code = main(["segment", *map(str, argv), *([] if plots else ["--no-plots"])])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -116,7 +117,7 @@ def sqlite_query_run(tmp_path, capsys, shop_sqlite):
     out = tmp_path / "query_out"
     code, _, err = run(
         capsys, "--input", f"sqlite:///{path}", "--query", query, "--transactions",
-        "--order-column", "order_id", "--write-table", "query_segments", "--out", out, *FAST,
+        "--order-column", "order_id", "--write-table", "query_segments", "--out", out, *FAST, plots=True,
     )  # fmt: skip
     assert code == 0, err
     expected = sqlite_rows(
@@ -466,7 +467,8 @@ def test_the_real_command_prints_no_warning_or_traceback(tmp_path, shop_sqlite):
     import sys
 
     path, _ = shop_sqlite
-    base = [sys.executable, "-m", "fastseg.cli", "segment", "--input", f"sqlite:///{path}", "--quiet"]
+    # (the plotting process's terminal is checked in test_messy_inputs)
+    base = [sys.executable, "-m", "fastseg.cli", "segment", "--input", f"sqlite:///{path}", "--quiet", "--no-plots"]
     root = str(Path(__file__).resolve().parent.parent)  # this checkout's fastseg, whatever is installed
     env = dict(os.environ, PYTHONWARNINGS="default", PYTHONPATH=root)
     done = subprocess.run(

@@ -248,16 +248,18 @@ def test_hybrid_reaches_best_of_ten_kmeans_plus_plus(rng):
 
 
 @pytest.mark.usefixtures("split_every_pass")
-def test_deterministic_across_threads_and_runs(blobs):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_deterministic_across_threads_and_runs(blobs, dtype):
+    X = blobs.astype(dtype)
     fits = []
     for n in (1, 2, 1):
         with threads(n):
             fits.append(
                 GeneticKMeans(
                     5, **dict(PAPER, population_size=8, n_generations=6, lloyd_steps=1), random_state=7
-                ).fit(blobs)
+                ).fit(X)
             )
-            fits.append(GeneticKMeans(9, mutation_rate=0.1, random_state=7).fit(blobs))
+            fits.append(GeneticKMeans(9, mutation_rate=0.1, random_state=7).fit(X))
     for i in range(2, len(fits)):
         np.testing.assert_array_equal(fits[i].cluster_centers_, fits[i % 2].cluster_centers_)
         np.testing.assert_array_equal(fits[i].fitness_history_, fits[i % 2].fitness_history_)

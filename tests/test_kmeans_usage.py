@@ -281,10 +281,11 @@ def test_verbose_leaves_a_handler_the_user_attached_alone(X, capsys):
 
 # -- determinism --------------------------------------------------------------------
 @pytest.mark.usefixtures("split_every_pass")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["small", "gemm", "sparse"])
-def test_same_result_on_one_and_two_threads_and_every_run(rng, kind):
+def test_same_result_on_one_and_two_threads_and_every_run(rng, kind, dtype):
     n = CHUNK_ROWS * 9 + 17
-    X = make_data(rng, n, 40 if kind == "gemm" else 6, k=8, dtype=np.float32)
+    X = make_data(rng, n, 40 if kind == "gemm" else 6, k=8, dtype=dtype)
     if kind == "sparse":
         X[rng.random(X.shape) < 0.5] = 0
         X = sp.csr_matrix(X)

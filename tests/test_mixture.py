@@ -68,6 +68,26 @@ def test_em_stats_thread_count_independent(rng):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.usefixtures("split_every_pass")
+@pytest.mark.parametrize(
+    "covariance_type, dtype",
+    [("full", np.float64), ("tied", np.float64), ("diag", np.float64), ("spherical", np.float64),
+     ("full", np.float32)],
+)  # fmt: skip
+def test_fit_is_identical_on_one_and_two_threads_and_every_run(rng, covariance_type, dtype):
+    # one skewed cloud for three components: EM takes many iterations to settle
+    X = (np.exp(rng.normal(size=(CHUNK_ROWS * 9 + 3, 4)) / 2) + 5.0).astype(dtype)
+    fits = []
+    for n_threads in (1, 2, 1, 2):
+        with threads(n_threads):
+            fits.append(GaussianMixture(3, covariance_type=covariance_type, random_state=4, n_init=2, tol=1e-8).fit(X))
+    assert fits[0].n_iter_ > 2
+    for other in fits[1:]:
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(fits[0], name), err_msg=name)
+        np.testing.assert_array_equal(other.predict_proba(X), fits[0].predict_proba(X))
+
+
 def _data(seed=0, n=1500, d=3, offset=10.0):
     rng = np.random.default_rng(seed)
     return make_data(rng, n, d, k=4, offset=offset)

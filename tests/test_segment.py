@@ -176,6 +176,7 @@ def test_command_with_other_methods(tmp_path, method):
                 "--out",
                 str(out),
                 "--quiet",
+                "--no-plots",
             ]
         )
         == 0
@@ -183,6 +184,8 @@ def test_command_with_other_methods(tmp_path, method):
     sweep = pd.read_csv(out / "k_sweep.csv", index_col=0)
     assert ("ga_best_sse" if method == "ga" else "bic") in sweep.columns
     assert pd.read_csv(out / "labels.csv")["segment"].nunique() == 4
+    # --no-plots: no PNG file, and a report without figures
+    assert not list(out.glob("*.png")) and "<img" not in (out / "report.html").read_text()
 
 
 def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
@@ -199,7 +202,7 @@ def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
         "--k",
         "3",
     ]
-    assert main([*args, "--k-range", "2-4", "--out", str(out), "--quiet"]) == 0
+    assert main([*args, "--k-range", "2-4", "--out", str(out), "--quiet", "--no-plots"]) == 0
     assert len(pd.read_csv(out / "labels.csv")) == 600
     tx = make_transactions(frame.iloc[:400], seg[:400], random_state=0)
     tx_path = tmp_path / "tx.csv"
@@ -215,7 +218,7 @@ def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
         "--k-range",
         "2-5",
     ]
-    assert main([*argv, "--out", str(out2), "--quiet"]) == 0
+    assert main([*argv, "--out", str(out2), "--quiet", "--no-plots"]) == 0
     assert "monetary mean" in pd.read_csv(out2 / "profile.csv").columns
 
 

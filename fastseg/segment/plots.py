@@ -103,6 +103,19 @@ class PlotProcess:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class NoPlots:
+    """In place of a ``PlotProcess`` when no plots are wanted (``--no-plots``): draws nothing."""
+
+    def draw(self, *plot_data):
+        pass
+
+    def finish(self, out_dir):
+        return []
+
+    def close(self):
+        pass
+
+
 def _draw_when_told():
     """The other process of ``PlotProcess``: import matplotlib, then draw the plot data saved in
     the folder named on stdin (nothing when stdin closes first); with ``--compile-basket``,
