@@ -184,8 +184,13 @@ class Rows:
             n_slots = self.bounds.shape[0] - 1
             sums, squares = np.empty((n_slots, self.d)), np.empty((n_slots, self.d))
             top, bottom = np.empty(n_slots), np.empty(n_slots)
+            # Each slot's first row, the origin of its sums, read with its batch: a memmap's
+            # batch is unmapped after it (a read afterwards maps a large folio of the file again).
+            firsts = np.zeros((n_slots, self.d))
             for a, b, r0, r1, local in self.batches():
                 X = self.X[r0:r1]
+                filled = local[1:] > local[:-1]
+                firsts[a:b][filled] = X[local[:-1][filled]]
                 in_parallel(
                     b - a,
                     lambda p, q, a=a, local=local, X=X: _mk.column_moments(
@@ -206,10 +211,9 @@ class Rows:
                 r0, r1 = int(self.bounds[s]), int(self.bounds[s + 1])
                 if r1 == r0:
                     continue
-                first = np.asarray(self.X[r0], dtype=np.float64)
                 part = (
                     r1 - r0,
-                    first + sums[s] / (r1 - r0),
+                    firsts[s] + sums[s] / (r1 - r0),
                     np.maximum(squares[s] - sums[s] ** 2 / (r1 - r0), 0.0),
                 )
                 count, mean, m2 = merge_moments((count, mean, m2), part)
