@@ -11,6 +11,25 @@ def tests(session):
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
+# The oldest releases pyproject.toml allows (each floor is the release these tests pass on).
+OLDEST = ["numpy==1.24.4", "numba==0.59.1", "scikit-learn==1.8.0", "scipy==1.10.1", "threadpoolctl==3.2.0"]
+# scikit-learn fidelity and the kernels' exactness: what depends on the versions installed.
+EXACTNESS = [
+    "tests/test_kmeans_sklearn.py", "tests/test_real_data.py", "tests/test_estimator_checks.py",
+    "tests/test_sample_weight.py", "tests/test_mixture.py", "tests/test_kernels.py",
+    "tests/test_yinyang.py", "tests/test_genetic.py",
+]  # fmt: skip
+
+
+@nox.session
+def oldest(session):
+    """The exactness and estimator-check tests on the oldest allowed dependencies."""
+    session.install("-e", ".", *OLDEST, "pytest>=8", "hypothesis>=6.100", "pytest-benchmark>=4")
+    # Numba's cache is per release: keep this session's apart from the main environment's.
+    session.env["NUMBA_CACHE_DIR"] = str(session.create_tmp() + "/numba-cache")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *EXACTNESS, *session.posargs)
+
+
 @nox.session(name="tests-nojit")
 def tests_nojit(session):
     """Kernels run as plain Python so coverage sees their lines (slow: small data only)."""
