@@ -20,7 +20,8 @@ from fastseg._seeding import SEED_MATRIX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_CHILD = r"""
+# The children's reading of their resident memory (bytes).
+_STATUS = r"""
 import json, sys
 import numpy as np
 
@@ -29,6 +30,9 @@ def status(field):
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
+"""
+
+_CHILD = _STATUS + r"""
 
 import fastseg._rows, fastseg._seeding
 from fastseg import KMeans
@@ -117,15 +121,7 @@ def test_large_fit_grows_by_at_most_a_fifth_of_x(dtype):
     assert growth <= 0.25 * x_bytes, growth / x_bytes
 
 
-_MEMMAP_CHILD = r"""
-import json, sys
-import numpy as np
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
+_MEMMAP_CHILD = _STATUS + r"""
 
 from fastseg import KMeans
 
