@@ -96,9 +96,10 @@ def test_fit_stays_within_the_readme_memory_bound(n, d, k, dtype):
     assert growth >= 0.9 * bound, (growth / 2**20, bound / 2**20)
 
 
-def fit_growth(n, d, k, dtype="float32", scale=1.0):
+def child_growth(code, *args):
+    """The peak resident growth (bytes) a child process running ``code`` with ``args`` reports."""
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(n), str(d), str(k), dtype, str(scale)],
+        [sys.executable, "-c", code, *map(str, args)],
         cwd=ROOT,
         env=dict(os.environ, **_ALLOCATOR),
         capture_output=True,
@@ -107,6 +108,10 @@ def fit_growth(n, d, k, dtype="float32", scale=1.0):
         timeout=300,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["growth"]
+
+
+def fit_growth(n, d, k, dtype="float32", scale=1.0):
+    return child_growth(_CHILD, n, d, k, dtype, scale)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -153,16 +158,7 @@ def test_memmap_fit_keeps_about_one_batch_resident(tmp_path, dtype):
         block += rng.integers(0, 8, (len(block), 1)) * 4
     X.flush()
     del X, block
-    out = subprocess.run(
-        [sys.executable, "-c", _MEMMAP_CHILD, str(path), str(n), str(d), dtype],
-        cwd=ROOT,
-        env=dict(os.environ, **_ALLOCATOR),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    growth = json.loads(out.stdout.strip().splitlines()[-1])["growth"]
+    growth = child_growth(_MEMMAP_CHILD, path, n, d, dtype)
     x_bytes = n * d * np.dtype(dtype).itemsize
     batch = x_bytes // 16  # STREAM_SLOTS of the 64 slots
     batches = 2 if dtype == "float32" else 1  # the fused kernel's float32 path transposes the batch
