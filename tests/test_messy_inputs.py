@@ -444,3 +444,89 @@ def test_library_warnings_become_one_line_of_ours(capsys):
         "fastseg: warning: dates were read value by value: give --date-format",
         "fastseg: warning: something new",
     ]
+
+
+# An export with a semicolon delimiter and commas in its header names (sniffing splits the
+# header at the commas), an amount column, and one row for each reason a row is left out.
+AWKWARD_HEADER = ["Customer", "Order date, local, 24h", "Gross, EUR, incl. VAT", "Order"]
+
+
+def _awkward_export(path):
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(12):
+        for o in range(2 + 4 * (c % 2)):
+            rows.append([f"K{c:02d}", f"2011-0{1 + o % 9}-1{c % 10} 10:00", f"{rng.uniform(5, 50):.2f}", f"O{c}-{o}"])
+    rows.append(["K00", "2011-05-01 09:00", "-1000.00", "R1"])  # returns more than K00 ever bought
+    rows.append(["K01", "", "3.00", "X1"])  # no date
+    rows.append(["K01", "2011-02-01 10:00", "twelve", "X2"])  # an unreadable number
+    rows.append(["K02", "2011-02-01 10:00", "", "X3"])  # no number
+    rows.append(["K03", "2011-02-01 10:00", "4.00", ""])  # no order id
+    text = ";".join(AWKWARD_HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return rows
+
+
+def test_sep_amount_column_and_every_drop_reason(tmp_path, capsys):
+    path = tmp_path / "export.csv"
+    rows = _awkward_export(path)
+    flags = [
+        "--transactions", "--id-column", "Customer", "--date-column", "Order date, local, 24h",
+        "--amount-column", "Gross, EUR, incl. VAT", "--order-column", "Order", "--k", "2",
+    ]  # fmt: skip
+    status, _, err = run(["segment", "--input", str(path), *flags, "--out", str(tmp_path / "sniffed")], capsys)
+    assert status == 2 and "has no column 'Customer'" in err and not (tmp_path / "sniffed").exists()  # split at commas
+    out = tmp_path / "out"
+    status, printed, err = run(["segment", "--input", str(path), "--sep", ";", *flags, "--out", str(out)], capsys)
+    assert status == 0, err
+    assert_clean_terminal(printed, err)
+    report = pd.read_csv(out / "data_report.csv")
+    assert dict(zip(report["reason"], report["rows"])) == {
+        "no date (column 'Order date, local, 24h')": 1,
+        "column 'Gross, EUR, incl. VAT' has no value": 1,
+        "column 'Gross, EUR, incl. VAT' is not numeric, e.g. 'twelve'": 1,
+        "no order id (column 'Order')": 1,
+    }
+    for reason, n in zip(report["reason"], report["rows"]):
+        assert f"fastseg: dropped {n} rows: {reason}" in err
+    assert "fastseg: 1 customers returned more than they bought in the period: monetary 0" in err
+    data = load_customers(path=path, sep=";", columns=Columns(
+        transactions=True, id_column="Customer", date_column="Order date, local, 24h",
+        amount_column="Gross, EUR, incl. VAT", order_column="Order",
+    ))  # fmt: skip
+    monetary = data.frame.set_index("Customer")["monetary"]
+    kept = [r for r in rows[:-4] if r[2].strip("-").replace(".", "").isdigit()]
+    for cid in monetary.index:
+        spend = sum(float(r[2]) for r in kept if r[0] == cid)
+        assert monetary[cid] == pytest.approx(max(spend, 0.0), rel=1e-12)
+    assert monetary["K00"] == 0.0 and monetary["K03"] > 0
+
+
+def test_which_columns_are_log_transformed(tmp_path, capsys):
+    from fastseg.segment.model import load_model
+
+    rng = np.random.default_rng(5)
+    n = 300
+    table = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "age": rng.normal(45, 12, n).round(),  # symmetric: kept as it is
+            "spend": rng.lognormal(4, 1.2, n).round(2),  # skewed money: logged
+            "visits": rng.poisson(rng.exponential(3, n)),  # skewed counts: logged
+            "balance": rng.lognormal(3, 1.0, n) - 30,  # skewed but negative values: kept
+            "member": rng.integers(0, 2, n),  # two values: kept
+            "tenure": rng.gamma(8.0, 30.0, n).round(),  # skewness about 0.7, under the cut of 1: kept
+        }
+    )
+    path = write_csv(table, tmp_path / "customers.csv")
+    logged = {}
+    for name, extra in (("auto", []), ("off", ["--no-log"])):
+        out = tmp_path / name
+        argv = ["segment", "--input", str(path), "--id-column", "id", "--k", "3", *extra]
+        status, _, err = run([*argv, "--save-model", str(tmp_path / f"{name}.fsm"), "--out", str(out)], capsys)
+        assert status == 0, err
+        steps = load_model(tmp_path / f"{name}.fsm").meta["preprocessing"]
+        logged[name] = sorted(s["feature"] for s in steps if s.get("log1p"))
+        html = (out / "report.html").read_text()
+        assert re.search(r"log-transformed</dt><dd>" + re.escape(", ".join(logged[name]) or "none"), html)
+    assert logged == {"auto": ["spend", "visits"], "off": []}
