@@ -5,10 +5,10 @@
     python -m benchmarks.accelerated --update-docs # also rewrite the table in docs/
 
 (a) Late-iteration cost: Lloyd and Yinyang start from the same centres (the registry's k random
-rows, as ``benchmarks.compare``; k-means++ converges in 4 iterations at k=8) and run a fixed
-number of iterations (``tol`` that never triggers); an iteration's time is the time between two
-consecutive calls of the driver's ``on_iteration`` hook (once per iteration in both). Per run the
-median over iterations 10..20, then the median over interleaved rounds.
+rows, as ``benchmarks.compare``: from k-means++ centres a small-k fit converges before its late
+iterations) and run a fixed number of iterations (``tol`` that never triggers); an iteration's
+time is the time between two consecutive calls of the driver's ``on_iteration`` hook (once per
+iteration in both). Per run the median over iterations 10..20, then the median over interleaved rounds.
 Ratio = Lloyd time / Yinyang time.
 (b) Full default fit (k-means++, ``n_init='auto'``, default ``tol``/``max_iter``, same
 ``random_state``) of ``fastseg.KMeans`` with Yinyang against ``sklearn.cluster.KMeans`` with its

@@ -1,8 +1,8 @@
 """Lloyd's assignment kernel compiled ahead, in a second process, on a first run.
 
 With an empty kernel cache a fit compiles its kernels one after the other: the column moments
-and the seeding kernels, then the assignment pass, the largest of
-them (about 2 of a float32 fit's 3.5 CPU seconds). Numba compiles one kernel at a time per
+and the seeding kernels, then the assignment pass, the largest of them (each kernel's compile
+time: ``python -m benchmarks.compile_times``). Numba compiles one kernel at a time per
 process, so on a first run a fit starts a second Python process that compiles the assignment
 kernel for the fit's exact types into the cache while this one compiles the rest; the first
 assignment then waits for it and loads the kernel from the cache. Nothing starts when the cache

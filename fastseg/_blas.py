@@ -33,11 +33,9 @@ def numba_avx512():
 
 
 # The dot kernel scores up to this many (padded) features. With AVX2 code it beats OpenBLAS's
-# Haswell GEMM on (k, d) x (d, 256) chunks there (one pass over 2e5 rows, one thread: 1.2-3.5x in
-# float32, 0.96-2.1x in float64; at d = 48-64 about even, at d = 128 0.56-0.73x). With AVX-512 code
-# the two are about even (0.95-1.23x in float32, 0.73-1.38x in float64; whole 1e6 x 32, k=64
-# float32 fits 0.80-1.04x), so BLAS stays: ``python -m benchmarks.crossover``, natively and with
-# AVX2 code.
+# Haswell GEMM on (k, d) x (d, 256) chunks up to there (at larger d BLAS wins); with AVX-512 code
+# the two are about even, so BLAS stays. The crossover: ``python -m benchmarks.crossover``,
+# natively and with AVX2 code.
 DOT_MAX_FEATURES = 0 if numba_avx512() else 32
 
 

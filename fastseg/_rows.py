@@ -31,10 +31,9 @@ MOMENT_ROWS = 1 << 16
 # most this many bytes; larger arrays and memmaps are transposed batch by batch on every pass.
 BLOCKS_BYTES = 1 << 28
 # float64 rows keep no transposed copy: the fused kernel transposes each block of X into a block
-# in cache as it goes. Reading X alone beat reading a kept copy (a late pass at 1e6 x 8, k=8,
-# 1.5x native and 1.3x with AVX2 code; d=4: 1.2x, d=16: 1.5x; 2e5 x 8, k=16: 1.2x), since the
-# kept copy's 4 KB blocks (a page each, 8 feature rows) stall on memory; float32 blocks are half
-# that and the kept copy stays faster there (scratch blocks 0.72x).
+# in cache as it goes. Reading X alone beats reading a kept copy there, since the kept copy's 4 KB
+# blocks (a page each, 8 feature rows) stall on memory; float32 blocks are half that and the kept
+# copy stays faster. Per-iteration cost: ``python -m benchmarks.compare`` (natively and --isa avx2).
 KEEP_BLOCKS_DTYPES = (np.dtype(np.float32),)
 
 
@@ -277,7 +276,7 @@ class Rows:
         With ``stats`` from ``slot_stats`` (and the labels of the previous pass) only the rows whose
         label changes are moved between the statistics; without, or with ``fresh`` (the first pass
         of a run), every row is added afresh into ``stats``. Both add the rows in row order, so the
-        numbers are the same; moving every row costs about twice as much.
+        numbers are the same; moving every row costs more (it leaves one cluster and joins another).
 
         ``inertia=False`` lets a pass skip the inertia where it costs a computation of its own
         (the GEMM and dot kernels' exact distances): it is then None.

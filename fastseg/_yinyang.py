@@ -40,7 +40,7 @@ def choose_algorithm(n, d, k, max_iter=300):
     ways come from ``python -m benchmarks.auto_choice``, late iterations from
     ``python -m benchmarks.accelerated`` (the accelerated table of docs/performance.md). Below the rule Lloyd's
     kernels are as fast (at d = 8, k = 64 the fused kernel), and Yinyang's dense passes (the
-    first, about two Lloyd iterations, and after large moves) plus the extra assignment pass on
+    first, dearer than a Lloyd iteration, and after large moves) plus the extra assignment pass on
     strict convergence eat small per-iteration gains in a short fit.
     """
     bounds_bytes = 8 * n * (n_groups_for(k) + 2)

@@ -42,11 +42,9 @@ def slot_bounds(n_rows, chunk_rows=CHUNK_ROWS, max_slots=MAX_SLOTS):
 
 
 # Below this much work (multiply-adds, or values read) a kernel runs on the calling thread alone:
-# handing a part to another thread and waiting for it costs about 0.1 ms, more than the part saves.
-# A k-means++ fit of 2000 x 8 rows, k=8, 48 iterations: 14.6 ms with every pass split over 2
-# threads, 8.8 ms with these on one. predict of 1e4 x 8 rows, k=8 (640k multiply-adds): 0.52 ms
-# split at 2^18, 0.37 ms on one thread; 3e4 rows: 0.56 against 0.42 ms; from 1e5 rows (6.4M) the
-# split gains. Fit iterations of the same shapes take the same time at 2^18 and 2^21.
+# handing a part to another thread and waiting for it costs more than a small part saves (small
+# fits, and predict on a few thousand rows). The crossover is measured by ``python -m
+# benchmarks.assign --rows N`` (predict) and ``python -m benchmarks.compare --quick`` (small fits).
 PARALLEL_WORK = 1 << 21
 
 
@@ -54,12 +52,12 @@ def in_parallel(n_tasks, run, work=None):
     """Call ``run(lo, hi)`` on contiguous parts of ``range(n_tasks)``, one part per Numba thread
     (one part when ``work`` is below ``PARALLEL_WORK``).
 
-    The kernels are serial loops over slots (or rows, or blocks) that release the GIL, so the
-    parts run at once on plain threads. This keeps ``parallel=True`` out of the kernels: Numba's
-    parallel lowering costs about a second of compilation per kernel and dtype, paid by every
-    first run. Each slot's result is written to its own place and added in slot order by the
-    caller, so the split never changes a result. ``numba.set_num_threads`` (or ``threads``) sets
-    the number of parts for the calling thread, as it does for a ``prange`` loop.
+    The kernels are serial loops over slots (or rows, or blocks) that release the GIL, so the parts
+    run at once on plain threads. This keeps ``parallel=True`` out of the kernels: Numba's parallel
+    lowering adds compilation to each kernel and dtype, paid by every first run (``python -m
+    benchmarks.compile_times``). Each slot's result is written to its own place and added in slot
+    order by the caller, so the split never changes a result. ``numba.set_num_threads`` (or
+    ``threads``) sets the number of parts for the calling thread, as it does for a ``prange`` loop.
     """
     n_parts = min(numba.get_num_threads(), n_tasks)
     if n_parts <= 1 or (work is not None and work < PARALLEL_WORK):

@@ -15,12 +15,12 @@ class _KernelCache(FunctionCache):
 
     Numba's own loader refreshes the typing and lowering registries of its target first: on the
     first load of a process that imports about 40 of Numba's modules and installs some 2,300
-    registrations, 0.08-0.15 s of every warm first run. The kernels' cached machine code links
-    against Numba's runtime only, initialised here, and against symbols Numba installs at import
-    (``numba_xxgemm`` for ``np.dot``). A kernel using what a registry module installs when it is
-    imported (``hash()``, typed dicts and sets: ``numba.cpython.hashing``'s symbols) would not
-    link from the cache this way; none does. A kernel that has to be compiled still gets the
-    registries: Numba's compiler refreshes them itself.
+    registrations, a cost paid by every warm first run (``python -m benchmarks.compile_times``, its
+    warm rows). The kernels' cached machine code links against Numba's runtime only, initialised
+    here, and against symbols Numba installs at import (``numba_xxgemm`` for ``np.dot``). A kernel
+    using what a registry module installs when it is imported (``hash()``, typed dicts and sets:
+    ``numba.cpython.hashing``'s symbols) would not link from the cache this way; none does. A kernel
+    that has to be compiled still gets the registries: Numba's compiler refreshes them itself.
     """
 
     def load_overload(self, sig, target_context):
@@ -37,12 +37,12 @@ def njit(*args, **options):
     """``numba.njit``; a cached kernel loads through ``_KernelCache``, and loading one does not
     load Numba's extensions.
 
-    Before a dispatcher's first compilation or cache load Numba runs every installed extension
-    (the ``numba_extensions`` entry points): a scan of every installed package's metadata, then
-    the extensions' imports (pydata ``sparse``, which dask-ml brings: 0.03-0.04 s of a warm first
-    run). The kernels take NumPy arrays and scalars only. A compilation still loads them (Numba's
-    compiler refreshes its registries, which runs the extensions), as does the first compilation
-    of a function of the caller's.
+    Before a dispatcher's first compilation or cache load Numba runs every installed extension (the
+    ``numba_extensions`` entry points): a scan of every installed package's metadata, then the
+    extensions' imports (pydata ``sparse``, which dask-ml brings), paid by a warm first run too
+    (``python -m benchmarks.compile_times``). The kernels take NumPy arrays and scalars only. A
+    compilation still loads them (Numba's compiler refreshes its registries, which runs the
+    extensions), as does the first compilation of a function of the caller's.
     """
     if args:
         return njit(**options)(*args)

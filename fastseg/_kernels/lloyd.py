@@ -60,8 +60,8 @@ def move_rows(X, sample_weight, start, n_moves, moves, news, slot_sums, slot_wei
 
     One call per block of rows, the loop inside: an inlined helper that takes arrays adds
     reference-count updates (atomic operations) at every call site, and called once per row
-    they made a pass that adds every row 2.6x slower (1e6 x 8, k=8, float32: 12.5 against
-    4.7 ms).
+    they cost more than the pass's own work (the pass that adds every row: ``python -m
+    benchmarks.crossover``).
     """
     one = X.dtype.type(1)
     unit = sample_weight.shape[0] == 0
@@ -138,9 +138,8 @@ def transpose_rows(X, start, m, x_shift, xt):
     X : (n, d), IN; x_shift : (d,) X.dtype, IN (zeros: a plain copy, ``x - 0 == x``)
     xt : (>= d, >= m) X.dtype, OUT -- feature rows ``d ...`` and lanes ``m ...`` left as they were
     Tiles of TRANSPOSE_TILE rows, feature by feature: a tile's values of one feature are gathered
-    and written as whole SIMD vectors. An AVX2 dot-kernel pass at 1e6 x 32, k=64 took 43.1 ms
-    with the rows copied one by one (contiguous reads, one strided store per value), 37.3 ms
-    tiled.
+    and written as whole SIMD vectors, where a row-by-row copy makes one strided store per value
+    (the dot kernel's pass with AVX2 code: ``python -m benchmarks.crossover``).
     """
     n_features = X.shape[1]
     tiled = m - m % TRANSPOSE_TILE
@@ -244,10 +243,10 @@ def _nearest_in_block(xt, cp, acc, best_dist, best):
 
     With 4 or 8 feature rows (d <= 8, the segmentation case) two centres are taken per pass over
     the lanes: the features stay in registers, each load of a row feeds both centres and the
-    running minimum is updated in the same loop (the kernel 1.2-1.6x faster than with a pass per
-    centre that stores its partial distances, one thread, data in cache, AVX-512 and AVX2 alike).
-    Larger ``dp`` adds ``FEATURE_GROUP`` features per pass into ``acc``, then takes the minimum
-    (updating the minimum in the last feature pass measured 3-7% slower there).
+    running minimum is updated in the same loop, instead of a pass per centre that stores its
+    partial distances. Larger ``dp`` adds ``FEATURE_GROUP`` features per pass into ``acc``, then
+    takes the minimum (updating it in the last feature pass was slower there). Both choices are
+    timed by the fused kernel's pass in ``python -m benchmarks.crossover``.
     """
     n_clusters, dp = cp.shape
     # An exact zero that LLVM cannot fold (the centres are finite): ``zero + t * t`` then becomes
@@ -286,8 +285,8 @@ def assign_fused(
 
     The slot loop and the row loops are one function, and the only kernel it calls is
     ``_nearest_in_block`` (which keeps its own fastmath flags): on a first run Numba optimises
-    and generates the code of every kernel once more inside each kernel that calls it, and the
-    pass split into three nested kernels cost 1.2 s more compilation per dtype.
+    and generates the code of every kernel once more inside each kernel that calls it, so nested
+    kernels add compilation to every first run (per kernel: ``python -m benchmarks.compile_times``).
 
     X : (n, d) float32|float64, IN -- the rows (read for the sums, and to fill ``xb``)
     xb : (n_blocks, padded_features(d), BLOCK_ROWS) X.dtype, IN (OUT with ``fill``) -- the same
@@ -313,7 +312,8 @@ def assign_fused(
     unit = sample_weight.shape[0] == 0
     scratch = xb.shape[0] == 0
     for s in range(bounds.shape[0] - 1):
-        # Scratch made per slot: made once for all slots, the float64 pass measured 4-6% slower.
+        # Scratch made per slot: made once for all slots, the float64 pass was slower
+        # (``python -m benchmarks.crossover``).
         acc_b = np.empty(BLOCK_ROWS, dtype=xb.dtype)
         best_dist = np.empty(BLOCK_ROWS, dtype=xb.dtype)
         best = np.empty(BLOCK_ROWS, dtype=np.int32)
@@ -338,8 +338,8 @@ def assign_fused(
             n_changed += take_labels(
                 X, sample_weight, start, m, best, moves, labels, slot_sums, slot_weights, slot_counts, update
             )
-            # The block's inertia in a loop of its own, a SIMD sum (one serial add per row was up
-            # to 18% of a pass, one thread, data in cache).
+            # The block's inertia in a loop of its own, a SIMD sum: one serial add per row is a
+            # visible part of a pass (``python -m benchmarks.crossover``).
             block = 0.0
             if unit:
                 for b in range(m):

@@ -97,7 +97,8 @@ def assign_gemm(
     x_shift : (d,) X.dtype, IN
     bounds, labels, sums, weights, counts, inertia, changed, update : as ``assign_fused``
     exact : bool -- recompute each row's squared distance to its centre for ``inertia`` (else 0):
-        a Lloyd iteration does not need it, and it cost 4-6% of a 1e6 x 32, k=64 iteration
+        a Lloyd iteration does not need it, and it is a visible part of one at large ``d * k``
+        (``python -m benchmarks.compare``)
     """
     n_features = X.shape[1]
     n_clusters = centres.shape[0]
@@ -154,10 +155,9 @@ def dot_scores_block(xt, cs, half_norms, acc, best_score, best):
     best_score : (CHUNK_ROWS,), OUT; best : (CHUNK_ROWS,) int32, OUT
     Each dot product is the feature-order chain of fused multiply-adds from 0, which
     ``yinyang._dot_score`` reproduces one row at a time. Four centres by four features per pass
-    keep the accumulators and the centre values in registers with AVX2's 16 as with AVX-512's 32;
-    one thread, in cache, d=32, k=64, float32: 34 (native) and 29 (AVX2) of the 41 billion
-    multiply-add lanes a second of the 2.6 GHz Zen 4 core (4 x 8 features: 27 and 22; 8 x 4: 28
-    and 21; 6 x 4: 30-35 and 22-23; the same tile run as two halves of the lanes: not vectorised).
+    keep the accumulators and the centre values in registers with AVX2's 16 as with AVX-512's 32
+    (other tiles measured slower; the same tile run as two halves of the lanes is not
+    vectorised). The dot kernel's pass, natively and with AVX2 code: ``python -m benchmarks.crossover``.
     """
     n_clusters, dp = cs.shape
     a0r, a1r, a2r, a3r = acc[0], acc[1], acc[2], acc[3]
@@ -243,9 +243,9 @@ def assign_dot(
     with AVX2 code, where it is faster: see ``_blas.DOT_MAX_FEATURES``).
 
     Each chunk of CHUNK_ROWS rows is shifted and transposed into a small buffer, scored, and its
-    rows' inertia recomputed exactly against the chosen centre (chunks of 256 rows measured
-    1.1-1.16x faster than blocks of 64 in float32 at d = 8-32, k = 64, AVX2 code, 1.15x with
-    AVX-512 code; float64 at d = 32 alike; 128 rows: 0.87-1.13x, 512 rows: 0.98x). Arguments as ``assign_gemm``; no
+    rows' inertia recomputed exactly against the chosen centre (chunks of CHUNK_ROWS measured
+    faster than smaller blocks, larger ones no better; ``python -m benchmarks.crossover`` times
+    the pass, natively and with AVX2 code). Arguments as ``assign_gemm``; no
     BLAS is called. The scores of a row do not depend on its block or the CPU's BLAS: each is a
     fixed chain of IEEE operations, so Yinyang recomputes Lloyd's exact numbers for one row.
     """
