@@ -264,25 +264,60 @@ def test_command_assign_reports_unseen_categories(customer_file, tmp_path, capsy
     assert len(pd.read_csv(tmp_path / "a" / "labels.csv")) == 40
 
 
-@pytest.mark.parametrize("problem", ["missing column", "not a model", "no such file"])
-def test_command_assign_errors_are_one_line(customer_file, tmp_path, capsys, problem):
+def _changed_model(model, out):
+    """The model file at ``model`` with one byte of its centres changed (its checksum no longer
+    matches)."""
+
+    def flip(name, data):
+        return data[:-1] + bytes([data[-1] ^ 1]) if name == "centres.npy" else data
+
+    return _rewrite(model, out, flip)
+
+
+def _future_model(model, out):
+    """The model at ``model`` as a later fastseg in another format version would write it."""
+    saved = load_model(model)
+    return SegmentationModel(dict(saved.meta, format_version=99, fastseg_version="9.0"), saved.arrays).save(out)
+
+
+PROBLEMS = {
+    "missing column": "no column 'age'",
+    "not a model": "is not a fastseg segmentation model",
+    "no such file": "nothing.fsm",
+    "changed file": "changed since it was written",
+    "another format version": r"fastseg 9.0 in model format 99",
+}
+
+
+@pytest.mark.parametrize("command", ["assign", "segment --previous"])
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_command_model_errors_are_one_line(customer_file, tmp_path, capsys, problem, command):
     path, frame = customer_file
     model = tmp_path / "seg.fsm"
     assert _run(capsys, "segment", "--input", path, "--k", 3, "--k-range", "2-3", "--out", tmp_path / "fit",
                 "--save-model", model, "--quiet")[0] == 0  # fmt: skip
+    data = path
     if problem == "missing column":
         frame.drop(columns="age").to_csv(tmp_path / "x.csv", index=False)
-        argv = ["--model", model, "--input", tmp_path / "x.csv"]
-        expected = "no column 'age'"
+        data = tmp_path / "x.csv"
     elif problem == "not a model":
-        argv = ["--model", path, "--input", path]
-        expected = "is not a fastseg segmentation model"
+        model = path
+    elif problem == "no such file":
+        model = tmp_path / "nothing.fsm"
+    elif problem == "changed file":
+        model = _changed_model(model, tmp_path / "changed.fsm")
     else:
-        argv = ["--model", tmp_path / "nothing.fsm", "--input", path]
-        expected = "nothing.fsm"
-    status, out, err = _run(capsys, "assign", *argv, "--out", tmp_path / "a")
-    assert status == 2
-    assert err.strip().count("\n") == 0 and expected in err and err.startswith("fastseg: error:")
+        model = _future_model(model, tmp_path / "future.fsm")
+    if command == "assign":
+        argv = ["assign", "--model", model, "--input", data]
+    else:
+        argv = ["segment", "--previous", model, "--input", data, "--k", 3]
+    status, out, err = _run(capsys, *argv, "--out", tmp_path / "a")
+    assert status == 2, err
+    expected = PROBLEMS[problem]
+    if problem == "missing column" and command != "assign":  # its features default to the file's columns
+        expected = "the previous model was fitted on the features age,"
+    assert err.strip().count("\n") == 0 and expected in err and err.startswith("fastseg: error:"), err
     assert not (tmp_path / "a").exists()
 
 

@@ -69,14 +69,15 @@ def test_a_real_drift_is_a_shift_of_that_segment(tmp_path):
     previous = _saved(first, tmp_path / "m.fsm")
     feature = "purchase_interval_days"
     assert feature not in first.logged  # so 2 SD in the file are 2 SD in the clustering space
-    for segment in (1, 3):
+    # 2 SD in two segments, and either side of the documented 1 SD cut
+    for segment, sds, status in ((1, 2.0, "shifted"), (3, 2.0, "shifted"), (2, 1.25, "shifted"), (4, 0.75, "kept")):
         moved = frame.copy()
         members = first.segments == segment
         moved[feature] = moved[feature].astype(float)
-        moved.loc[members, feature] += 2 * frame[feature].std(ddof=0)
+        moved.loc[members, feature] += sds * frame[feature].std(ddof=0)
         drift = run(moved, Job(Columns(), Options(k=4, k_range=range(2, 5), random_state=3), previous)).drift
-        assert drift.loc[segment, "status"] == "shifted"
-        assert drift.loc[segment, "centre_shift_sd"] == pytest.approx(2.0, abs=0.15)
+        assert drift.loc[segment, "status"] == status
+        assert drift.loc[segment, "centre_shift_sd"] == pytest.approx(sds, abs=0.15)
         others = drift.drop(index=segment)
         assert (others["status"] == "kept").all() and (others["centre_shift_sd"] < 0.2).all()
         assert drift.attrs["changed_share"] < 0.05  # not churn everywhere
