@@ -495,3 +495,63 @@ def test_urls_and_paths_are_told_apart():
         db.write_table("sqlite://", "t", pd.DataFrame({"a": [1]}), if_exists="merge")
     with pytest.raises(ValueError, match="table name must be a non-empty string"):
         db.write_table("sqlite://", " ", pd.DataFrame({"a": [1]}))
+
+
+def test_postgres_integer_ids_with_nulls_come_out_as_integers(pg_shop, tmp_path, capsys):
+    shop, _ = pg_shop
+    rng = np.random.default_rng(4)
+    ids = [None if i % 10 == 3 else 9_000_000_000_000 + 13 * i for i in range(80)]  # read as float64
+    pg_execute(shop, "DROP TABLE IF EXISTS gappy", "CREATE TABLE gappy (customer_id bigint, spend float8, visits int)")
+    engine = pg_engine(shop)
+    with engine.begin() as con:
+        pd.DataFrame(
+            {"customer_id": ids, "spend": rng.gamma(2.0, 40.0, 80), "visits": rng.integers(1, 20, 80)}
+        ).to_sql("gappy", con, if_exists="append", index=False)
+    engine.dispose()
+    out = tmp_path / "out"
+    code, _, err = run(
+        capsys, "--input", shop, "--table", "gappy", "--k", "2", "--write-table", "gappy_segments", "--out", out,
+        "--k-range", "2-2",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "fastseg: dropped 8 rows: no customer id (column 'customer_id')" in err
+    labels = pd.read_csv(out / "labels.csv", dtype=str)
+    assert labels["customer_id"].tolist() == [str(i) for i in ids if i is not None]  # never 9e12 or "….0"
+    written = pg_rows(shop, "SELECT s.customer_id FROM gappy_segments s JOIN gappy g USING (customer_id)")
+    assert len(written) == 72
+
+
+def test_postgres_connect_timeout_ends_a_silent_server(tmp_path, capsys, monkeypatch):
+    """A server that accepts the connection and never answers is an error after the connect
+    timeout, not a hang."""
+    import socket
+    import threading
+    import time
+
+    pytest.importorskip("psycopg")
+    assert db.CONNECT_TIMEOUT_S == 10  # as docs/databases.md says
+    monkeypatch.setattr(db, "CONNECT_TIMEOUT_S", 2)  # libpq's smallest
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept_and_wait():
+        listener.settimeout(40)
+        try:
+            held.append(listener.accept()[0])
+            time.sleep(30)  # a build without the timeout waits this long, then is refused
+        except OSError:
+            pass
+        finally:
+            for conn in held:
+                conn.close()
+            listener.close()
+
+    thread = threading.Thread(target=accept_and_wait, daemon=True)
+    thread.start()
+    out = tmp_path / "out"
+    url = f"postgresql://postgres@127.0.0.1:{listener.getsockname()[1]}/shop"
+    started = time.perf_counter()
+    code, _, err = run(capsys, "--input", url, "--table", "customers", "--out", out, *FAST)
+    elapsed = time.perf_counter() - started
+    assert_one_line_error(code, err, "connecting .*(timeout|timed out)", out)
+    assert held and elapsed < 10, elapsed
