@@ -43,11 +43,15 @@ def tests_nojit(session):
     session.run("python", "-m", "coverage", "report", "-m")
 
 
+# The Python code: the package, tests, benchmarks, and the docs' example generators (docs/examples).
+LINTED = ["fastseg", "tests", "benchmarks", "docs/__init__.py", "docs/examples", "noxfile.py"]
+
+
 @nox.session
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "fastseg", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "fastseg", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 @nox.session

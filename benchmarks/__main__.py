@@ -2,10 +2,14 @@
 
     python -m benchmarks                                   # list them
     python -m benchmarks run compare --isa avx2 --update-docs
+    python -m benchmarks run own_data --update-docs        # an example generator
     python -m benchmarks run all --update-docs             # every one, in turn (long)
 
-Each suite is a module of this package with a ``main(argv)``; ``run NAME ARGS`` calls it with
-ARGS, ``run all ARGS`` calls each with ARGS, skipping the flags a suite does not take.
+A suite is a module of this package with a ``main(argv)``; an example is one of
+``docs/examples`` (the package ``docs.examples``: programs that write the docs' example blocks,
+beside the pages they write), listed under "examples". ``run NAME ARGS`` calls its ``main``
+with ARGS, ``run all ARGS`` calls each suite's and example's with ARGS, skipping the flags one
+does not take.
 """
 
 import argparse
@@ -15,24 +19,40 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# (heading, package, folder): where the runnable modules are.
+GROUPS = [
+    ("benchmarks", "benchmarks", HERE),
+    ("examples", "docs.examples", HERE.parent / "docs" / "examples"),
+]
+
+
+def _modules():
+    """{name: (heading, module name, path)} of the modules that define ``main``, in GROUPS order."""
+    found = {}
+    for heading, package, folder in GROUPS:
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith(("_", "test_")):
+                continue
+            tree = ast.parse(path.read_text())
+            if any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body):
+                if path.stem in found:
+                    raise SystemExit(f"two modules named {path.stem}: {found[path.stem][2]} and {path}")
+                found[path.stem] = (heading, f"{package}.{path.stem}", path)
+    return found
 
 
 def suites():
-    """{name: first docstring line} of the modules here that define ``main``."""
+    """{name: first docstring line} of the suites and examples (every module with a ``main``)."""
     found = {}
-    for path in sorted(HERE.glob("*.py")):
-        if path.name.startswith(("_", "test_")):
-            continue
-        tree = ast.parse(path.read_text())
-        if any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body):
-            doc = ast.get_docstring(tree) or ""
-            found[path.stem] = " ".join(doc.split("\n\n")[0].split())
+    for name, (_, _, path) in _modules().items():
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        found[name] = " ".join(doc.split("\n\n")[0].split())
     return found
 
 
 def _flags(name):
     """The option strings a suite's parser takes (read from its source: add_argument calls)."""
-    tree = ast.parse((HERE / f"{name}.py").read_text())
+    tree = ast.parse(_modules()[name][2].read_text())
     return {
         a.value
         for n in ast.walk(tree)
@@ -58,12 +78,16 @@ def _taken(argv, flags):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    modules = _modules()
     known = suites()
     if not argv or argv[0] in ("-h", "--help", "list"):
         width = max(map(len, known))
-        print("python -m benchmarks run NAME [ARGS]   (or: run all [ARGS])\n")
-        for name, doc in known.items():
-            print(f"  {name:<{width}}  {doc}")
+        print("python -m benchmarks run NAME [ARGS]   (or: run all [ARGS])")
+        for heading, _, _ in GROUPS:
+            print(f"\n{heading}:")
+            for name, doc in known.items():
+                if modules[name][0] == heading:
+                    print(f"  {name:<{width}}  {doc}")
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("command", choices=["run"])
@@ -74,7 +98,7 @@ def main(argv=None):
     for name in names:
         suite_argv = _taken(rest, _flags(name)) if args.suite == "all" else rest
         print(f"== {name} {' '.join(suite_argv)}", file=sys.stderr, flush=True)
-        status = importlib.import_module(f"benchmarks.{name}").main(suite_argv) or status
+        status = importlib.import_module(modules[name][1]).main(suite_argv) or status
     return status
 
 

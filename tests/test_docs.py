@@ -1,7 +1,7 @@
 """The README and docs/ point at things that exist: every relative link resolves to a file, every
 ``python -m MODULE`` names a module of this project or an installed one, every ``fastseg ...``
 command uses a subcommand and flags the command line has, and every generated block has a
-generator that writes it."""
+generator that writes it (a benchmark in ``benchmarks/`` or an example in ``docs/examples/``)."""
 
 import argparse
 import importlib.util
@@ -90,7 +90,8 @@ def test_fastseg_commands_use_real_subcommands_and_flags(page):
 
 
 def test_every_generated_block_has_a_generator():
-    sources = "\n".join(p.read_text() for p in (ROOT / "benchmarks").glob("*.py"))
+    generators = [*(ROOT / "benchmarks").glob("*.py"), *(ROOT / "docs" / "examples").glob("*.py")]
+    sources = "\n".join(p.read_text() for p in generators)
     for page in PAGES:
         for name in BLOCK.findall(page.read_text()):
             # A generator names its block literally, or in an f-string completed at run time.

@@ -30,7 +30,7 @@ class _Links(HTMLParser):
 def demo_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "fastseg-output"
     # the demo with a shorter sweep (the figures, and so the page's size, hardly depend on it;
-    # benchmarks.database_demo reports the size of a default run in docs/databases.md)
+    # docs.examples.database_demo reports the size of a default run in docs/databases.md)
     assert main(["segment", "--demo", "--k-range", "2-8", "--evaluate", "--quiet", "--out", str(out)]) == 0
     return out
 

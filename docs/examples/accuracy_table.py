@@ -1,10 +1,9 @@
-"""Write the output of ``fastseg reproduce accuracy`` into docs/papers.md: ``python -m benchmarks.accuracy_table``."""
+"""Write the output of ``fastseg reproduce accuracy`` into docs/papers.md: ``python -m docs.examples.accuracy_table``."""
 
 import sys
 
+from benchmarks.compare import update_docs
 from fastseg.segment.reproduce import render_accuracy_report
-
-from .compare import update_docs
 
 
 def main(argv=None):

@@ -1,8 +1,8 @@
 """Run ``fastseg segment`` on a database and print the commands, their output and the segments read
 back with SQL; ``--update-docs`` writes it into the database block of docs/databases.md.
 
-    python -m benchmarks.database_demo                  # print
-    python -m benchmarks.database_demo --update-docs  # also rewrite the block in docs/
+    python -m docs.examples.database_demo                 # print
+    python -m docs.examples.database_demo --update-docs   # also rewrite the block in docs/
 
 The SQLite run always happens (the demo customers and purchases in ``shop.db``); the PostgreSQL
 run needs PostgreSQL installed (a throwaway cluster on a free loopback port, as in the tests).
@@ -17,10 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.compare import ROOT, update_docs
 from fastseg.segment import make_customers, make_transactions
 from fastseg.segment.outputs import markdown_table
-
-from .compare import ROOT, update_docs
 
 
 def _fastseg(argv, cwd):
@@ -147,7 +146,7 @@ def render():
     with tempfile.TemporaryDirectory(prefix="fastseg-db-demo-") as tmp:
         folder = Path(tmp)
         lines = [
-            f"Output of `python -m benchmarks.database_demo --update-docs` ({_cpu()}, 2 cores shared with "
+            f"Output of `python -m docs.examples.database_demo --update-docs` ({_cpu()}, 2 cores shared with "
             "other jobs: the run times printed are this machine's, not a benchmark):",
             "",
         ]

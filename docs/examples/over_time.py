@@ -1,7 +1,7 @@
 """Run the save / assign / follow cycle of `fastseg segment` on two months of synthetic customers
 and show what it prints and writes (the block of docs/over-time.md with --update-docs).
 
-    python -m benchmarks.over_time --update-docs
+    python -m docs.examples.over_time --update-docs
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """Run `fastseg segment` on a synthetic shop export in the "Online Retail" layout and show what it
 prints and writes (the block of docs/cli.md with --update-docs).
 
-    python -m benchmarks.own_data --update-docs
+    python -m docs.examples.own_data --update-docs
 """
 
 import argparse
