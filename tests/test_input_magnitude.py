@@ -1,6 +1,8 @@
 """Values so large that squared distances would overflow: a clear ValueError in every estimator,
 and finite results just below the limit (never a silent inf or NaN)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,13 @@ def fitted_values(model):
 @pytest.mark.parametrize("dtype, scale", [(np.float64, 1e200), (np.float32, 1e30), (np.float32, 3e19)])
 def test_values_near_overflow_are_refused(name, dtype, scale):
     X = blobs(scale, dtype)
-    with pytest.raises(ValueError, match="overflow"):
+    limit = largest_safe_value(dtype, *X.shape)
+    # the documented limits: about 1e154 / sqrt(n d) in float64, 9e18 / sqrt(d) in float32
+    documented = 6.7e153 / np.sqrt(X.size) if dtype == np.float64 else 9.2e18 / np.sqrt(X.shape[1])
+    assert limit == pytest.approx(documented, rel=0.01)
+    said = f"values up to {float(np.abs(X).max()):.3g} in absolute value: their squared distances would "
+    said += f"overflow {np.dtype(dtype).name} (the largest safe value here is {limit:.3g})"
+    with pytest.raises(ValueError, match=re.escape(said)):
         ESTIMATORS[name]().fit(X)
 
 
