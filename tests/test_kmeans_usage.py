@@ -361,3 +361,24 @@ def test_yinyang_on_the_gemm_path_keeps_lloyds_labels(rng, monkeypatch):
     ref = KMeans(70, algorithm="lloyd", random_state=0).fit(X)
     np.testing.assert_array_equal(fit.labels_, ref.labels_)
     assert fit.n_iter_ == ref.n_iter_
+
+
+def test_a_streamed_memmap_runs_lloyd_under_every_algorithm(tmp_path, rng, monkeypatch):
+    """As documented: streamed memmaps always run Lloyd (no (n, groups) bounds beside a file
+    larger than RAM), with the in-memory fit's result."""
+    from fastseg import _yinyang
+
+    X = make_data(rng, 1500, 16, k=70, dtype=np.float64)
+    mm = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=X.dtype, shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    expected = KMeans(70, algorithm="elkan", random_state=0, n_init=1, init="random").fit(X)
+    calls = []
+    monkeypatch.setattr(_yinyang, "yinyang", lambda *a, **k: calls.append(1) or yinyang(*a, **k))
+    for algorithm in ("elkan", "yinyang", "auto"):
+        fit = KMeans(70, algorithm=algorithm, random_state=0, n_init=1, init="random")
+        fit.fit(np.load(tmp_path / "x.npy", mmap_mode="r"))
+        np.testing.assert_array_equal(fit.labels_, expected.labels_, err_msg=algorithm)
+        np.testing.assert_array_equal(fit.cluster_centers_, expected.cluster_centers_, err_msg=algorithm)
+        assert fit.n_iter_ == expected.n_iter_
+    assert calls == []
