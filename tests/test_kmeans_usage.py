@@ -382,3 +382,33 @@ def test_a_streamed_memmap_runs_lloyd_under_every_algorithm(tmp_path, rng, monke
         np.testing.assert_array_equal(fit.cluster_centers_, expected.cluster_centers_, err_msg=algorithm)
         assert fit.n_iter_ == expected.n_iter_
     assert calls == []
+
+
+def test_blas_runs_on_one_thread_inside_the_gemm_kernel(rng, monkeypatch):
+    """Every Numba thread calls BLAS from the GEMM kernel: BLAS's own threads would oversubscribe
+    the cores, so it is limited to one there and given back afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from fastseg._kernels import scores
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen, original = [], scores.assign_gemm
+
+    class Spy:  # the kernel, noting BLAS's threads on its first calls
+        def __getattr__(self, name):
+            return getattr(original, name)
+
+        def __call__(self, *args):
+            if len(seen) < 3:
+                seen.append(blas_threads())
+            return original(*args)
+
+    monkeypatch.setattr(scores, "assign_gemm", Spy())
+    X = make_data(rng, 3000, 40, k=8, dtype=np.float64)  # more than 32 features: the GEMM kernel
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() == {2}
+        KMeans(8, random_state=0, n_init=1).fit(X)
+        assert blas_threads() == {2}
+    assert seen and all(threads == {1} for threads in seen), seen
