@@ -17,6 +17,7 @@ import ast
 import importlib
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 # (heading, package, folder): where the runnable modules are.
@@ -26,9 +27,32 @@ GROUPS = [
 ]
 
 
-def _modules():
-    """{name: (heading, module name, path)} of the modules that define ``main``, in GROUPS order."""
-    found = {}
+class Runnable(NamedTuple):
+    heading: str  # the GROUPS heading it is listed under
+    module: str  # its import name
+    tree: ast.Module  # its parsed source
+
+    @property
+    def summary(self):
+        """The first paragraph of its docstring, on one line."""
+        doc = ast.get_docstring(self.tree) or ""
+        return " ".join(doc.split("\n\n")[0].split())
+
+    @property
+    def flags(self):
+        """The option strings its parser takes (read from its source: add_argument calls)."""
+        return {
+            a.value
+            for n in ast.walk(self.tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "add_argument"
+            for a in n.args
+            if isinstance(a, ast.Constant) and str(a.value).startswith("-")
+        }
+
+
+def runnables():
+    """{name: Runnable} of the modules that define ``main``, in GROUPS order (each parsed once)."""
+    found, paths = {}, {}
     for heading, package, folder in GROUPS:
         for path in sorted(folder.glob("*.py")):
             if path.name.startswith(("_", "test_")):
@@ -36,30 +60,9 @@ def _modules():
             tree = ast.parse(path.read_text())
             if any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body):
                 if path.stem in found:
-                    raise SystemExit(f"two modules named {path.stem}: {found[path.stem][2]} and {path}")
-                found[path.stem] = (heading, f"{package}.{path.stem}", path)
+                    raise SystemExit(f"two modules named {path.stem}: {paths[path.stem]} and {path}")
+                found[path.stem], paths[path.stem] = Runnable(heading, f"{package}.{path.stem}", tree), path
     return found
-
-
-def suites():
-    """{name: first docstring line} of the suites and examples (every module with a ``main``)."""
-    found = {}
-    for name, (_, _, path) in _modules().items():
-        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-        found[name] = " ".join(doc.split("\n\n")[0].split())
-    return found
-
-
-def _flags(name):
-    """The option strings a suite's parser takes (read from its source: add_argument calls)."""
-    tree = ast.parse(_modules()[name][2].read_text())
-    return {
-        a.value
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "add_argument"
-        for a in n.args
-        if isinstance(a, ast.Constant) and str(a.value).startswith("-")
-    }
 
 
 def _taken(argv, flags):
@@ -78,16 +81,15 @@ def _taken(argv, flags):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    modules = _modules()
-    known = suites()
+    known = runnables()
     if not argv or argv[0] in ("-h", "--help", "list"):
         width = max(map(len, known))
         print("python -m benchmarks run NAME [ARGS]   (or: run all [ARGS])")
         for heading, _, _ in GROUPS:
             print(f"\n{heading}:")
-            for name, doc in known.items():
-                if modules[name][0] == heading:
-                    print(f"  {name:<{width}}  {doc}")
+            for name, runnable in known.items():
+                if runnable.heading == heading:
+                    print(f"  {name:<{width}}  {runnable.summary}")
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("command", choices=["run"])
@@ -96,9 +98,9 @@ def main(argv=None):
     names = list(known) if args.suite == "all" else [args.suite]
     status = 0
     for name in names:
-        suite_argv = _taken(rest, _flags(name)) if args.suite == "all" else rest
+        suite_argv = _taken(rest, known[name].flags) if args.suite == "all" else rest
         print(f"== {name} {' '.join(suite_argv)}", file=sys.stderr, flush=True)
-        status = importlib.import_module(modules[name][1]).main(suite_argv) or status
+        status = importlib.import_module(known[name].module).main(suite_argv) or status
     return status
 
 

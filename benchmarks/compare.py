@@ -104,6 +104,17 @@ AVX2_ENV = {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "", "OPENBLAS_COR
 AVX2_ENV_TEXT = "NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES= OPENBLAS_CORETYPE=Haswell"
 
 
+def cpu_name():
+    """The CPU's model name (from /proc/cpuinfo, else what the platform says)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def code_path():
     """One line: the CPU, whether it has AVX-512, and the code Numba and OpenBLAS run on it."""
     model = platform.processor() or platform.machine()

@@ -13,7 +13,6 @@ profiles with groupby mean/median. fastseg's is ``customers_from_table`` + ``seg
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, AVX2_ENV_TEXT
+from .compare import AVX2_ENV, AVX2_ENV_TEXT, cpu_name
 
 K_RANGE = range(2, 16)
 
@@ -88,16 +87,6 @@ def plain(table):
     labels = KMeans(best, n_init=10, random_state=0).fit_predict(X)
     profile = rfm.groupby(labels).agg(["mean", "median"])
     return best, profile
-
-
-def cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def whole_job(path, out):

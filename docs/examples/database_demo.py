@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.compare import ROOT, update_docs
+from benchmarks.compare import ROOT, cpu_name, update_docs
 from fastseg.segment import make_customers, make_transactions
 from fastseg.segment.outputs import markdown_table
 
@@ -132,21 +132,11 @@ def _postgres_part(folder):
     ]
 
 
-def _cpu():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "CPU unknown"
-
-
 def render():
     with tempfile.TemporaryDirectory(prefix="fastseg-db-demo-") as tmp:
         folder = Path(tmp)
         lines = [
-            f"Output of `python -m docs.examples.database_demo --update-docs` ({_cpu()}, 2 cores shared with "
+            f"Output of `python -m docs.examples.database_demo --update-docs` ({cpu_name()}, 2 cores shared with "
             "other jobs: the run times printed are this machine's, not a benchmark):",
             "",
         ]
