@@ -29,6 +29,7 @@ class _Progress:
         self.bars = enabled and sys.stderr.isatty()
         self.t0 = time.perf_counter()
         self._compiling = False
+        self._unwatch = None
 
     def stage(self, label):
         """One line saying what starts now (not on a terminal, where the bars show it)."""
@@ -53,7 +54,13 @@ class _Progress:
                 )
                 sys.stderr.flush()
 
-        on_compile_start(first_compile)
+        self._unwatch = on_compile_start(first_compile)
+
+    def close(self):
+        """Stop watching compilation (the command ended)."""
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def __call__(self, label):
         self.stage(label)
@@ -155,6 +162,7 @@ def _cmd_segment(args):
         )
     finally:
         plots.close()
+        progress.close()
 
 
 def _basket_kernels_missing():

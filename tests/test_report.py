@@ -75,7 +75,13 @@ def test_demo_report_prints(demo_report, chromium, tmp_path):
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
-    assert 2 <= pages <= 10  # A4 pages (print CSS): the demo's four segments fit in a few
+    assert 2 <= pages <= 10  # the demo's four segments fit in a few pages
+    # every page is A4 (210 x 297 mm = 595.3 x 841.9 pt; the print CSS asks for it, and Chromium's
+    # own default is Letter, 612 x 792 pt)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert len(boxes) == pages
+    for width, height in boxes:
+        assert abs(float(width) - 595.3) < 1.5 and abs(float(height) - 841.9) < 1.5, (width, height)
 
 
 def test_report_reads_whatever_tables_the_run_wrote(tmp_path):

@@ -272,6 +272,33 @@ def test_real_command_in_a_subprocess(tmp_path):
     assert len(bad.stderr.splitlines()) == 1
 
 
+def test_a_first_run_says_once_that_it_compiles(tmp_path, capsys, monkeypatch):
+    # A kernel the cache lacks, met during the run: a new Numba function, compiled twice over.
+    import numba
+
+    from fastseg.segment import workflow
+
+    run = workflow.run
+
+    def run_compiling(*args, **kwargs):
+        numba.njit(lambda x: x + 1)(1)
+        numba.njit(lambda x: x + 2)(1.0)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(workflow, "run", run_compiling)
+    listeners = len(numba.core.event._registered["numba:compile"])
+    path = tmp_path / "in.csv"
+    pd.DataFrame({"customer_id": [f"c{i}" for i in range(60)], "spend": np.arange(60.0) % 7}).to_csv(
+        path, index=False
+    )
+    assert main(["segment", "--input", str(path), "--k", "2", "--no-plots", "--out", str(tmp_path / "o")]) == 0
+    lines = [line.split(" (")[0] for line in capsys.readouterr().err.splitlines()]
+    said = "fastseg: compiling kernels on first use, cached for later runs"
+    assert lines.count(said) == 1, lines
+    assert lines.index(said) == lines.index("fastseg: read 60 customers from " + str(path)) + 1
+    assert len(numba.core.event._registered["numba:compile"]) == listeners  # it stopped listening
+
+
 def test_sweep_on_a_sample_then_kmeans_on_everyone(demo):
     frame, seg = demo
     part = frame.iloc[:900]

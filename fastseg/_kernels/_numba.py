@@ -83,7 +83,8 @@ def cache_index_paths(kernels):
 
 
 def on_compile_start(callback):
-    """Call ``callback()`` whenever Numba starts compiling a function, in this process."""
+    """Call ``callback()`` whenever Numba starts compiling a function, in this process, until the
+    returned function is called."""
 
     class _Listener(event.Listener):
         def on_start(self, ev):
@@ -92,4 +93,6 @@ def on_compile_start(callback):
         def on_end(self, ev):
             pass
 
-    event.register("numba:compile", _Listener())
+    listener = _Listener()
+    event.register("numba:compile", listener)
+    return lambda: event.unregister("numba:compile", listener)
