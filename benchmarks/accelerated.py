@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .compare import code_path, cold_and_warm_seconds, update_docs
+from ._common import code_path, cold_and_warm_seconds, update_docs
 from .registry import Case, make_data
 
 LATE = [(200_000, 32, 256), (200_000, 16, 128), (1_000_000, 8, 64), (1_000_000, 8, 8)]

@@ -13,8 +13,6 @@ all). Both give the same segments; this is checked before anything is timed.
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, ROOT, code_path, update_docs
+from ._common import avx2_forced, code_path, rerun_with_avx2, update_docs
 
 
 def _median_times(funcs, repeats):
@@ -90,9 +88,8 @@ def main(argv=None):
     parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
     args = parser.parse_args(argv)
-    if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
-        child = [sys.executable, "-m", "benchmarks.assign", *(sys.argv[1:] if argv is None else argv)]
-        return subprocess.run(child, env=dict(os.environ, **AVX2_ENV), cwd=ROOT).returncode
+    if args.isa == "avx2" and not avx2_forced():
+        return rerun_with_avx2("benchmarks.assign", argv)
     table = run(args.rows, args.repeats)
     print(table)
     if args.update_docs:

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .compare import code_path
+from ._common import code_path
 from .registry import Case, make_data
 
 CASES = [  # n, d, k, dtype, max_iter

@@ -15,21 +15,14 @@ fastseg is faster.
 import argparse
 import os
 import platform
-import re
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
+from ._common import avx2_forced, code_path, cold_and_warm_seconds, rerun_with_avx2, update_docs
 from .registry import CASES, IMPLEMENTATIONS, implementations_for, make_data
-
-ROOT = Path(__file__).resolve().parent.parent
-# The README and the docs pages: generated blocks live in them.
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 _FIRST_FIT = """
 import time
@@ -42,20 +35,6 @@ for dtype in ("float32", "float64"):
     fastseg.KMeans(8, random_state=0).fit(X).predict(X)
 print(time.perf_counter() - t0)
 """
-
-
-def cold_and_warm_seconds(script):
-    """(cold, warm): the seconds ``script`` prints last, run in a fresh interpreter with an empty
-    kernel cache (compilation) and then again with the cache that run filled."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = []
-        for _ in range(2):
-            res = subprocess.run(
-                [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-            )
-            out.append(float(res.stdout.strip().splitlines()[-1]))
-        return tuple(out)
 
 
 def first_fit_seconds():
@@ -95,71 +74,6 @@ def quality_note(case, X, impls):
         inertia = fn(case, X, None, labels=True)[1][1]
         parts.append(f"{name} {inertia:.6g} ({inertia / best_km - 1:+.2e} relative)")
     return f"{case.name}: final SSE " + ", ".join(parts) + f"; best of 10 k-means++ runs {best_km:.6g}."
-
-
-# AVX2 + FMA code on any x86-64 CPU: Numba compiles for Haswell with Haswell's instruction set (an
-# empty NUMBA_CPU_FEATURES: without it Numba keeps the host's features, AVX-512 included), OpenBLAS
-# takes its Haswell kernels.
-AVX2_ENV = {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "", "OPENBLAS_CORETYPE": "Haswell"}
-AVX2_ENV_TEXT = "NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES= OPENBLAS_CORETYPE=Haswell"
-
-
-def cpu_name():
-    """The CPU's model name (from /proc/cpuinfo, else what the platform says)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def code_path():
-    """One line: the CPU, whether it has AVX-512, and the code Numba and OpenBLAS run on it."""
-    model = platform.processor() or platform.machine()
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model in ("", platform.machine()):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = line
-                    break
-    except OSError:
-        pass
-    isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
-    import numba
-    from llvmlite import binding as llvm
-    from threadpoolctl import threadpool_info
-
-    import fastseg._blas  # noqa: F401  loads the BLAS Numba calls
-
-    blas = sorted(
-        {
-            f"{i['internal_api']} {i.get('architecture') or ''}".strip()
-            for i in threadpool_info()
-            if i["user_api"] == "blas"
-        }
-    )
-    forced = all(os.environ.get(k) == v for k, v in AVX2_ENV.items())
-    numba_cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()
-    features = numba.config.CPU_FEATURES
-    if features is None:
-        features = llvm.get_host_cpu_features().flatten()
-    numba_isa = (
-        "AVX-512"
-        if "+avx512f" in features
-        else "AVX2"
-        if "+avx2" in features or features == ""
-        else "no AVX2"
-    )
-    how = f"AVX2 code forced ({AVX2_ENV_TEXT})" if forced else "native code"
-    return (
-        f"CPU: {model}, {isa}; {how}: Numba {numba_cpu} ({numba_isa} instructions), "
-        f"BLAS {', '.join(blas) or 'none found'}."
-    )
 
 
 def render(results, first_fit, repeats, quick):
@@ -227,19 +141,6 @@ def render_summary(results, repeats):
     return "\n".join(lines)
 
 
-def update_docs(table, name="benchmark-table"):
-    """Replace the block between ``<!-- {name}:start -->`` and ``<!-- {name}:end -->`` in the
-    README or the docs page that has it."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    for page in DOCS:
-        text = page.read_text()
-        if pattern.search(text):
-            page.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
-            return page
-    raise SystemExit(f"no page in README.md or docs/ has a {start} ... {end} block")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
@@ -250,10 +151,8 @@ def main(argv=None):
         "--isa", choices=["native", "avx2"], default="native", help="avx2: AVX2 code for Numba and OpenBLAS"
     )
     args = parser.parse_args(argv)
-    if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
-        # Both libraries read these at start-up: run the whole benchmark in a child that has them.
-        child = [sys.executable, "-m", "benchmarks.compare", *(sys.argv[1:] if argv is None else argv)]
-        return subprocess.run(child, env=dict(os.environ, **AVX2_ENV), cwd=ROOT).returncode
+    if args.isa == "avx2" and not avx2_forced():
+        return rerun_with_avx2("benchmarks.compare", argv)
     repeats = args.repeats or (2 if args.quick else 5)
     results = []
     for case in CASES:

@@ -21,13 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, code_path, update_docs
-
-ROOT = Path(__file__).resolve().parent.parent
+from ._common import ROOT, avx2_forced, code_path, rerun_with_avx2, update_docs
 
 # What each workload runs; the kernels it compiles are attributed to the first workload that needs them.
 _WORKLOADS = {
@@ -274,9 +271,8 @@ def main(argv=None):
         "--isa", choices=["native", "avx2"], default="native", help="avx2: AVX2 code for Numba and OpenBLAS"
     )
     args = parser.parse_args(argv)
-    if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
-        child = [sys.executable, "-m", "benchmarks.compile_times", *(sys.argv[1:] if argv is None else argv)]
-        return subprocess.run(child, env=dict(os.environ, **AVX2_ENV), cwd=ROOT).returncode
+    if args.isa == "avx2" and not avx2_forced():
+        return rerun_with_avx2("benchmarks.compile_times", argv)
     load = os.getloadavg()
     print("compiling every kernel once ...", file=sys.stderr, flush=True)
     kernels = kernel_compile_times()

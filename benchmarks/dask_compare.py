@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from .compare import update_docs
+from ._common import update_docs
 from .registry import Case, make_data
 
 

@@ -19,15 +19,13 @@ of interleaved rounds after a warm-up (compilation excluded); the paper's GA
 
 import argparse
 import gzip
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, ROOT, code_path, update_docs
+from ._common import avx2_forced, code_path, rerun_with_avx2, update_docs
 
 GOAL_SHARE, GOAL_WORST, GOAL_GAP, GOAL_TIME = 0.95, 1.005, 0.5, 3.0
 
@@ -213,9 +211,8 @@ def main(argv=None):
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
     parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     args = parser.parse_args(argv)
-    if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
-        child = [sys.executable, "-m", "benchmarks.genetic", *(sys.argv[1:] if argv is None else argv)]
-        return subprocess.run(child, env=dict(os.environ, **AVX2_ENV), cwd=ROOT).returncode
+    if args.isa == "avx2" and not avx2_forced():
+        return rerun_with_avx2("benchmarks.genetic", argv)
     sets = dict(SETS)
     for folder in args.battery:
         sets.update(battery_sets(folder))

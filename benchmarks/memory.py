@@ -197,7 +197,7 @@ def main(argv=None):
     table = render(rows, n, d, k, iters)
     print(table)
     if args.update_docs:
-        from .compare import update_docs
+        from ._common import update_docs
 
         update_docs(table, "memory-table")
 

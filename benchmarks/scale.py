@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import AVX2_ENV, AVX2_ENV_TEXT, cpu_name
+from ._common import AVX2_ENV_TEXT, avx2_forced, cpu_name, rerun_with_avx2
 
 K_RANGE = range(2, 16)
 
@@ -114,9 +114,8 @@ def main(argv=None):
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
     parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
     args = parser.parse_args(argv)
-    if args.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENV.items()):
-        child = [sys.executable, "-m", "benchmarks.scale", *(sys.argv[1:] if argv is None else argv)]
-        return subprocess.run(child, env=dict(os.environ, **AVX2_ENV)).returncode
+    if args.isa == "avx2" and not avx2_forced():
+        return rerun_with_avx2("benchmarks.scale", argv)
     print(f"generating {args.rows:,} rows of {args.customers:,} customers ...", file=sys.stderr, flush=True)
     table = make_purchases(args.rows, args.customers)
     small = make_purchases(20_000, 2_000, n_items=500, seed=1)
@@ -162,7 +161,7 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     if args.update_docs:
-        from benchmarks.compare import update_docs
+        from ._common import update_docs
 
         if args.no_compare:
             update_docs(text, "scale-job" if args.isa == "native" else "scale-job-avx2")

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .compare import AVX2_ENV, ROOT, code_path, update_docs
+from ._common import AVX2_ENV, ROOT, code_path, update_docs
 
 # (rows, features, k, dtype): the seeding table's case and a smaller shape where float32 draws
 # used to leave scikit-learn's.

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.compare import update_docs
+from benchmarks._common import update_docs
 from fastseg.segment import Columns, Job, Options, run
 from fastseg.segment.datasets import load_wholesale
 from fastseg.segment.drift import follow_previous

@@ -2,7 +2,7 @@
 
 import sys
 
-from benchmarks.compare import update_docs
+from benchmarks._common import update_docs
 from fastseg.segment.reproduce import render_accuracy_report
 
 

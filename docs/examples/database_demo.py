@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.compare import ROOT, cpu_name, update_docs
+from benchmarks._common import ROOT, cpu_name, update_docs
 from fastseg.segment import make_customers, make_transactions
 from fastseg.segment.outputs import markdown_table
 

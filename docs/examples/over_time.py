@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.compare import update_docs
+from benchmarks._common import update_docs
 from fastseg.segment.datasets import make_customers
 
 STEPS = [

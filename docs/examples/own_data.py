@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.compare import update_docs
+from benchmarks._common import update_docs
 from fastseg.segment.datasets import make_retail_export
 
 COMMAND_LINES = [
