@@ -96,9 +96,9 @@ def code_path():
     )
 
 
-def cold_and_warm_seconds(script):
-    """(cold, warm): the seconds ``script`` prints last, run in a fresh interpreter with an empty
-    kernel cache (compilation) and then again with the cache that run filled."""
+def cold_and_warm_runs(script):
+    """The numbers ``script`` prints on its last line, run in a fresh interpreter with an empty
+    kernel cache (compilation) and then again with the cache that run filled: (cold, warm)."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         out = []
@@ -106,5 +106,11 @@ def cold_and_warm_seconds(script):
             res = subprocess.run(
                 [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
             )
-            out.append(float(res.stdout.strip().splitlines()[-1]))
+            out.append([float(v) for v in res.stdout.strip().splitlines()[-1].split()])
         return tuple(out)
+
+
+def cold_and_warm_seconds(script):
+    """(cold, warm): the seconds ``script`` prints last, with an empty and then a filled cache."""
+    cold, warm = cold_and_warm_runs(script)
+    return cold[-1], warm[-1]

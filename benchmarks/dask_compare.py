@@ -16,15 +16,13 @@ pays before its first task (import, kernel compilation or cache load) is timed i
 import argparse
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
-from ._common import update_docs
+from ._common import cold_and_warm_runs, update_docs
 from .registry import Case, make_data
 
 
@@ -90,15 +88,8 @@ print(t1 - t0, time.perf_counter() - t1)
 def first_task_seconds():
     """What a fresh worker process pays before its first Lloyd task: (import, first kernel calls
     with an empty Numba cache, first kernel calls with the cache that run filled)."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        runs = []
-        for _ in range(2):
-            res = subprocess.run(
-                [sys.executable, "-c", _FIRST_TASK], env=env, capture_output=True, text=True, check=True
-            )
-            runs.append([float(v) for v in res.stdout.split()[-2:]])
-    return runs[0][0], runs[0][1], runs[1][1]
+    cold, warm = cold_and_warm_runs(_FIRST_TASK)
+    return cold[-2], cold[-1], warm[-1]
 
 
 def _timed(fn, *args):
