@@ -8,7 +8,7 @@ nox.options.sessions = ["tests", "lint"]
 @nox.session
 def tests(session):
     session.install("-e", ".[test,db]")  # db: the PostgreSQL tests run where PostgreSQL is installed
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-n", "2", *session.posargs)
 
 
 # The oldest releases pyproject.toml allows (each floor is the release these tests pass on).
@@ -24,10 +24,10 @@ EXACTNESS = [
 @nox.session
 def oldest(session):
     """The exactness and estimator-check tests on the oldest allowed dependencies."""
-    session.install("-e", ".", *OLDEST, "pytest>=8", "hypothesis>=6.100", "pytest-benchmark>=4")
+    session.install("-e", ".", *OLDEST, "pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6.100", "pytest-benchmark>=4")
     # Numba's cache is per release: keep this session's apart from the main environment's.
     session.env["NUMBA_CACHE_DIR"] = str(session.create_tmp() + "/numba-cache")
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *EXACTNESS, *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", *EXACTNESS, *session.posargs)
 
 
 @nox.session(name="tests-nojit")

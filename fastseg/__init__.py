@@ -2,17 +2,32 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["GaussianMixture", "GeneticKMeans", "KMeans", "kmeans_plusplus", "select_k", "__version__"]
+__all__ = [
+    "BisectingKMeans",
+    "GaussianMixture",
+    "GeneticKMeans",
+    "KMeans",
+    "k_means",
+    "kmeans_plusplus",
+    "patch_sklearn",
+    "select_k",
+    "unpatch_sklearn",
+    "__version__",
+]
 
 # Every public name is loaded on first use: ``import fastseg`` alone imports neither Numba nor
 # scikit-learn (which brings SciPy's stats and pandas), so a command that only asks for
 # ``--help`` or a version starts at once.
 _LAZY = {
+    "BisectingKMeans": "bisecting",
     "GaussianMixture": "mixture",
     "GeneticKMeans": "genetic",
     "KMeans": "kmeans",
+    "k_means": "kmeans",
     "kmeans_plusplus": "kmeans",
+    "patch_sklearn": "patch",
     "select_k": "segment",
+    "unpatch_sklearn": "patch",
 }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
@@ -28,8 +28,9 @@ def kmeans_plusplus(
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     n_clusters : int
     sample_weight : array-like of shape (n_samples,), default=None
-    x_squared_norms : ignored
-        Accepted for compatibility; distances are computed directly.
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        Checked for its length, as scikit-learn checks it, then unused: distances are
+        computed directly.
     random_state : int, RandomState instance or None
         The same seed picks the same rows as scikit-learn.
     n_local_trials : int, default=None
@@ -46,6 +47,13 @@ def kmeans_plusplus(
         raise ValueError(f"n_clusters must be a positive integer, got {n_clusters!r}.")
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
+    if x_squared_norms is not None:
+        n_norms = check_array(x_squared_norms, dtype=X.dtype, ensure_2d=False).shape[0]
+        if n_norms != X.shape[0]:
+            raise ValueError(
+                f"The length of x_squared_norms {n_norms} should be equal to the length of n_samples "
+                f"{X.shape[0]}."
+            )
     if n_local_trials is not None and not (isinstance(n_local_trials, Integral) and n_local_trials >= 1):
         raise ValueError(f"n_local_trials must be a positive integer or None, got {n_local_trials!r}.")
     sample_weight = check_weights(sample_weight, X, unit_if_none=True)
@@ -342,3 +350,35 @@ class KMeans(_CentresModel):
         self._pass_inertia = 0.0
         self.n_rows_seen_ = 0
         self.cluster_centers_ = self._pass_centres.copy()
+
+
+@validate_params(
+    {"X": ["array-like", "sparse matrix"], "sample_weight": ["array-like", None], "return_n_iter": [bool]},
+    prefer_skip_nested_validation=False,
+)
+def k_means(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    init="k-means++",
+    n_init="auto",
+    max_iter=300,
+    verbose=False,
+    tol=1e-4,
+    random_state=None,
+    copy_x=True,
+    algorithm="lloyd",
+    return_n_iter=False,
+):
+    """K-means in one call; a drop-in for ``sklearn.cluster.k_means`` (a ``KMeans`` fit).
+
+    Returns (centres, labels, inertia), and ``n_iter`` last with ``return_n_iter``.
+    """
+    est = KMeans(
+        n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, verbose=verbose, tol=tol,
+        random_state=random_state, copy_x=copy_x, algorithm=algorithm,
+    ).fit(X, sample_weight=sample_weight)  # fmt: skip
+    if return_n_iter:
+        return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_
+    return est.cluster_centers_, est.labels_, est.inertia_
