@@ -139,7 +139,9 @@ class BisectingKMeans(_CentresModel):
         best = None
         for _ in range(self.n_init):
             centres = self._start(rows, w, random_state)
-            labels, inertia, centres, _ = _lloyd.lloyd(rows, w, centres, self.max_iter, self.tol, self.verbose)
+            labels, inertia, centres, _ = _lloyd.lloyd(
+                rows, w, centres, self.max_iter, self.tol, self.verbose
+            )
             if best is None or inertia < best[1] * (1 - 1e-6):
                 best = labels, inertia, centres
         labels, _, centres = best

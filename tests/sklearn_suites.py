@@ -69,7 +69,17 @@ def main(argv=None):
     from fastseg import patch
 
     os.environ.setdefault("SKLEARN_RUN_FLOAT32_TESTS", "1")
-    args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "tests.sklearn_suites", "--pyargs", *SUITES]
+    args = [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-p",
+        "tests.sklearn_suites",
+        "--pyargs",
+        *SUITES,
+    ]
     return patch.main(["-m", "pytest", *args, *(sys.argv[1:] if argv is None else argv)])
 
 

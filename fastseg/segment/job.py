@@ -5,7 +5,7 @@ segment (:class:`Options`) and what a run found (:class:`Segmentation`).
 :class:`Job` and hand it to :func:`fastseg.segment.run`."""
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -239,5 +239,5 @@ def table_rows(labels, method, k, run_at=None):
     out = labels.copy()
     out["method"] = method
     out["k"] = int(k)
-    out["run_at"] = run_at or datetime.now(timezone.utc)
+    out["run_at"] = run_at or datetime.now(UTC)
     return out

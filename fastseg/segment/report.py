@@ -3,7 +3,7 @@ plots a run wrote into its output folder, readable on a laptop screen and printa
 
 import base64
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .._pandas import require_pandas as _pandas
@@ -319,7 +319,7 @@ def render_report(folder, run):
     reason, seconds, written_table; every key optional)."""
     folder = Path(folder)
     k, method = run.get("k"), run.get("method")
-    when = run.get("finished") or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = run.get("finished") or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = " · ".join(
         p
         for p in (
