@@ -76,6 +76,8 @@ def roulette_select(fitness, uniforms):
     if fitness.sum() <= 0:
         return np.minimum((uniforms * len(fitness)).astype(np.int64), len(fitness) - 1)
     cumulative = np.cumsum(fitness)
+    if cumulative[-1] < np.finfo(np.float64).tiny:  # subnormal: scaled exactly by a power of two
+        cumulative = np.cumsum(fitness * 2.0**600)
     return np.searchsorted(cumulative, uniforms * cumulative[-1], side="right")
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -102,6 +102,7 @@ def test_roulette_equal_population_is_uniform_without_division_by_zero():
 
 
 @given(arrays(np.float64, st.integers(2, 8), elements=st.floats(0, 100)), st.integers(0, 2**32 - 1))
+@example(np.array([5e-324, 5e-324]), 0)  # a subnormal sum: u * total has too few digits unscaled
 def test_roulette_frequencies_follow_p_i(fitness, seed):
     m = 20_000
     u = np.random.default_rng(seed).random(m)

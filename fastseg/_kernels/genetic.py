@@ -12,6 +12,10 @@ from ._numba import njit
 from .lloyd import FEATURE_GROUP, block_distances
 
 
+_SMALLEST_NORMAL = np.finfo(np.float64).tiny
+_SUBNORMAL_SCALE = 2.0**600
+
+
 @njit(**FEATURE_ORDER)
 def _distances_in_block(xt, centres, dist):
     """Squared distance of every lane of one transposed block to every centre.
@@ -127,6 +131,13 @@ def roulette_select(fitness, uniforms, out):
     for i in range(n):
         total += fitness[i]
         cumulative[i] = total
+    if 0.0 < total < _SMALLEST_NORMAL:
+        # Subnormal sums have too few digits for ``u * total`` to fall where it should: scale by
+        # a power of two (exact, so the wheel's proportions are the same).
+        total = 0.0
+        for i in range(n):
+            total += fitness[i] * _SUBNORMAL_SCALE
+            cumulative[i] = total
     for r in range(uniforms.shape[0]):
         if total <= 0.0:
             out[r] = min(int(uniforms[r] * n), n - 1)
