@@ -11,7 +11,6 @@ from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT
 from ._numba import njit
 from .lloyd import FEATURE_GROUP, block_distances
 
-
 _SMALLEST_NORMAL = np.finfo(np.float64).tiny
 _SUBNORMAL_SCALE = 2.0**600
 
