@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_is_fitted, validate_data
 
+from . import _seeding
 from ._rows import Rows
 from ._validation import check_finite_magnitude, check_magnitude, check_weights, streamable, unit_weights
 
@@ -75,6 +76,25 @@ def explicit_init(init, n_clusters, n_features, dtype):
         raise ValueError(f"init must be a 2-D array of centers, got {centres.ndim} dimension(s).")
     check_centres(centres, n_clusters, n_features, "initial")
     return centres
+
+
+def initial_centres(rows, sample_weight, init, n_clusters, random_state, centred=False):
+    """``n_clusters`` starting centres drawn as scikit-learn draws them: greedy k-means++
+    (``centred``: on ``X - X.mean(axis=0)``, as ``KMeans.fit`` seeds), ``'random'`` rows, or
+    ``init(X, n_clusters, random_state=...)``; None for explicit centres (the caller has them)."""
+    if isinstance(init, str) and init == "k-means++":
+        return _seeding.kmeans_plusplus(rows, sample_weight, n_clusters, random_state, centred=centred)[0]
+    if isinstance(init, str) and init == "random":
+        seeds = _seeding.draw_rows(rows, sample_weight, n_clusters, random_state)
+        return np.ascontiguousarray(np.vstack([rows.row(i) for i in seeds]), dtype=rows.dtype)
+    if callable(init):
+        centres = init(rows.source, n_clusters, random_state=random_state)
+        if sp.issparse(centres):
+            centres = centres.toarray()
+        centres = np.array(centres, dtype=rows.dtype, order="C")
+        check_centres(centres, n_clusters, rows.d, "initial")
+        return centres
+    return None
 
 
 # From this many values on, the rows a model predicts are checked in one kernel pass (NaN, infinity

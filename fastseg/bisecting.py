@@ -10,8 +10,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _lloyd, _rows, _seeding
-from ._centres import _CentresModel, check_centres
+from . import _lloyd, _rows
+from ._centres import _CentresModel, initial_centres
 from ._validation import unit_weights, verbose_logging
 from .kmeans import KMeans
 
@@ -118,27 +118,13 @@ class BisectingKMeans(_CentresModel):
         self.algorithm = algorithm
         self.bisecting_strategy = bisecting_strategy
 
-    def _start(self, rows, sample_weight, random_state):
-        """Two initial centres of a split, drawn as scikit-learn draws them."""
-        if isinstance(self.init, str) and self.init == "k-means++":
-            return _seeding.kmeans_plusplus(rows, sample_weight, 2, random_state)[0]
-        if isinstance(self.init, str) and self.init == "random":
-            seeds = _seeding.draw_rows(rows, sample_weight, 2, random_state)
-            return np.ascontiguousarray(np.vstack([rows.row(i) for i in seeds]), dtype=rows.dtype)
-        centres = self.init(rows.source, 2, random_state=random_state)
-        if sp.issparse(centres):
-            centres = centres.toarray()
-        centres = np.array(centres, dtype=rows.dtype, order="C")
-        check_centres(centres, 2, rows.d, "initial")
-        return centres
-
     def _bisect(self, X, sample_weight, node, random_state):
         X = X[node.indices]
         w = sample_weight[node.indices] if sample_weight.shape[0] else sample_weight
         rows = _rows.Rows(X)
         best = None
         for _ in range(self.n_init):
-            centres = self._start(rows, w, random_state)
+            centres = initial_centres(rows, w, self.init, 2, random_state)
             labels, inertia, centres, _ = _lloyd.lloyd(
                 rows, w, centres, self.max_iter, self.tol, self.verbose
             )

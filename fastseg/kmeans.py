@@ -5,14 +5,13 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
-from ._centres import _CentresModel, check_centres, explicit_init, is_same_clustering, tolerance
+from ._centres import _CentresModel, explicit_init, initial_centres, is_same_clustering, tolerance
 from ._validation import check_magnitude, check_weights, verbose_logging
 
 logger = logging.getLogger("fastseg")
@@ -196,25 +195,12 @@ class KMeans(_CentresModel):
         return n_init
 
     def _init_centres(self, rows, sample_weight, random_state, init_array):
-        init = self.init
-        if isinstance(init, str) and init == "k-means++":
-            # Seeded on X - X.mean(axis=0) in X's dtype, the rounding of scikit-learn's centred copy
-            # (computed on the fly: X itself is left alone), so float32 draws its rows too.
-            centres, _ = _seeding.kmeans_plusplus(
-                rows, sample_weight, self.n_clusters, random_state, centred=not rows.sparse
-            )
-            return centres
-        if isinstance(init, str) and init == "random":
-            seeds = _seeding.draw_rows(rows, sample_weight, self.n_clusters, random_state)
-            return np.ascontiguousarray(np.vstack([rows.row(i) for i in seeds]), dtype=rows.dtype)
-        if callable(init):
-            centres = init(rows.source, self.n_clusters, random_state=random_state)
-            if sp.issparse(centres):
-                centres = centres.toarray()
-            centres = np.array(centres, dtype=rows.dtype, order="C")
-            check_centres(centres, self.n_clusters, rows.d, "initial")
-            return centres
-        return init_array
+        # k-means++ is seeded on X - X.mean(axis=0) in X's dtype, the rounding of scikit-learn's
+        # centred copy (computed on the fly: X itself is left alone), so float32 draws its rows too.
+        centres = initial_centres(
+            rows, sample_weight, self.init, self.n_clusters, random_state, centred=not rows.sparse
+        )
+        return init_array if centres is None else centres
 
     def _iterations(self, rows):
         """The function that runs one K-means from initial centres (all give the same result)."""

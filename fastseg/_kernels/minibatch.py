@@ -1,0 +1,273 @@
+"""Mini-batch K-means: NumPy's legacy Mersenne Twister draws (so a fit draws scikit-learn's
+mini-batches from the same ``RandomState``), one mini-batch step, and a whole fit's steps with
+scikit-learn's stopping rules, in one call.
+
+Arithmetic follows scikit-learn's ``_k_means_minibatch.pyx``: centres, counts and batch sums in
+X's dtype, rows added in batch order, the rescale by ``1 / count``.
+"""
+
+import numpy as np
+
+from ._config import NO_FASTMATH
+from ._numba import njit
+
+_N = 624
+_M = 397
+
+
+@njit(**NO_FASTMATH)
+def _twist(key):
+    for i in range(_N):
+        y = (np.uint64(key[i]) & np.uint64(0x80000000)) | (np.uint64(key[(i + 1) % _N]) & np.uint64(0x7FFFFFFF))
+        v = np.uint64(key[(i + _M) % _N]) ^ (y >> np.uint64(1))
+        if y & np.uint64(1):
+            v ^= np.uint64(0x9908B0DF)
+        key[i] = np.uint32(v)
+
+
+@njit(**NO_FASTMATH)
+def next_uint32(key, pos):
+    """The next 32-bit output of MT19937 (NumPy's legacy ``RandomState``).
+
+    key : (624,) uint32, IN/OUT; pos : (1,) int64 (the state's position), IN/OUT
+    """
+    if pos[0] >= _N:
+        _twist(key)
+        pos[0] = 0
+    y = np.uint64(key[pos[0]])
+    pos[0] += 1
+    y ^= y >> np.uint64(11)
+    y ^= (y << np.uint64(7)) & np.uint64(0x9D2C5680)
+    y ^= (y << np.uint64(15)) & np.uint64(0xEFC60000)
+    y ^= y >> np.uint64(18)
+    return y & np.uint64(0xFFFFFFFF)
+
+
+@njit(inline="always", **NO_FASTMATH)
+def _mask(rng):
+    mask = np.uint64(rng)
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> np.uint64(shift)
+    return mask
+
+
+@njit(**NO_FASTMATH)
+def bounded(key, pos, rng):
+    """A draw in [0, rng] as NumPy's legacy ``randint`` and ``shuffle`` make it: the 32-bit output
+    masked to the bits of ``rng``, redrawn while above it (rng < 2^32; 0 draws nothing)."""
+    if rng == 0:
+        return 0
+    mask = _mask(rng)
+    while True:
+        v = next_uint32(key, pos) & mask
+        if v <= np.uint64(rng):
+            return np.int64(v)
+
+
+@njit(**NO_FASTMATH)
+def randint(key, pos, high, out):
+    """``RandomState.randint(0, high, size=out.shape[0])``. out : (m,) int64, OUT"""
+    for i in range(out.shape[0]):
+        out[i] = bounded(key, pos, high - 1)
+
+
+@njit(**NO_FASTMATH)
+def permutation(key, pos, n, out):
+    """``RandomState.permutation(n)`` (a Fisher-Yates shuffle of ``arange(n)``). out : (n,) int64, OUT"""
+    for i in range(n):
+        out[i] = i
+    for i in range(n - 1, 0, -1):
+        j = bounded(key, pos, i)
+        t = out[i]
+        out[i] = out[j]
+        out[j] = t
+
+
+@njit(**NO_FASTMATH)
+def pairwise_sum(a):
+    """``np.sum`` of a contiguous 1-D array, with NumPy's pairwise summation order and rounding
+    (blocks of 128, eight partial sums)."""
+    n = a.shape[0]
+    if n < 8:
+        res = a.dtype.type(0) if n == 0 else a[0]
+        for i in range(1, n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = a[:8].copy()
+        i = 8
+        while i < n - (n % 8):
+            for j in range(8):
+                r[j] += a[i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    half = n // 2
+    half -= half % 8
+    return pairwise_sum(a[:half]) + pairwise_sum(a[half:])
+
+
+@njit(**NO_FASTMATH)
+def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, labels, order, one):
+    """One mini-batch step (scikit-learn's ``_mini_batch_step``): nearest centres, the update of
+    the centres and counts, and, with ``reassign``, the move of clusters of low count to random
+    rows of the batch. ``centres_new`` may be ``centres`` (``partial_fit`` updates in place).
+
+    Xb : (b, d) float32|float64, IN; w : (b,) Xb.dtype, IN (unused when ``unit``);
+    centres, centres_new : (k, d) Xb.dtype, IN / OUT; counts : (k,) Xb.dtype, IN/OUT;
+    ratio : (1,) Xb.dtype, ``reassignment_ratio`` rounded to Xb's dtype (NumPy's rule for a Python
+    float times a float32); key, pos : the generator state, IN/OUT; labels : (b,) int32, OUT;
+    order : (b,) int64, scratch; one : (1,) Xb.dtype, the constant 1 in Xb's dtype. Returns the batch inertia (Xb's dtype).
+    """
+    b, d = Xb.shape
+    k = centres.shape[0]
+    zero = one[0] - one[0]
+    inertia = zero
+    for i in range(b):
+        best = zero
+        lab = 0
+        for c in range(k):
+            dist = zero
+            for f in range(d):
+                t = Xb[i, f] - centres[c, f]
+                dist += t * t
+            if c == 0 or dist < best:
+                best = dist
+                lab = c
+        labels[i] = lab
+        inertia += best * (one[0] if unit else w[i])
+    for c in range(k):
+        wsum = zero
+        for i in range(b):
+            if labels[i] == c:
+                wsum += one[0] if unit else w[i]
+        if wsum > 0:
+            for f in range(d):
+                centres_new[c, f] = centres[c, f] * counts[c]
+            for i in range(b):
+                if labels[i] == c:
+                    wi = one[0] if unit else w[i]
+                    for f in range(d):
+                        centres_new[c, f] += Xb[i, f] * wi
+            counts[c] += wsum
+            alpha = one[0] / counts[c]
+            for f in range(d):
+                centres_new[c, f] *= alpha
+        else:
+            for f in range(d):
+                centres_new[c, f] = centres[c, f]
+    if reassign and ratio > 0:
+        low = counts < ratio[0] * counts.max()
+        if low.sum() > 0.5 * b:
+            keep = np.argsort(counts)[int(0.5 * b) :]
+            low[keep] = False
+        n_low = low.sum()
+        if n_low:
+            permutation(key, pos, b, order)
+            r = 0
+            for c in range(k):
+                if low[c]:
+                    for f in range(d):
+                        centres_new[c, f] = Xb[order[r], f]
+                    r += 1
+        smallest = zero
+        first = True
+        for c in range(k):
+            if not low[c] and (first or counts[c] < smallest):
+                smallest = counts[c]
+                first = False
+        for c in range(k):
+            if low[c]:
+                counts[c] = smallest
+    return inertia
+
+
+@njit(inline="always", **NO_FASTMATH)
+def gather_dense(X, rows, Xb):
+    for i in range(rows.shape[0]):
+        for f in range(X.shape[1]):
+            Xb[i, f] = X[rows[i], f]
+
+
+@njit(inline="always", **NO_FASTMATH)
+def gather_sparse(data, indices, indptr, rows, Xb):
+    Xb[:] = 0
+    for i in range(rows.shape[0]):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            Xb[i, indices[p]] = data[p]
+
+
+@njit(**NO_FASTMATH)
+def fit(
+    X, data, indices, indptr, sparse, sample_weight, unit, centres, counts, n_steps, n_samples, batch,
+    reassignment_ratio, tol, max_no_improvement, key, pos, since_reassign, one,
+):  # fmt: skip
+    """The steps of ``MiniBatchKMeans.fit``: each draws ``batch`` rows with ``randint``, runs
+    ``step`` and applies scikit-learn's stopping rules (centre shift within ``tol``; no better
+    exponentially weighted batch inertia for ``max_no_improvement`` steps, or never if < 0).
+
+    X : (n, d) dense rows, IN (or (0, d) with ``sparse``: CSR ``data``, ``indices``, ``indptr``);
+    sample_weight : (n,), IN; centres : (k, d), IN/OUT; counts : (k,), IN/OUT;
+    key, pos : generator state, IN/OUT; since_reassign : (1,) int64, IN/OUT.
+    Returns the number of steps run and the last exponentially weighted inertia (NaN if none).
+    """
+    k, d = centres.shape
+    rows = np.empty(batch, np.int64)
+    Xb = np.empty((batch, d), centres.dtype)
+    wb = np.empty(batch, centres.dtype)
+    labels = np.empty(batch, np.int32)
+    order = np.empty(batch, np.int64)
+    new = centres.copy()
+    ewa = np.nan
+    ewa_min = np.nan
+    no_improvement = 0
+    alpha = min(batch * 2.0 / (n_samples + 1), 1.0)
+    diff = np.empty(k * d, centres.dtype)
+    steps = 0
+    for s in range(n_steps):
+        randint(key, pos, n_samples, rows)
+        if sparse:
+            gather_sparse(data, indices, indptr, rows, Xb)
+        else:
+            gather_dense(X, rows, Xb)
+        if not unit:
+            for i in range(batch):
+                wb[i] = sample_weight[rows[i]]
+        since_reassign[0] += batch
+        reassign = False
+        for c in range(k):
+            if counts[c] == 0:
+                reassign = True
+        if reassign or since_reassign[0] >= 10 * k:
+            since_reassign[0] = 0
+            reassign = True
+        inertia = step(Xb, wb, unit, centres, new, counts, reassign, reassignment_ratio, key, pos, labels, order, one)
+        shift = 0.0
+        if tol > 0.0:
+            for c in range(k):
+                for f in range(d):
+                    t = new[c, f] - centres[c, f]
+                    diff[c * d + f] = t * t
+            shift = float(pairwise_sum(diff))
+        centres, new = new, centres
+        steps = s + 1
+        mean_inertia = float(inertia) / batch
+        if s == 0:
+            continue
+        if np.isnan(ewa):
+            ewa = mean_inertia
+        else:
+            ewa = ewa * (1 - alpha) + mean_inertia * alpha
+        if tol > 0.0 and shift <= tol:
+            break
+        if np.isnan(ewa_min) or ewa < ewa_min:
+            no_improvement = 0
+            ewa_min = ewa
+        else:
+            no_improvement += 1
+        if max_no_improvement >= 0 and no_improvement >= max_no_improvement:
+            break
+    return steps, ewa, centres
