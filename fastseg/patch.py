@@ -26,6 +26,7 @@ PATCHED = {
     "sklearn.cluster": {
         "KMeans": "fastseg.kmeans",
         "BisectingKMeans": "fastseg.bisecting",
+        "MiniBatchKMeans": "fastseg.minibatch",
         "k_means": "fastseg.kmeans",
         "kmeans_plusplus": "fastseg.kmeans",
     },

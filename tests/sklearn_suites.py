@@ -25,6 +25,11 @@ DESELECTED = {
     "test_k_means.py::test_kmeans_init_auto_with_initial_centroids[KMeans-array-like-1]": "_n_init",
     "test_k_means.py::test_kmeans_init_auto_with_initial_centroids[KMeans-<lambda>-default]": "_n_init",
     "test_k_means.py::test_n_init_auto[KMeans-10]": "_n_init",
+    "test_k_means.py::test_n_init_auto[MiniBatchKMeans-3]": "_n_init",
+    **{
+        f"test_k_means.py::test_kmeans_init_auto_with_initial_centroids[MiniBatchKMeans-{init}]": "_n_init"
+        for init in ("k-means++-1", "random-default", "array-like-1", "<lambda>-default")
+    },
     "test_k_means.py::test_sample_weight_init[42-k-means++]": "_init_centroids()",
     "test_k_means.py::test_sample_weight_init[42-random]": "_init_centroids()",
     "test_k_means.py::test_sample_weight_zero[42-k-means++]": "_init_centroids()",
@@ -48,7 +53,7 @@ def pytest_sessionstart(session):
     import sklearn.mixture
 
     names = [sklearn.cluster.KMeans, sklearn.cluster.BisectingKMeans, sklearn.cluster.k_means,
-             sklearn.cluster.kmeans_plusplus, sklearn.mixture.GaussianMixture]  # fmt: skip
+             sklearn.cluster.kmeans_plusplus, sklearn.cluster.MiniBatchKMeans, sklearn.mixture.GaussianMixture]  # fmt: skip
     theirs = [f"{obj.__module__}.{obj.__name__}" for obj in names if not obj.__module__.startswith("fastseg")]
     if theirs:
         raise SystemExit(f"not patched: {', '.join(theirs)}")

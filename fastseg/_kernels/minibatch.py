@@ -18,7 +18,9 @@ _M = 397
 @njit(**NO_FASTMATH)
 def _twist(key):
     for i in range(_N):
-        y = (np.uint64(key[i]) & np.uint64(0x80000000)) | (np.uint64(key[(i + 1) % _N]) & np.uint64(0x7FFFFFFF))
+        y = (np.uint64(key[i]) & np.uint64(0x80000000)) | (
+            np.uint64(key[(i + 1) % _N]) & np.uint64(0x7FFFFFFF)
+        )
         v = np.uint64(key[(i + _M) % _N]) ^ (y >> np.uint64(1))
         if y & np.uint64(1):
             v ^= np.uint64(0x9908B0DF)
@@ -69,6 +71,32 @@ def randint(key, pos, high, out):
     """``RandomState.randint(0, high, size=out.shape[0])``. out : (m,) int64, OUT"""
     for i in range(out.shape[0]):
         out[i] = bounded(key, pos, high - 1)
+
+
+@njit(**NO_FASTMATH)
+def uniform(key, pos):
+    """``RandomState.random_sample()``: a double in [0, 1) from two 32-bit outputs."""
+    a = next_uint32(key, pos) >> np.uint64(5)
+    b = next_uint32(key, pos) >> np.uint64(6)
+    return (float(a) * 67108864.0 + float(b)) / 9007199254740992.0
+
+
+@njit(**NO_FASTMATH)
+def choice(key, pos, cdf, out):
+    """``RandomState.choice(n, size=out.shape[0], p=p, replace=True)`` given NumPy's ``cdf`` of
+    ``p`` (``p.cumsum() / p.cumsum()[-1]`` in float64): the first index whose cdf exceeds a
+    uniform draw. cdf : (n,) float64, IN; out : (m,) int64, OUT"""
+    n = cdf.shape[0]
+    for i in range(out.shape[0]):
+        u = uniform(key, pos)
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cdf[mid] > u:
+                hi = mid
+            else:
+                lo = mid + 1
+        out[i] = lo
 
 
 @njit(**NO_FASTMATH)
@@ -202,22 +230,26 @@ def gather_sparse(data, indices, indptr, rows, Xb):
 
 @njit(**NO_FASTMATH)
 def fit(
-    X, data, indices, indptr, sparse, sample_weight, unit, centres, counts, n_steps, n_samples, batch,
-    reassignment_ratio, tol, max_no_improvement, key, pos, since_reassign, one,
+    X, data, indices, indptr, sparse, cdf, centres, counts, n_steps, batch, reassignment_ratio, tol,
+    max_no_improvement, key, pos, since_reassign, one,
 ):  # fmt: skip
-    """The steps of ``MiniBatchKMeans.fit``: each draws ``batch`` rows with ``randint``, runs
-    ``step`` and applies scikit-learn's stopping rules (centre shift within ``tol``; no better
-    exponentially weighted batch inertia for ``max_no_improvement`` steps, or never if < 0).
+    """The steps of ``MiniBatchKMeans.fit``: each draws ``batch`` rows with probability
+    proportional to their weight (``choice``), runs ``step`` on them with unit weights and applies
+    scikit-learn's stopping rules (centre shift within ``tol``; no better exponentially weighted
+    batch inertia for ``max_no_improvement`` steps, or never if < 0).
 
     X : (n, d) dense rows, IN (or (0, d) with ``sparse``: CSR ``data``, ``indices``, ``indptr``);
-    sample_weight : (n,), IN; centres : (k, d), IN/OUT; counts : (k,), IN/OUT;
-    key, pos : generator state, IN/OUT; since_reassign : (1,) int64, IN/OUT.
-    Returns the number of steps run and the last exponentially weighted inertia (NaN if none).
+    cdf : (n,) float64, IN; centres : (k, d), IN/OUT (the last centres are returned);
+    counts : (k,), IN/OUT; key, pos : generator state, IN/OUT; since_reassign : (1,) int64, IN/OUT.
+    Returns the number of steps run, the last exponentially weighted batch inertia (NaN if none),
+    the centres and why the fit stopped (0: all steps run, 1: small centre change, 2: no
+    improvement).
     """
+    n_samples = cdf.shape[0]
     k, d = centres.shape
     rows = np.empty(batch, np.int64)
     Xb = np.empty((batch, d), centres.dtype)
-    wb = np.empty(batch, centres.dtype)
+    unit_weights = np.empty(0, centres.dtype)
     labels = np.empty(batch, np.int32)
     order = np.empty(batch, np.int64)
     new = centres.copy()
@@ -227,15 +259,13 @@ def fit(
     alpha = min(batch * 2.0 / (n_samples + 1), 1.0)
     diff = np.empty(k * d, centres.dtype)
     steps = 0
+    stop = 0
     for s in range(n_steps):
-        randint(key, pos, n_samples, rows)
+        choice(key, pos, cdf, rows)
         if sparse:
             gather_sparse(data, indices, indptr, rows, Xb)
         else:
             gather_dense(X, rows, Xb)
-        if not unit:
-            for i in range(batch):
-                wb[i] = sample_weight[rows[i]]
         since_reassign[0] += batch
         reassign = False
         for c in range(k):
@@ -244,7 +274,21 @@ def fit(
         if reassign or since_reassign[0] >= 10 * k:
             since_reassign[0] = 0
             reassign = True
-        inertia = step(Xb, wb, unit, centres, new, counts, reassign, reassignment_ratio, key, pos, labels, order, one)
+        inertia = step(
+            Xb,
+            unit_weights,
+            True,
+            centres,
+            new,
+            counts,
+            reassign,
+            reassignment_ratio,
+            key,
+            pos,
+            labels,
+            order,
+            one,
+        )
         shift = 0.0
         if tol > 0.0:
             for c in range(k):
@@ -262,6 +306,7 @@ def fit(
         else:
             ewa = ewa * (1 - alpha) + mean_inertia * alpha
         if tol > 0.0 and shift <= tol:
+            stop = 1
             break
         if np.isnan(ewa_min) or ewa < ewa_min:
             no_improvement = 0
@@ -269,5 +314,6 @@ def fit(
         else:
             no_improvement += 1
         if max_no_improvement >= 0 and no_improvement >= max_no_improvement:
+            stop = 2
             break
-    return steps, ewa, centres
+    return steps, ewa, centres, stop

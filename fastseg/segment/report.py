@@ -230,7 +230,11 @@ def _drift_section(folder):
     if drift is None:
         return ""
     counts = drift["status"].value_counts()
-    said = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("kept", "shifted", "new", "vanished") if s != "shifted" or s in counts)
+    said = ", ".join(
+        f"{counts.get(s, 0)} {s}"
+        for s in ("kept", "shifted", "new", "vanished")
+        if s != "shifted" or s in counts
+    )
     both = int(drift["customers_in_both"].sum())
     moved = (drift["customers_in_both"] * drift["changed_share"].fillna(0)).sum()
     shown = drift.copy()
