@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastseg import BisectingKMeans, GaussianMixture, GeneticKMeans, KMeans
+from fastseg import BisectingKMeans, GaussianMixture, GeneticKMeans, KMeans, MiniBatchKMeans
 
 # scikit-learn lists exactly these as expected failures of its own KMeans, with this reason: the
 # check fits X with integer weights and the rows repeated and shuffled, and the seeded random
@@ -21,6 +21,7 @@ EXPECTED_FAILED = {
         KMeans(n_clusters=2, n_init=2, max_iter=5, init="random"),
         BisectingKMeans(n_init=2, n_clusters=2, max_iter=5),  # scikit-learn's own check instance
         BisectingKMeans(n_clusters=1, n_init=2, max_iter=5),
+        MiniBatchKMeans(n_init=2, n_clusters=2, max_iter=5, batch_size=10),  # scikit-learn's instance
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
