@@ -159,12 +159,12 @@ class MiniBatchKMeans(_CentresModel):
     def _start(self, X, sample_weight, random_state, init_size, init_array):
         """scikit-learn's ``_init_centroids`` with ``init_size``: the start drawn from
         ``init_size`` rows taken at random (all rows when there are no more)."""
-        if init_array is not None:
-            return init_array.copy()
-        if init_size < X.shape[0]:
+        if init_size < X.shape[0]:  # drawn for explicit centres too, as scikit-learn draws them
             rows = random_state.randint(0, X.shape[0], init_size)
             X = X[rows]
             sample_weight = sample_weight[rows] if sample_weight.shape[0] else sample_weight
+        if init_array is not None:
+            return init_array.copy()
         return initial_centres(_rows.Rows(X), sample_weight, self.init, self.n_clusters, random_state)
 
     def _labels_inertia(self, X, sample_weight, centres):

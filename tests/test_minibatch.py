@@ -96,10 +96,13 @@ def test_same_as_scikit_learn_with_weights(kind, dtype):
         dict(reassignment_ratio=0.3, n_clusters=20),  # many clusters moved to random rows
         dict(init_size=30, n_init=4, init="random"),
         dict(batch_size=2000),  # larger than the data
+        dict(init="explicit"),  # the start's rows are drawn (and unused) for explicit centres too
     ],
 )
 def test_same_as_scikit_learn_for_each_stopping_rule_and_option(params):
     X = customers(2)
+    if params.get("init") == "explicit":
+        params = {"init": X[::250][:6].copy()}
     assert_same_minibatch(*_fits(X, **{"n_clusters": 6, "batch_size": 50, "random_state": 4, **params}))
 
 

@@ -1,0 +1,121 @@
+"""MiniBatchKMeans and BisectingKMeans against scikit-learn's, as ratios: ``python -m benchmarks.family``
+
+Each case runs fastseg's and scikit-learn's estimator with the same parameters and
+``random_state``, interleaved, ``--repeats`` rounds; the table shows the medians, the ratio
+(scikit-learn time / fastseg time: above 1, fastseg is faster), the goal, and whether both gave
+the same centres (within a relative 1e-5) and how many labels differ (scikit-learn's float32
+distances go through a matrix product, whose rounding moves rows at near ties). ``--update-docs`` writes the table into docs/performance.md (block
+``family-table``, or ``family-table-avx2`` with ``--isa avx2``).
+"""
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+
+from ._common import avx2_forced, code_path, rerun_with_avx2, update_docs
+from .registry import Case, make_data
+
+
+def _cases(scale):
+    """(name, goal, data, fastseg call, scikit-learn call): each call runs the timed work once."""
+    from sklearn import cluster
+
+    import fastseg
+
+    n = max(int(1_000_000 * scale), 20_000)
+    X, init = make_data(Case("mb", "lloyd", n, 8, 8, "float32"))
+    mb = dict(n_clusters=8, init=init, n_init=1, batch_size=1024, max_iter=1, max_no_improvement=None)
+    batch = X[:1024]
+    started = [
+        fastseg.MiniBatchKMeans(**mb, random_state=0).partial_fit(batch),
+        cluster.MiniBatchKMeans(**mb, random_state=0).partial_fit(batch),
+    ]
+    nb = max(int(200_000 * scale), 20_000)
+    Xb, _ = make_data(Case("bisect", "lloyd", nb, 8, 16, "float32"))
+    bis = dict(n_clusters=16, random_state=0)
+    return [
+        (
+            f"MiniBatchKMeans.fit, {n:.0e} x 8, k=8, float32 ({n // 1024} steps)", 5.0,
+            lambda: fastseg.MiniBatchKMeans(**mb, random_state=0).fit(X),
+            lambda: cluster.MiniBatchKMeans(**mb, random_state=0).fit(X),
+        ),
+        (
+            "MiniBatchKMeans.partial_fit, one batch of 1024 x 8, k=8, float32 (x20)", 3.0,
+            lambda: [started[0].partial_fit(batch) for _ in range(20)][-1],
+            lambda: [started[1].partial_fit(batch) for _ in range(20)][-1],
+        ),
+        (
+            f"BisectingKMeans.fit, {nb:.0e} x 8, k=16, float32", 3.0,
+            lambda: fastseg.BisectingKMeans(**bis).fit(Xb),
+            lambda: cluster.BisectingKMeans(**bis).fit(Xb),
+        ),
+    ]  # fmt: skip
+
+
+def run(repeats, scale):
+    rows = []
+    for name, goal, ours, theirs in _cases(scale):
+        print(f"running {name} ...", flush=True, file=__import__("sys").stderr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first_ours, first_theirs = ours(), theirs()  # compilation, thread pools
+            times = {"fastseg": [], "scikit-learn": []}
+            for _ in range(repeats):
+                for label, fn in (("fastseg", ours), ("scikit-learn", theirs)):
+                    t0 = time.perf_counter()
+                    fn()
+                    times[label].append(time.perf_counter() - t0)
+        a, b = first_ours.cluster_centers_, first_theirs.cluster_centers_
+        same = (
+            np.allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max())),
+            int(np.count_nonzero(first_ours.labels_ != first_theirs.labels_)),
+        )
+        rows.append((name, goal, {k: float(np.median(v)) for k, v in times.items()}, same))
+    return rows
+
+
+def render(rows, repeats):
+    lines = [
+        code_path(),
+        "",
+        "| case | fastseg s | scikit-learn s | ratio | goal | same centres (1e-5) | labels that differ |",
+        "|---|---:|---:|---:|---|---|---:|",
+    ]
+    for name, goal, med, same in rows:
+        ratio = med["scikit-learn"] / med["fastseg"]
+        lines.append(
+            f"| {name} | {med['fastseg']:.4f} | {med['scikit-learn']:.4f} | {ratio:.2f}x | "
+            f">= {goal:g}x: {'met' if ratio >= goal else 'NOT met'} | {'yes' if same[0] else 'no'} | {same[1]} |"
+        )
+    lines += [
+        "",
+        "Labels: of the fitted rows (partial_fit: of the last batch). "
+        f"Median of {repeats} interleaved rounds after one untimed call each (compilation); "
+        f"{os.cpu_count()} cores. Written by `python -m benchmarks.family --update-docs`.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument("--isa", choices=["native", "avx2"], default="native")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into its docs page")
+    args = parser.parse_args(argv)
+    if args.isa == "avx2" and not avx2_forced():
+        return rerun_with_avx2("benchmarks.family", argv)
+    table = render(run(args.repeats, 0.02 if args.quick else 1.0), args.repeats)
+    print(table)
+    if args.update_docs:
+        if args.quick:
+            raise SystemExit("--update-docs needs the full run (no --quick)")
+        update_docs(table, "family-table" if args.isa == "native" else "family-table-avx2")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
