@@ -279,6 +279,7 @@ class MiniBatchKMeans(_CentresModel):
             self.cluster_centers_ = np.ascontiguousarray(centres, dtype=X.dtype)
             self.counts_ = np.zeros(self.n_clusters, dtype=X.dtype)
             self._n_since_last_reassign = 0
+            self._generator = None
             self._n_features_out = self.n_clusters
             self._fit_shift = None
         self._n_since_last_reassign += self._batch_size
@@ -287,13 +288,19 @@ class MiniBatchKMeans(_CentresModel):
             self._n_since_last_reassign = 0
         Xb = np.ascontiguousarray(X.toarray() if sp.issparse(X) else X)
         centres = self.cluster_centers_
-        key, pos = _generator_state(self._random_state)
+        # The generator's state lives in the kernels' arrays between calls; it goes back into the
+        # RandomState each call only when that is the caller's own (they may draw from it too).
+        shared = self._random_state is self.random_state
+        if shared or getattr(self, "_generator", None) is None:
+            self._generator = _generator_state(self._random_state)
+        key, pos = self._generator
         _mb.step(
             Xb, sample_weight, sample_weight.shape[0] == 0, centres, centres, self.counts_, reassign,
             np.array([self.reassignment_ratio], X.dtype), key, pos, np.empty(Xb.shape[0], np.int32),
             np.empty(Xb.shape[0], np.int64), np.ones(1, X.dtype),
         )  # fmt: skip
-        _set_generator_state(self._random_state, key, pos)
+        if shared:
+            _set_generator_state(self._random_state, key, pos)
         if self.compute_labels:
             self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight, centres)
         self.n_steps_ += 1

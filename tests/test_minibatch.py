@@ -124,6 +124,15 @@ def test_partial_fit_step_by_step_is_scikit_learn_s():
         np.testing.assert_array_equal(ours.cluster_centers_, theirs.cluster_centers_)
     assert ours.n_steps_ == theirs.n_steps_ == 15
     np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    # a RandomState of the caller's is advanced as scikit-learn advances it, call by call
+    rs_ours, rs_theirs = np.random.RandomState(5), np.random.RandomState(5)
+    ours = MiniBatchKMeans(20, random_state=rs_ours, reassignment_ratio=0.5)
+    theirs = cluster.MiniBatchKMeans(20, random_state=rs_theirs, reassignment_ratio=0.5)
+    for start in range(0, 1500, 100):
+        ours.partial_fit(X[start : start + 100])
+        theirs.partial_fit(X[start : start + 100])
+        assert rs_ours.randint(1000) == rs_theirs.randint(1000)
+    np.testing.assert_array_equal(ours.cluster_centers_, theirs.cluster_centers_)
     # after a fit, partial_fit goes on from its centres
     ours, theirs = _fits(X, n_clusters=4, random_state=1, batch_size=128)
     ours.partial_fit(X[:300])
