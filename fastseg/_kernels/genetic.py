@@ -10,6 +10,7 @@ import numpy as np
 from ._config import BLOCK_ROWS, FEATURE_ORDER, JIT
 from ._numba import njit
 from .lloyd import FEATURE_GROUP, block_distances
+from .search import first_above
 
 _SMALLEST_NORMAL = np.finfo(np.float64).tiny
 _SUBNORMAL_SCALE = 2.0**600
@@ -141,15 +142,7 @@ def roulette_select(fitness, uniforms, out):
         if total <= 0.0:
             out[r] = min(int(uniforms[r] * n), n - 1)
             continue
-        target = uniforms[r] * total
-        lo, hi = 0, n - 1
-        while lo < hi:  # first i with cumulative[i] > target
-            mid = (lo + hi) // 2
-            if cumulative[mid] > target:
-                hi = mid
-            else:
-                lo = mid + 1
-        out[r] = lo
+        out[r] = first_above(cumulative, uniforms[r] * total, n - 1)
 
 
 @njit(**JIT)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._config import NO_FASTMATH
 from ._numba import njit
+from .search import first_above
 
 _N = 624
 _M = 397
@@ -86,17 +87,8 @@ def choice(key, pos, cdf, out):
     """``RandomState.choice(n, size=out.shape[0], p=p, replace=True)`` given NumPy's ``cdf`` of
     ``p`` (``p.cumsum() / p.cumsum()[-1]`` in float64): the first index whose cdf exceeds a
     uniform draw. cdf : (n,) float64, IN; out : (m,) int64, OUT"""
-    n = cdf.shape[0]
     for i in range(out.shape[0]):
-        u = uniform(key, pos)
-        lo, hi = 0, n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if cdf[mid] > u:
-                hi = mid
-            else:
-                lo = mid + 1
-        out[i] = lo
+        out[i] = first_above(cdf, uniform(key, pos), cdf.shape[0])
 
 
 @njit(**NO_FASTMATH)
