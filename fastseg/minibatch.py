@@ -7,15 +7,20 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.fixes import parse_version
 
 from . import _rows
 from ._centres import _CentresModel, explicit_init, initial_centres, tolerance
 from ._validation import check_weights, verbose_logging
 
 logger = logging.getLogger("fastseg")
+
+# How the installed scikit-learn draws a fit's mini-batches (see ``fit``).
+WEIGHTED_DRAWS = parse_version(sklearn.__version__).release >= (1, 9)
 
 
 def _generator_state(random_state):
@@ -34,7 +39,8 @@ class MiniBatchKMeans(_CentresModel):
 
     Parameters, attributes and methods mean what they mean in scikit-learn, and given the same
     ``random_state`` a fit draws the same validation rows, starts and mini-batches (NumPy's
-    generator is replayed in compiled code) and updates the centres with scikit-learn's float
+    generator is replayed in compiled code; the mini-batches in proportion to the weights with
+    scikit-learn 1.9, uniformly and then weighted with 1.8, as the installed release does) and updates the centres with scikit-learn's float
     arithmetic, in X's dtype: the centres, ``n_steps_`` and labels are scikit-learn's unless a row
     of a mini-batch sits at a near tie between two centres (scikit-learn's distances are computed
     through a matrix product, fastseg's directly, so each rounds its own way). The steps of a
@@ -216,16 +222,20 @@ class MiniBatchKMeans(_CentresModel):
                 dense, data, indices, indptr = np.empty((0, X.shape[1]), X.dtype), X.data, X.indices, X.indptr
             else:
                 dense, data, indices, indptr = X, X[:0, 0], np.empty(0, np.int32), np.empty(0, np.int32)
-            # The mini-batches are drawn in proportion to the weights (scikit-learn's
-            # ``choice(n, batch, p=w / w.sum())``: its cdf, computed as NumPy computes it).
+            # scikit-learn 1.9 draws the mini-batches in proportion to the weights (``choice(n,
+            # batch, p=w / w.sum())``: its cdf, computed as NumPy computes it) and counts each row
+            # once; 1.8 draws them uniformly and counts each row with its weight.
             weights = np.ones(n, X.dtype) if sample_weight.shape[0] == 0 else sample_weight
-            total = np.sum(weights)
-            cdf = (weights / total).astype(np.float64).cumsum()
-            cdf /= cdf[-1]
+            total = float(np.sum(weights)) if WEIGHTED_DRAWS else float(n)
+            if WEIGHTED_DRAWS:
+                cdf = (weights / np.sum(weights)).astype(np.float64).cumsum()
+                cdf /= cdf[-1]
+            else:
+                cdf = np.empty(0)
             n_steps, ewa, centres, stop = _mb.fit(
-                dense, data, indices, indptr, sp.issparse(X), cdf, centres, counts, (self.max_iter * n) // batch,
-                batch, np.array([self.reassignment_ratio], X.dtype), tol,
-                -1 if self.max_no_improvement is None else self.max_no_improvement,
+                dense, data, indices, indptr, sp.issparse(X), n, cdf, sample_weight, sample_weight.shape[0] == 0,
+                centres, counts, (self.max_iter * n) // batch, batch, np.array([self.reassignment_ratio], X.dtype),
+                tol, -1 if self.max_no_improvement is None else self.max_no_improvement,
                 key, pos, since, np.ones(1, X.dtype),
             )  # fmt: skip
             _set_generator_state(random_state, key, pos)
@@ -242,7 +252,7 @@ class MiniBatchKMeans(_CentresModel):
         if self.compute_labels:
             self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight, centres)
         else:
-            self.inertia_ = ewa * float(total)
+            self.inertia_ = ewa * total
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -222,26 +222,30 @@ def gather_sparse(data, indices, indptr, rows, Xb):
 
 @njit(**NO_FASTMATH)
 def fit(
-    X, data, indices, indptr, sparse, cdf, centres, counts, n_steps, batch, reassignment_ratio, tol,
-    max_no_improvement, key, pos, since_reassign, one,
+    X, data, indices, indptr, sparse, n_samples, cdf, sample_weight, unit, centres, counts, n_steps, batch,
+    reassignment_ratio, tol, max_no_improvement, key, pos, since_reassign, one,
 ):  # fmt: skip
-    """The steps of ``MiniBatchKMeans.fit``: each draws ``batch`` rows with probability
-    proportional to their weight (``choice``), runs ``step`` on them with unit weights and applies
-    scikit-learn's stopping rules (centre shift within ``tol``; no better exponentially weighted
-    batch inertia for ``max_no_improvement`` steps, or never if < 0).
+    """The steps of ``MiniBatchKMeans.fit``: each draws ``batch`` rows, runs ``step`` on them and
+    applies scikit-learn's stopping rules (centre shift within ``tol``; no better exponentially
+    weighted batch inertia for ``max_no_improvement`` steps, or never if < 0). The rows are drawn
+    in proportion to their weight (``choice`` on ``cdf``) and counted once each, as scikit-learn
+    1.9 draws them, or, with an empty ``cdf``, uniformly (``randint``) and counted with their weight
+    (``sample_weight``, unless ``unit``), as scikit-learn 1.8 draws them.
 
     X : (n, d) dense rows, IN (or (0, d) with ``sparse``: CSR ``data``, ``indices``, ``indptr``);
-    cdf : (n,) float64, IN; centres : (k, d), IN/OUT (the last centres are returned);
+    cdf : (n,) or (0,) float64, IN; sample_weight : (n,) or (0,), IN;
+    centres : (k, d), IN/OUT (the last centres are returned);
     counts : (k,), IN/OUT; key, pos : generator state, IN/OUT; since_reassign : (1,) int64, IN/OUT.
     Returns the number of steps run, the last exponentially weighted batch inertia (NaN if none),
     the centres and why the fit stopped (0: all steps run, 1: small centre change, 2: no
     improvement).
     """
-    n_samples = cdf.shape[0]
+    weighted_draws = cdf.shape[0] > 0
+    unit = unit or weighted_draws
     k, d = centres.shape
     rows = np.empty(batch, np.int64)
     Xb = np.empty((batch, d), centres.dtype)
-    unit_weights = np.empty(0, centres.dtype)
+    wb = np.empty(0 if unit else batch, centres.dtype)
     labels = np.empty(batch, np.int32)
     order = np.empty(batch, np.int64)
     new = centres.copy()
@@ -253,7 +257,13 @@ def fit(
     steps = 0
     stop = 0
     for s in range(n_steps):
-        choice(key, pos, cdf, rows)
+        if weighted_draws:
+            choice(key, pos, cdf, rows)
+        else:
+            randint(key, pos, n_samples, rows)
+            if not unit:
+                for i in range(batch):
+                    wb[i] = sample_weight[rows[i]]
         if sparse:
             gather_sparse(data, indices, indptr, rows, Xb)
         else:
@@ -267,20 +277,8 @@ def fit(
             since_reassign[0] = 0
             reassign = True
         inertia = step(
-            Xb,
-            unit_weights,
-            True,
-            centres,
-            new,
-            counts,
-            reassign,
-            reassignment_ratio,
-            key,
-            pos,
-            labels,
-            order,
-            one,
-        )
+            Xb, wb, unit, centres, new, counts, reassign, reassignment_ratio, key, pos, labels, order, one
+        )  # fmt: skip
         shift = 0.0
         if tol > 0.0:
             for c in range(k):
