@@ -17,7 +17,7 @@ OLDEST = ["numpy==1.24.4", "numba==0.59.1", "scikit-learn==1.8.0", "scipy==1.10.
 EXACTNESS = [
     "tests/test_kmeans_sklearn.py", "tests/test_real_data.py", "tests/test_estimator_checks.py",
     "tests/test_sample_weight.py", "tests/test_mixture.py", "tests/test_kernels.py",
-    "tests/test_yinyang.py", "tests/test_genetic.py",
+    "tests/test_yinyang.py", "tests/test_genetic.py", "tests/test_minibatch.py", "tests/test_bisecting.py",
 ]  # fmt: skip
 
 
