@@ -23,7 +23,14 @@ from sklearn.utils.validation import (
 
 from . import _seeding
 from ._rows import Rows
-from ._validation import check_finite_magnitude, check_magnitude, check_weights, streamable, unit_weights
+from ._validation import (
+    check_finite_magnitude,
+    check_magnitude,
+    check_weights,
+    streamable,
+    unit_rows,
+    unit_weights,
+)
 
 
 def tolerance(rows, tol):
@@ -199,6 +206,10 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         check_is_fitted(self)
         stream = streamable(X)  # its values are checked with the input
         X = self._validate_X(X, reset=False, values=stream)
+        if self._cosine:
+            if not sp.issparse(X):
+                check_finite_magnitude(X)
+            X = unit_rows(X)
         shift = getattr(self, "_fit_shift", None)
         rows = Rows(X, shift=None if shift is None else shift.astype(X.dtype))
         if not (rows.sparse or stream):
@@ -220,9 +231,15 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         """Euclidean distances of ``X`` to every centre, shape (n_samples, n_clusters)."""
         return self._transform(X)
 
+    @property
+    def _cosine(self):
+        return getattr(self, "metric", "euclidean") == "cosine"
+
     def _transform(self, X):
+        """Euclidean distances; with ``metric='cosine'``, cosine distances (1 - cos)."""
         rows, centres = self._rows_and_centres(X, assign=False)
-        return np.sqrt(rows.sq_distances(centres))
+        sq = rows.sq_distances(centres)
+        return sq / 2 if self._cosine else np.sqrt(sq)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the (weighted) inertia of ``X`` against the fitted centres."""
@@ -230,7 +247,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         sample_weight = check_weights(sample_weight, rows.X, unit_if_none=True)
         labels = np.full(rows.n, -1, dtype=np.int32)
         _, _, inertia, _ = rows.assign(sample_weight, centres, labels, update=False)
-        return -inertia
+        return -inertia / 2 if self._cosine else -inertia
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -68,6 +68,13 @@ def update_centres(sums, weights, centres_old):
     return new
 
 
+def unit_centres(centres):
+    """Centres scaled to unit length, in their dtype (a zero centre is left as it is)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", centres, centres, dtype=np.float64))
+    norms[norms == 0] = 1.0
+    return (centres / norms[:, None]).astype(centres.dtype, copy=False)
+
+
 def lloyd(
     rows,
     sample_weight,
@@ -78,6 +85,7 @@ def lloyd(
     assign=None,
     moved=None,
     on_iteration=None,
+    spherical=False,
 ):
     """One run of Lloyd's algorithm with scikit-learn's stopping rules.
 
@@ -89,6 +97,7 @@ def lloyd(
     results, the inertia may be None) and ``moved(old, new)`` hears of every centre update: the
     bound-based variants in ``fastseg._yinyang`` run this same loop. ``on_iteration(it, centres)``
     is called once per iteration, after the centre update (benchmarks time iterations with it).
+    ``spherical``: each updated centre is scaled to unit length (spherical k-means on unit rows).
 
     Returns (labels int32, inertia float, centres, n_iter).
     """
@@ -109,6 +118,8 @@ def lloyd(
         sums, weights, inertia_old, n_changed = assign(sample_weight, centres, labels)
         relocate_empty_clusters(rows, sample_weight, centres, labels, sums, weights)
         centres_new = update_centres(sums, weights, centres)
+        if spherical:
+            centres_new = unit_centres(centres_new)
         shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
         if verbose:
             # scikit-learn's line: the inertia of the new labels against the centres they were

@@ -116,3 +116,23 @@ def check_magnitude(X, what="Input X", n_rows=None, largest=None, dtype=None):
             f"overflow {dtype.name} (the largest safe value here is {limit:.3g}). Scale the "
             "data first, for instance with sklearn.preprocessing.StandardScaler."
         )
+
+
+def unit_rows(X):
+    """X's rows scaled to unit length, a new array (or CSR matrix) of X's dtype: the rows of
+    ``metric='cosine'``. A row of length zero has no direction: a ValueError names it."""
+    if sp.issparse(X):
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
+    else:
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise ValueError(
+            f"metric='cosine' needs rows of non-zero length: {zero.size} row(s) are all zeros "
+            f"(the first is row {int(zero[0])})."
+        )
+    if sp.issparse(X):
+        out = X.copy()
+        out.data /= np.repeat(norms, np.diff(out.indptr)).astype(X.dtype)
+        return out
+    return (X / norms[:, None]).astype(X.dtype, copy=False)

@@ -2,9 +2,11 @@
 
 import logging
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
@@ -12,7 +14,7 @@ from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
 from ._centres import _CentresModel, explicit_init, initial_centres, is_same_clustering, tolerance
-from ._validation import check_magnitude, check_weights, verbose_logging
+from ._validation import check_finite_magnitude, check_magnitude, check_weights, unit_rows, verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -106,6 +108,12 @@ class KMeans(_CentresModel):
         measured faster (k >= 64, 8 <= d <= 256, enough rows; see ``fastseg._yinyang``) and Lloyd
         elsewhere, for sparse input and for streamed memmaps.
 
+    metric : {'euclidean', 'cosine'}, default='euclidean'
+        'cosine' is spherical k-means: rows are scaled to unit length (a copy; a row of zeros is a
+        ValueError), assigned to the nearest of unit-length centres (the largest cosine), and
+        each updated centre is scaled back to unit length. ``inertia_`` and ``score`` are then
+        sums of ``w * (1 - cos)`` and ``transform`` gives ``1 - cos``. Lloyd runs (no Yinyang).
+
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features), X's dtype
@@ -150,6 +158,7 @@ class KMeans(_CentresModel):
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"auto", "lloyd", "elkan", "yinyang"})],
+        "metric": [StrOptions({"euclidean", "cosine"})],
     }
 
     def __init__(
@@ -164,6 +173,7 @@ class KMeans(_CentresModel):
         random_state=None,
         copy_x=True,
         algorithm="auto",
+        metric="euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -174,6 +184,7 @@ class KMeans(_CentresModel):
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.metric = metric
 
     def _n_init_for_fit(self):
         if self.n_init != "auto":
@@ -200,6 +211,8 @@ class KMeans(_CentresModel):
         centres = initial_centres(
             rows, sample_weight, self.init, self.n_clusters, random_state, centred=not rows.sparse
         )
+        if centres is not None and self.metric == "cosine" and callable(self.init):
+            centres = _lloyd.unit_centres(centres)
         return init_array if centres is None else centres
 
     def _iterations(self, rows):
@@ -211,6 +224,8 @@ class KMeans(_CentresModel):
                 stacklevel=4,
             )
             return _lloyd.lloyd
+        if self.metric == "cosine":
+            return partial(_lloyd.lloyd, spherical=True)
         if rows.sparse or rows.stream or self.algorithm == "lloyd":
             return _lloyd.lloyd
         if self.algorithm == "auto":
@@ -238,14 +253,20 @@ class KMeans(_CentresModel):
         # Dense values (finite, no overflow) are checked in one pass (``Rows.check``).
         X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, values=False)
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
+        if self.metric == "cosine":  # (values are checked before the rows are scaled)
+            if not sp.issparse(X):
+                check_finite_magnitude(X)
+            X = unit_rows(X)
         rows = _rows.Rows(X)
         run = self._iterations(rows)
-        if run is _lloyd.lloyd:
+        if run is _lloyd.lloyd or self.metric == "cosine":
             rows.compile_ahead(self.n_clusters)
         try:
             if not rows.sparse:  # (sparse values are checked with the input)
                 rows.check(self.n_clusters, variances=self.tol > 0)
             init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
+            if init_array is not None and self.metric == "cosine":
+                init_array = _lloyd.unit_centres(init_array)
             n_init = self._n_init_for_fit()
             random_state = check_random_state(self.random_state)
             tol = tolerance(rows, self.tol)
@@ -266,7 +287,10 @@ class KMeans(_CentresModel):
         finally:
             rows.stop_ahead()
 
-        self._set_fitted(*best, rows=rows)
+        labels, inertia, centres, n_iter = best
+        if self.metric == "cosine":  # sum of w * (1 - cos): half the squared distance of unit vectors
+            inertia = inertia / 2
+        self._set_fitted(labels, inertia, centres, n_iter, rows=rows)
         return self
 
     # -- data in batches -------------------------------------------------------------------
