@@ -161,14 +161,15 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             check_magnitude(X)
         return X
 
-    def _validate_fit_input(self, X, sample_weight, unit_if_none=False, values=True):
+    def _validate_fit_input(self, X, sample_weight, unit_if_none=False, values=True, streamed=True):
         """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.
 
         With ``unit_if_none`` a dense C-ordered float memmap is passed through as it is, to be
         streamed: only its first row is checked here, its values in the first streamed pass.
         ``values=False``: the caller checks dense values in one pass (see ``_validate_X``).
+        ``streamed=False``: a memmap is validated as any array (a fit that does not stream it).
         """
-        if unit_if_none and streamable(X) and X.shape[0] > 0:
+        if streamed and unit_if_none and streamable(X) and X.shape[0] > 0:
             self._validate_X(X[:1], reset=True)
         else:
             X = self._validate_X(X, reset=True, values=values)

@@ -157,7 +157,7 @@ class BisectingKMeans(_CentresModel):
         -------
         self
         """
-        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
+        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, streamed=False)
         random_state = check_random_state(self.random_state)
         # scikit-learn's centred copy of dense rows, rounded as it rounds it
         self._mean = None if sp.issparse(X) else X.mean(axis=0)

@@ -194,7 +194,7 @@ class MiniBatchKMeans(_CentresModel):
         """
         from ._kernels import minibatch as _mb
 
-        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
+        X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, streamed=False)
         n = X.shape[0]
         batch, init_size, n_init = self._sizes(n)
         tol = tolerance(_rows.Rows(X), self.tol)
@@ -276,7 +276,7 @@ class MiniBatchKMeans(_CentresModel):
             X = self._validate_X(X, reset=False)
             sample_weight = check_weights(sample_weight, X, unit_if_none=True)
         else:
-            X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True)
+            X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, streamed=False)
         if not hasattr(self, "_random_state"):
             self._random_state = check_random_state(self.random_state)
         self.n_steps_ = getattr(self, "n_steps_", 0)

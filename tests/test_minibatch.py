@@ -165,3 +165,14 @@ def test_bad_input_is_refused_as_scikit_learn_refuses_it(params, X, error, match
         cluster.MiniBatchKMeans(**params).fit(X)
     with pytest.raises(error, match=match):
         MiniBatchKMeans(**params).fit(X)
+
+
+@pytest.mark.parametrize("estimator", ["MiniBatchKMeans", "BisectingKMeans"])
+def test_a_memmap_with_nan_is_refused(estimator, tmp_path):
+    import fastseg
+
+    X = np.memmap(tmp_path / "x.f64", dtype=np.float64, mode="w+", shape=(500, 3))
+    X[:] = np.random.default_rng(0).normal(size=(500, 3))
+    X[7, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        getattr(fastseg, estimator)(3, random_state=0).fit(X)
