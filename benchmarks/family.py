@@ -1,4 +1,4 @@
-"""MiniBatchKMeans and BisectingKMeans against scikit-learn's, as ratios: ``python -m benchmarks.family``
+"""MiniBatchKMeans, BisectingKMeans and cosine KMeans against scikit-learn, as ratios: ``python -m benchmarks.family``
 
 Each case runs fastseg's and scikit-learn's estimator with the same parameters and
 ``random_state``, interleaved, ``--repeats`` rounds; the table shows the medians, the ratio
@@ -22,6 +22,7 @@ from .registry import Case, make_data
 def _cases(scale):
     """(name, goal, data, fastseg call, scikit-learn call): each call runs the timed work once."""
     from sklearn import cluster
+    from sklearn.preprocessing import normalize
 
     import fastseg
 
@@ -36,7 +37,18 @@ def _cases(scale):
     nb = max(int(200_000 * scale), 20_000)
     Xb, _ = make_data(Case("bisect", "lloyd", nb, 8, 16, "float32"))
     bis = dict(n_clusters=16, random_state=0)
+    nc = max(int(1_000_000 * scale), 20_000)
+    Xc, _ = make_data(Case("cosine", "lloyd", nc, 32, 64, "float32"))
+    Xc_unit = normalize(Xc)
+    start = Xc_unit[np.linspace(0, nc - 1, 64).astype(int)]
+    cos = dict(n_clusters=64, init=start, n_init=1, max_iter=15, tol=0)
     return [
+        (
+            f"KMeans(metric='cosine').fit, {nc:.0e} x 32, k=64, float32, 15 iterations (scikit-learn: "
+            "Euclidean KMeans on normalize(X), the time to normalise included in both)", 2.0,
+            lambda: fastseg.KMeans(**cos, metric="cosine").fit(Xc),
+            lambda: cluster.KMeans(**cos).fit(normalize(Xc)),
+        ),
         (
             f"MiniBatchKMeans.fit, {n:.0e} x 8, k=8, float32 ({n // 1024} steps)", 5.0,
             lambda: fastseg.MiniBatchKMeans(**mb, random_state=0).fit(X),
@@ -92,7 +104,9 @@ def render(rows, repeats):
         )
     lines += [
         "",
-        "Labels: of the fitted rows (partial_fit: of the last batch). "
+        "Labels: of the fitted rows (partial_fit: of the last batch). The cosine row compares spherical "
+        "k-means with Euclidean k-means on the same unit rows: its centres differ by design (they stay "
+        "on the unit sphere), and so do the labels of the rows between two clusters. "
         f"Median of {repeats} interleaved rounds after one untimed call each (compilation); "
         f"{os.cpu_count()} cores. Written by `python -m benchmarks.family --update-docs`.",
     ]
