@@ -161,6 +161,24 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             check_magnitude(X)
         return X
 
+    def _n_init_for_fit(self, default, stacklevel=3):
+        """scikit-learn's number of starts: ``n_init``, or for 'auto' 1 with 'k-means++' and
+        explicit centres, ``default`` otherwise; explicit centres run once, with its warning."""
+        explicit = _is_arraylike_not_scalar(self.init)
+        if self.n_init not in ("auto", "warn"):
+            n_init = self.n_init
+        else:
+            n_init = 1 if explicit or (isinstance(self.init, str) and self.init == "k-means++") else default
+        if explicit and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{self.__class__.__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=stacklevel,
+            )
+            n_init = 1
+        return n_init
+
     def _validate_fit_input(self, X, sample_weight, unit_if_none=False, values=True, streamed=True):
         """Validated (X, sample_weight) for ``fit``: at least ``n_clusters`` rows.
 

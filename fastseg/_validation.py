@@ -52,6 +52,11 @@ def check_weights(sample_weight, X, unit_if_none=False):
     return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
 
 
+def weights_of(sample_weight, rows):
+    """The weights of ``rows`` (indices): ``unit_weights`` stay unit weights."""
+    return sample_weight[rows] if sample_weight.shape[0] else sample_weight
+
+
 def streamable(X):
     """A dense C-ordered float memmap: fitted by streaming batches of rows (see ``_rows.Rows``)."""
     return (

@@ -1,6 +1,7 @@
 """``fastseg.BisectingKMeans``: scikit-learn's BisectingKMeans over the Numba Lloyd and seeding
 kernels, with scikit-learn's tree, draws and stopping rules."""
 
+import logging
 from numbers import Integral
 
 import numpy as np
@@ -12,8 +13,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _lloyd, _rows
 from ._centres import _CentresModel, initial_centres
-from ._validation import unit_weights, verbose_logging
+from ._validation import unit_weights, verbose_logging, weights_of
 from .kmeans import KMeans
+
+logger = logging.getLogger("fastseg")
 
 
 class _Node:
@@ -120,7 +123,7 @@ class BisectingKMeans(_CentresModel):
 
     def _bisect(self, X, sample_weight, node, random_state):
         X = X[node.indices]
-        w = sample_weight[node.indices] if sample_weight.shape[0] else sample_weight
+        w = weights_of(sample_weight, node.indices)
         rows = _rows.Rows(X)
         best = None
         for _ in range(self.n_init):
@@ -132,7 +135,7 @@ class BisectingKMeans(_CentresModel):
                 best = labels, inertia, centres
         labels, _, centres = best
         if self.verbose:
-            print(f"New centroids from bisection: {centres}")
+            logger.info("New centroids from bisection: %s", centres)
         if self.bisecting_strategy == "biggest_inertia":
             distances = rows.sq_distances_to_assigned(centres, labels)
             if w.shape[0]:

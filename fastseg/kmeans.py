@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
+from sklearn.utils.validation import check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
 from ._centres import _CentresModel, explicit_init, initial_centres, is_same_clustering, tolerance
@@ -186,34 +186,15 @@ class KMeans(_CentresModel):
         self.algorithm = algorithm
         self.metric = metric
 
-    def _n_init_for_fit(self):
-        if self.n_init != "auto":
-            n_init = self.n_init
-        elif isinstance(self.init, str) and self.init == "k-means++":
-            n_init = 1
-        elif _is_arraylike_not_scalar(self.init):
-            n_init = 1
-        else:
-            n_init = 10
-        if _is_arraylike_not_scalar(self.init) and n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init in "
-                f"{self.__class__.__name__} instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
-        return n_init
-
     def _init_centres(self, rows, sample_weight, random_state, init_array):
         # k-means++ is seeded on X - X.mean(axis=0) in X's dtype, the rounding of scikit-learn's
         # centred copy (computed on the fly: X itself is left alone), so float32 draws its rows too.
         centres = initial_centres(
             rows, sample_weight, self.init, self.n_clusters, random_state, centred=not rows.sparse
         )
-        if centres is not None and self.metric == "cosine" and callable(self.init):
-            centres = _lloyd.unit_centres(centres)
-        return init_array if centres is None else centres
+        centres = init_array if centres is None else centres
+        # spherical k-means starts on the unit sphere (drawn rows already are, up to rounding)
+        return _lloyd.unit_centres(centres) if self.metric == "cosine" else centres
 
     def _iterations(self, rows):
         """The function that runs one K-means from initial centres (all give the same result)."""
@@ -265,9 +246,7 @@ class KMeans(_CentresModel):
             if not rows.sparse:  # (sparse values are checked with the input)
                 rows.check(self.n_clusters, variances=self.tol > 0)
             init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
-            if init_array is not None and self.metric == "cosine":
-                init_array = _lloyd.unit_centres(init_array)
-            n_init = self._n_init_for_fit()
+            n_init = self._n_init_for_fit(10)
             random_state = check_random_state(self.random_state)
             tol = tolerance(rows, self.tol)
 

@@ -15,7 +15,7 @@ from sklearn.utils.fixes import parse_version
 
 from . import _rows
 from ._centres import _CentresModel, explicit_init, initial_centres, tolerance
-from ._validation import check_weights, verbose_logging
+from ._validation import check_weights, verbose_logging, weights_of
 
 logger = logging.getLogger("fastseg")
 
@@ -147,19 +147,7 @@ class MiniBatchKMeans(_CentresModel):
             )
             init_size = 3 * self.n_clusters
         init_size = min(init_size, n_samples)
-        explicit = not (isinstance(self.init, str) or callable(self.init))
-        if self.n_init not in ("auto", "warn"):
-            n_init = self.n_init
-        else:
-            n_init = 1 if explicit or self.init == "k-means++" else 3
-        if explicit and n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init in "
-                f"{self.__class__.__name__} instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
+        n_init = self._n_init_for_fit(3, stacklevel=4)
         return batch, init_size, n_init
 
     def _start(self, X, sample_weight, random_state, init_size, init_array):
@@ -168,7 +156,7 @@ class MiniBatchKMeans(_CentresModel):
         if init_size < X.shape[0]:  # drawn for explicit centres too, as scikit-learn draws them
             rows = random_state.randint(0, X.shape[0], init_size)
             X = X[rows]
-            sample_weight = sample_weight[rows] if sample_weight.shape[0] else sample_weight
+            sample_weight = weights_of(sample_weight, rows)
         if init_array is not None:
             return init_array.copy()
         return initial_centres(_rows.Rows(X), sample_weight, self.init, self.n_clusters, random_state)
@@ -202,7 +190,7 @@ class MiniBatchKMeans(_CentresModel):
         init_array = explicit_init(self.init, self.n_clusters, X.shape[1], X.dtype)
         valid = random_state.randint(0, n, init_size)
         X_valid = X[valid]
-        w_valid = sample_weight[valid] if sample_weight.shape[0] else sample_weight
+        w_valid = weights_of(sample_weight, valid)
         best = None
         with verbose_logging(self.verbose):
             for i in range(n_init):
