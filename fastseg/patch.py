@@ -18,6 +18,7 @@ import inspect
 import logging
 import runpy
 import sys
+from pathlib import Path
 
 logger = logging.getLogger("fastseg")
 
@@ -70,17 +71,29 @@ def unpatch_sklearn():
 
 
 def main(argv=None):
+    """``python -m fastseg.patch``: usage on stdout for --help; a one-line error (exit 2) without a
+    script or module to run."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help") or (argv[0] == "-m" and len(argv) < 2):
-        print(__doc__.strip().splitlines()[0] + "\n\n" + "\n".join(__doc__.splitlines()[2:5]))
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write(
+            __doc__.strip().splitlines()[0] + "\n\n" + "\n".join(__doc__.splitlines()[2:5]) + "\n"
+        )
+        return 0
+    if not argv or (argv[0] == "-m" and len(argv) < 2):
+        sys.stderr.write(
+            "fastseg.patch: error: give a script (script.py [ARGS]) or a module (-m module [ARGS])\n"
+        )
+        return 2
+    if argv[0] != "-m" and not Path(argv[0]).is_file():
+        sys.stderr.write(f"fastseg.patch: error: {argv[0]} does not exist\n")
+        return 2
     patch_sklearn()
     if argv[0] == "-m":
         sys.argv = argv[1:]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
     else:
         sys.argv = argv
-        sys.path.insert(0, str(__import__("pathlib").Path(argv[0]).resolve().parent))
+        sys.path.insert(0, str(Path(argv[0]).resolve().parent))
         runpy.run_path(argv[0], run_name="__main__")
     return 0
 

@@ -89,4 +89,8 @@ def test_python_m_fastseg_patch_runs_an_unmodified_script(tmp_path, capsys):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["fastseg.kmeans", "fastseg.mixture", "__main__", "x"]
-    assert patch.main([]) == 2 and "python -m fastseg.patch script.py" in capsys.readouterr().out
+    assert patch.main(["--help"]) == 0 and "python -m fastseg.patch script.py" in capsys.readouterr().out
+    for argv in ([], ["-m"], [str(tmp_path / "missing.py")]):
+        assert patch.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("fastseg.patch: error:") and len(err.splitlines()) == 1
