@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
     "BisectingKMeans",
     "GaussianMixture",
     "GeneticKMeans",
@@ -20,6 +21,7 @@ __all__ = [
 # scikit-learn (which brings SciPy's stats and pandas), so a command that only asks for
 # ``--help`` or a version starts at once.
 _LAZY = {
+    "BayesianGaussianMixture": "bayesian_mixture",
     "BisectingKMeans": "bisecting",
     "GaussianMixture": "mixture",
     "GeneticKMeans": "genetic",

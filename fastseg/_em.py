@@ -34,10 +34,12 @@ EPS = 10 * np.finfo(np.float64).eps
 
 
 class Stats:
-    """Sufficient statistics of one E-step, reduced over slots (shifted frame, float64)."""
+    """Sufficient statistics of one E-step, reduced over slots (shifted frame, float64):
+    N_k, sum r x, sum r x x^T, the log-likelihood and sum r log r (the entropy term of the
+    variational lower bound)."""
 
-    def __init__(self, nk, sx, sxx, loglik):
-        self.nk, self.sx, self.sxx, self.loglik = nk, sx, sxx, loglik
+    def __init__(self, nk, sx, sxx, loglik, rlogr=0.0):
+        self.nk, self.sx, self.sxx, self.loglik, self.rlogr = nk, sx, sxx, loglik, rlogr
 
 
 class Params(NamedTuple):
@@ -69,8 +71,8 @@ def full_prec_chol(covariance_type, means, precisions_cholesky):
     return out
 
 
-def log_const(covariance_type, weights, means, precisions_cholesky):
-    """log w_k + log det(precision Cholesky) - d/2 log(2 pi) per component."""
+def log_det_cholesky(covariance_type, means, precisions_cholesky):
+    """log det of each component's precision Cholesky factor, (k,) (tied: the one, k times)."""
     k, d = np.shape(means)
     pc = np.asarray(precisions_cholesky, dtype=np.float64)
     if covariance_type == "full":
@@ -81,12 +83,21 @@ def log_const(covariance_type, weights, means, precisions_cholesky):
         log_det = np.log(pc).sum(axis=1)
     else:
         log_det = d * np.log(pc)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(np.asarray(weights, dtype=np.float64))
-    return log_w + log_det - 0.5 * d * math.log(2 * math.pi)
+    return log_det
 
 
-def kernel_args(covariance_type, weights, means, precisions_cholesky, shift):
+def log_const(covariance_type, weights, means, precisions_cholesky, log_offset=None):
+    """log w_k + log det(precision Cholesky) - d/2 log(2 pi) per component; ``log_offset`` (k,)
+    in place of log w_k when given (a variational mixture's expected log weights and terms)."""
+    d = np.shape(means)[1]
+    if log_offset is None:
+        with np.errstate(divide="ignore"):
+            log_offset = np.log(np.asarray(weights, dtype=np.float64))
+    log_det = log_det_cholesky(covariance_type, means, precisions_cholesky)
+    return log_offset + log_det - 0.5 * d * math.log(2 * math.pi)
+
+
+def kernel_args(covariance_type, weights, means, precisions_cholesky, shift, log_offset=None):
     """(shifted means, (k, d, d) precision Cholesky, diagonal?, log constants) for the EM kernels."""
     shifted = np.asarray(means, dtype=np.float64) - shift
     diag = covariance_type in ("diag", "spherical")
@@ -94,14 +105,15 @@ def kernel_args(covariance_type, weights, means, precisions_cholesky, shift):
         np.ascontiguousarray(shifted),
         full_prec_chol(covariance_type, means, precisions_cholesky),
         diag,
-        log_const(covariance_type, weights, means, precisions_cholesky),
+        log_const(covariance_type, weights, means, precisions_cholesky, log_offset),
     )
 
 
 # -- E and M steps --------------------------------------------------------------------------------
-def e_stats(rows, sample_weight, shift, covariance_type, weights, means, precisions_cholesky):
+def e_stats(rows, sample_weight, shift, covariance_type, weights, means, precisions_cholesky,
+            log_offset=None):  # fmt: skip
     """The EM map and reduce over ``rows`` (``fastseg._rows.Rows``): ``Stats`` in the frame shifted
-    by ``shift``, slots added in slot order."""
+    by ``shift``, slots added in slot order (``log_offset``: as ``log_const``)."""
     k, d = np.shape(means)[0], rows.d
     n_slots = rows.bounds.size - 1
     moments = {"full": 2, "tied": 0, "diag": 1, "spherical": 1}[covariance_type]
@@ -109,19 +121,21 @@ def e_stats(rows, sample_weight, shift, covariance_type, weights, means, precisi
     sx = np.empty((n_slots, k, d))
     sxx = np.empty((n_slots, k, d, d) if moments else (n_slots, k, 0, 0))
     loglik = np.empty(n_slots)
-    args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift)
+    rlogr = np.empty(n_slots)
+    args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift, log_offset)
     in_parallel(
         n_slots,
         lambda a, b: _ek.em_stats(
             rows.X, sample_weight, shift, *args, moments, rows.bounds[a : b + 1], nk[a:b], sx[a:b],
-            sxx[a:b], loglik[a:b],
+            sxx[a:b], loglik[a:b], rlogr[a:b],
         ),
     )  # fmt: skip
-    return Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum())
+    return Stats(nk.sum(0), sx.sum(0), sxx.sum(0), loglik.sum(), rlogr.sum())
 
 
-def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky, shift=None):
-    """(n, k) weighted log-probabilities of validated C-ordered rows.
+def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky, shift=None, log_offset=None):
+    """(n, k) weighted log-probabilities of validated C-ordered rows (``log_offset``: as
+    ``log_const``).
 
     ``shift`` (d,) float64 is subtracted from rows and means before the products (rounding only);
     the rows' own mean when None. A fixed shift makes a row's result independent of the others.
@@ -130,7 +144,7 @@ def log_prob_rows(X, covariance_type, weights, means, precisions_cholesky, shift
         shift = X.mean(axis=0)
     shift = np.asarray(shift, dtype=np.float64)
     out = np.empty((X.shape[0], np.shape(means)[0]))
-    args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift)
+    args = kernel_args(covariance_type, weights, means, precisions_cholesky, shift, log_offset)
     e = slot_bounds(X.shape[0])  # edges on block edges: each block's rows as in one call
     in_parallel(
         e.shape[0] - 1,
@@ -152,8 +166,9 @@ def hard_stats(rw, xs, covariance_type):
     return Stats(rw.sum(0), rw.T @ xs, sxx, 0.0)
 
 
-def m_step(stats, shift, tied_moment, covariance_type, reg_covar):
-    """New ``Params`` (weights, means, covariances, precision Cholesky factors) from the statistics."""
+def gaussian_parameters(stats, shift, tied_moment, covariance_type, reg_covar):
+    """scikit-learn's ``_estimate_gaussian_parameters`` on the statistics: N_k + eps, the means in
+    the shifted frame and the covariances (reg_covar added)."""
     nk_raw = stats.nk
     nk = nk_raw + EPS
     mu = stats.sx / nk[:, None]  # shifted frame
@@ -175,6 +190,12 @@ def m_step(stats, shift, tied_moment, covariance_type, reg_covar):
         cov = second / nk[:, None] - mu**2 + reg
         if covariance_type == "spherical":
             cov = cov.mean(axis=1)
+    return nk, mu, cov
+
+
+def m_step(stats, shift, tied_moment, covariance_type, reg_covar):
+    """New ``Params`` (weights, means, covariances, precision Cholesky factors) from the statistics."""
+    nk, mu, cov = gaussian_parameters(stats, shift, tied_moment, covariance_type, reg_covar)
     return Params(nk / nk.sum(), mu + shift, cov, precision_cholesky(cov, covariance_type))
 
 
@@ -229,22 +250,24 @@ def needs_responsibilities(weights_init, means_init, precisions_init):
     return weights_init is None or means_init is None or precisions_init is None
 
 
+def start_tied_moment(stats, shift, tied_moment, total_weight):
+    """The tied moment for the M-step on initial responsibilities.
+
+    scikit-learn's tied covariance is (X^T X - sum N_k mu_k mu_k^T) / sum N_k in the caller's
+    frame. A start that gives responsibilities to a few rows only (k-means++, 'random_from_data')
+    has sum N_k < the total weight, and then that form is not shift-invariant: the frame change,
+    with sum_i w_i (x_i - shift) = 0."""
+    if tied_moment is None:
+        return None
+    total_sx = stats.sx.sum(axis=0)
+    lost = total_weight - (stats.nk + EPS).sum()
+    return tied_moment - np.outer(total_sx, shift) - np.outer(shift, total_sx) + lost * np.outer(shift, shift)
+
+
 def start_from_stats(stats, shift, tied_moment, covariance_type, reg_covar, weights_init, total_weight):
     """The initial ``Params``: an M-step on the initial responsibilities' statistics; without
     ``weights_init`` the weights are ``(N_k + eps) / total_weight``, as scikit-learn's."""
-    if covariance_type == "tied":
-        # scikit-learn's tied covariance is (X^T X - sum N_k mu_k mu_k^T) / sum N_k in the
-        # caller's frame. A start that gives responsibilities to a few rows only (k-means++,
-        # 'random_from_data') has sum N_k < the total weight, and then that form is not
-        # shift-invariant: the frame change, with sum_i w_i (x_i - shift) = 0.
-        total_sx = stats.sx.sum(axis=0)
-        lost = total_weight - (stats.nk + EPS).sum()
-        tied_moment = (
-            tied_moment
-            - np.outer(total_sx, shift)
-            - np.outer(shift, total_sx)
-            + lost * np.outer(shift, shift)
-        )
+    tied_moment = start_tied_moment(stats, shift, tied_moment, total_weight)
     params = m_step(stats, shift, tied_moment, covariance_type, reg_covar)
     if weights_init is None:
         weights = stats.nk + EPS
@@ -266,13 +289,14 @@ def init_overrides(params, weights_init, means_init, precisions_init, covariance
 
 # -- the EM loop -------------------------------------------------------------------------------------
 def run_em(initialize, e_step, m_step, total_weight, *, n_init, max_iter, tol, random_state, verbose=0,
-           verbose_interval=10, start=None):  # fmt: skip
+           verbose_interval=10, start=None, bound=None):  # fmt: skip
     """``n_init`` EM runs, the one with the best lower bound kept.
 
     ``initialize(random_state)`` returns a run's initial ``Params``, ``e_step(params)`` the ``Stats``
     of the data under ``params`` (in memory or over dask blocks) and ``m_step(stats)`` new
     ``Params``. ``start=(params, lower_bound)`` continues a fit instead (warm start: one run, no
-    initialisation). A run stops when the lower bound changes by less than ``tol``.
+    initialisation). A run stops when the lower bound changes by less than ``tol``. The lower bound
+    is ``bound(stats, new params)``; by default the mean log-likelihood of the E-step.
 
     Returns (best params, n_iter, lower bound, lower bounds per iteration, converged).
     """
@@ -296,7 +320,7 @@ def run_em(initialize, e_step, m_step, total_weight, *, n_init, max_iter, tol, r
                 previous = lower_bound
                 stats = e_step(params)
                 params = m_step(stats)
-                lower_bound = stats.loglik / total_weight
+                lower_bound = stats.loglik / total_weight if bound is None else bound(stats, params)
                 bounds.append(lower_bound)
                 if verbose and n_iter % verbose_interval == 0:
                     if verbose == 1:
@@ -355,31 +379,24 @@ def explicit_inits(model, n_features):
     )
 
 
-def fit_mixture(model, initialize, e_step, shift, tied_moment, total_weight, dtype):
-    """``run_em`` with a ``GaussianMixture``'s settings (``initialize(random_state)`` and
-    ``e_step(params)`` from the in-memory rows or from dask blocks), then its fitted attributes."""
-    warm = model.warm_start and hasattr(model, "converged_")
-    start = None
-    if warm:  # continue from the fitted parameters, in float64
-        fitted = [
-            np.asarray(getattr(model, name), dtype=np.float64)
-            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_")
-        ]
-        start = (Params(*fitted), model.lower_bound_)
-    cov_type, reg_covar = model.covariance_type, model.reg_covar
+def run_fit(model, initialize, e_step, m_step, total_weight, start=None, bound=None, stacklevel=5):
+    """``run_em`` with a mixture's settings (``verbose``, ``n_init``, ``max_iter``, ``tol``,
+    ``random_state``), scikit-learn's warning when the best run did not converge, and the fitted
+    ``converged_``, ``n_iter_``, ``lower_bound_``, ``lower_bounds_``. Returns the best parameters."""
     with verbose_logging(model.verbose):
         best, n_iter, lower_bound, bounds, converged = run_em(
             initialize,
             e_step,
-            lambda stats: m_step(stats, shift, tied_moment, cov_type, reg_covar),
+            m_step,
             total_weight,
-            n_init=1 if warm else model.n_init,
+            n_init=1 if start is not None else model.n_init,
             max_iter=model.max_iter,
             tol=model.tol,
             random_state=check_random_state(model.random_state),
             verbose=model.verbose,
             verbose_interval=model.verbose_interval,
             start=start,
+            bound=bound,
         )
     model.converged_ = converged
     if not model.converged_ and model.max_iter > 0:
@@ -387,8 +404,34 @@ def fit_mixture(model, initialize, e_step, shift, tied_moment, total_weight, dty
             "Best performing initialization did not converge. Try different init parameters, or increase "
             "max_iter, tol, or check for degenerate data.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
+    model.n_iter_ = n_iter
+    model.lower_bound_ = lower_bound
+    model.lower_bounds_ = bounds
+    return best
+
+
+def fit_mixture(model, initialize, e_step, shift, tied_moment, total_weight, dtype):
+    """``run_fit`` of a ``GaussianMixture`` (``initialize(random_state)`` and ``e_step(params)``
+    from the in-memory rows or from dask blocks), then its fitted parameters."""
+    start = None
+    if model.warm_start and hasattr(model, "converged_"):  # continue from the fitted parameters
+        fitted = [
+            np.asarray(getattr(model, name), dtype=np.float64)
+            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_")
+        ]
+        start = (Params(*fitted), model.lower_bound_)
+    cov_type, reg_covar = model.covariance_type, model.reg_covar
+    best = run_fit(
+        model,
+        initialize,
+        e_step,
+        lambda stats: m_step(stats, shift, tied_moment, cov_type, reg_covar),
+        total_weight,
+        start,
+        stacklevel=6,
+    )
     covariances = best.covariances
     if covariances is None:  # max_iter=0 with precisions_init: covariances from the precisions
         covariances = covariances_from_precision_cholesky(best.precisions_cholesky, cov_type)
@@ -401,6 +444,3 @@ def fit_mixture(model, initialize, e_step, shift, tied_moment, total_weight, dty
     model.precisions_ = precisions_from_cholesky(model.precisions_cholesky_, cov_type)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
         setattr(model, name, np.asarray(getattr(model, name), dtype=dtype))
-    model.n_iter_ = n_iter
-    model.lower_bound_ = lower_bound
-    model.lower_bounds_ = bounds

@@ -134,13 +134,15 @@ def weighted_log_prob(X, shift, means, prec_chol, diag, log_const):
 
 
 def em_stats(X, sample_weight, shift, means, prec_chol, diag, log_const, moments):
-    """Twin of em.em_stats: nk, sx, sxx (upper triangle or diagonal), loglik."""
+    """Twin of em.em_stats: nk, sx, sxx (upper triangle or diagonal), loglik, sum w r log r."""
     from scipy.special import logsumexp
 
     wlp = weighted_log_prob(X, shift, means, prec_chol, diag, log_const)
     lse = logsumexp(wlp, axis=1)
     w = np.asarray(sample_weight, dtype=np.float64)
-    rw = np.exp(wlp - lse[:, None]) * w[:, None]
+    log_resp = wlp - lse[:, None]
+    rlogr = float(w @ (np.exp(log_resp) * log_resp).sum(axis=1))
+    rw = np.exp(log_resp) * w[:, None]
     Xs = np.asarray(X, dtype=np.float64) - shift
     k, d = means.shape
     sxx = np.zeros((k, d, d))
@@ -148,7 +150,7 @@ def em_stats(X, sample_weight, shift, means, prec_chol, diag, log_const, moments
         sxx = np.triu(np.einsum("nk,nf,ng->kfg", rw, Xs, Xs))
     elif moments == 1:
         sxx[:, np.arange(d), np.arange(d)] = rw.T @ (Xs * Xs)
-    return rw.sum(0), rw.T @ Xs, sxx, float(w @ lse)
+    return rw.sum(0), rw.T @ Xs, sxx, float(w @ lse), rlogr
 
 
 def pair_counts(B, min_count):

@@ -38,9 +38,9 @@ def test_em_stats_matches_reference(rng, dtype, n, moments, diag):
     means, U, log_const = random_params(rng, k, d, diag)
     bounds = slot_bounds(n)
     s = bounds.size - 1
-    out = (np.empty((s, k)), np.empty((s, k, d)), np.empty((s, k, d, d)), np.empty(s))
+    out = (np.empty((s, k)), np.empty((s, k, d)), np.empty((s, k, d, d)), np.empty(s), np.empty(s))
     em.em_stats(X, w, shift, means, U, diag, log_const, moments, bounds, *out)
-    got = (out[0].sum(0), out[1].sum(0), out[2].sum(0), out[3].sum())
+    got = (out[0].sum(0), out[1].sum(0), out[2].sum(0), out[3].sum(), out[4].sum())
     want = reference.em_stats(X, w, shift, means, U, diag, log_const, moments)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9 * max(1.0, np.abs(b).max()))
@@ -60,7 +60,7 @@ def test_em_stats_thread_count_independent(rng):
     s = bounds.size - 1
     results = []
     for n_threads in (1, 2):
-        out = (np.empty((s, 4)), np.empty((s, 4, 5)), np.empty((s, 4, 5, 5)), np.empty(s))
+        out = (np.empty((s, 4)), np.empty((s, 4, 5)), np.empty((s, 4, 5, 5)), np.empty(s), np.empty(s))
         with threads(n_threads):
             em.em_stats(X, w, X.mean(0), means, U, False, lc, 2, bounds, *out)
         results.append(out)

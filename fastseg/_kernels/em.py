@@ -54,11 +54,13 @@ EXP_FLOOR = -700.0
 
 
 @njit(**JIT)
-def _responsibilities(logp, lse, top, total):
-    """lse[b] = log sum_k exp(logp[k, b]); logp is overwritten with the responsibilities.
+def _responsibilities(logp, lse, rlogr, top, total):
+    """lse[b] = log sum_k exp(logp[k, b]); logp is overwritten with the responsibilities r and
+    rlogr[b] = sum_k r log r (the variational lower bound's entropy term).
 
-    One exp per entry: r = exp(logp - max) / sum_k exp(logp - max).
-    logp : (k, B) INOUT; lse, top, total : (B,) OUT (top and total are scratch)
+    One exp per entry: r = exp(logp - max) / sum_k exp(logp - max), so that
+    sum_k r log r = sum_k exp(t) t / sum_k exp(t) - log sum_k exp(t) with t = logp - max.
+    logp : (k, B) INOUT; lse, rlogr, top, total : (B,) OUT (top and total are scratch)
     """
     n_comp = logp.shape[0]
     for b in range(top.shape[0]):
@@ -67,14 +69,19 @@ def _responsibilities(logp, lse, top, total):
         for b in range(top.shape[0]):
             top[b] = max(top[b], logp[k, b])
     total[:] = 0.0
+    rlogr[:] = 0.0
     for k in range(n_comp):
         for b in range(top.shape[0]):
-            e = np.exp(max(logp[k, b] - top[b], EXP_FLOOR))
+            t = max(logp[k, b] - top[b], EXP_FLOOR)
+            e = np.exp(t)
             logp[k, b] = e
             total[b] += e
+            rlogr[b] += e * t
     for b in range(top.shape[0]):
-        lse[b] = top[b] + np.log(total[b])
+        log_total = np.log(total[b])
+        lse[b] = top[b] + log_total
         total[b] = 1.0 / total[b]
+        rlogr[b] = rlogr[b] * total[b] - log_total
     for k in range(n_comp):
         for b in range(top.shape[0]):
             logp[k, b] *= total[b]
@@ -82,8 +89,9 @@ def _responsibilities(logp, lse, top, total):
 
 @njit(**JIT)
 def em_stats(
-    X, sample_weight, shift, means, prec_chol, diag, log_const, moments, bounds, nk, sx, sxx, loglik
-):
+    X, sample_weight, shift, means, prec_chol, diag, log_const, moments, bounds, nk, sx, sxx, loglik,
+    rlogr,
+):  # fmt: skip
     """E-step and M-step sufficient statistics of every slot of rows.
 
     X : (n, d) float32|float64, IN; sample_weight : (n,) X.dtype, IN; shift : (d,) float64, IN
@@ -94,6 +102,7 @@ def em_stats(
     sx : (n_slots, k, d) float64, OUT -- sum of w * r * x (shifted)
     sxx : (n_slots, k, d, d) float64, OUT -- sum of w * r * x x^T (upper triangle, or its diagonal)
     loglik : (n_slots,) float64, OUT -- sum of w * log p(x)
+    rlogr : (n_slots,) float64, OUT -- sum of w * sum_k r log r
     """
     n_features = X.shape[1]
     n_comp = means.shape[0]
@@ -104,6 +113,7 @@ def em_stats(
         y = np.empty(BLOCK_ROWS)
         logp = np.empty((n_comp, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
+        ent = np.empty(BLOCK_ROWS)
         top = np.empty(BLOCK_ROWS)
         total = np.empty(BLOCK_ROWS)
         wb = np.zeros(BLOCK_ROWS)
@@ -112,6 +122,7 @@ def em_stats(
         sx[s] = 0.0
         sxx[s] = 0.0
         acc = 0.0
+        acc_ent = 0.0
         for start in range(bounds[s], bounds[s + 1], BLOCK_ROWS):
             m = min(BLOCK_ROWS, bounds[s + 1] - start)
             for b in range(m):
@@ -121,9 +132,10 @@ def em_stats(
             for b in range(m, BLOCK_ROWS):
                 wb[b] = 0.0
             _block_log_prob(xt, means, prec_chol, diag, log_const, diff, y, logp)
-            _responsibilities(logp, lse, top, total)
+            _responsibilities(logp, lse, ent, top, total)
             for b in range(m):
                 acc += wb[b] * lse[b]
+                acc_ent += wb[b] * ent[b]
             for k in range(n_comp):
                 block_nk = 0.0
                 for b in range(BLOCK_ROWS):
@@ -149,6 +161,7 @@ def em_stats(
                                 t += rw[b] * xt[f, b] * xt[g, b]
                             sxx[s, k, f, g] += t
         loglik[s] = acc
+        rlogr[s] = acc_ent
 
 
 @njit(**JIT)
