@@ -141,14 +141,20 @@ class BayesianGaussianMixture(_Mixture):
         ``init_params``, as scikit-learn's ``_initialize``."""
         stats = initial_stats(self, data, random_state)
         tied_moment = _em.start_tied_moment(stats, data.shift, data.tied_moment, data.total_weight)
-        return _variational.m_step(stats, data.shift, tied_moment, self.covariance_type, self.reg_covar, priors)
+        return _variational.m_step(
+            stats, data.shift, tied_moment, self.covariance_type, self.reg_covar, priors
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each row."""
         data = self._fit_input(X, sample_weight)
         priors = self._check_parameters(data.X, data.sample_weight)
-        cov_type, prior_type, reg_covar = self.covariance_type, self.weight_concentration_prior_type, self.reg_covar
+        cov_type, prior_type, reg_covar = (
+            self.covariance_type,
+            self.weight_concentration_prior_type,
+            self.reg_covar,
+        )
         start = None
         if self.warm_start and hasattr(self, "converged_"):
             start = (self._get_parameters(), self.lower_bound_)

@@ -169,7 +169,6 @@ class _Mixture(DensityMixin, BaseEstimator):
         return np.vstack(parts), y
 
 
-
 class GaussianMixture(_Mixture):
     """Gaussian mixture fitted by EM; a drop-in for ``sklearn.mixture.GaussianMixture``.
 
