@@ -145,6 +145,12 @@ class BayesianGaussianMixture(_Mixture):
             stats, data.shift, tied_moment, self.covariance_type, self.reg_covar, priors
         )
 
+    def _initialize_parameters(self, X, random_state):
+        """scikit-learn's step of the same name (code that inspects a start calls it): the
+        initial parameters of one run, set as the fitted attributes."""
+        data = self._fit_input(X, None)
+        self._set_parameters(self._initial_params(data, self._check_parameters(data.X), random_state))
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each row."""

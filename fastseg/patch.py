@@ -31,7 +31,10 @@ PATCHED = {
         "k_means": "fastseg.kmeans",
         "kmeans_plusplus": "fastseg.kmeans",
     },
-    "sklearn.mixture": {"GaussianMixture": "fastseg.mixture"},
+    "sklearn.mixture": {
+        "GaussianMixture": "fastseg.mixture",
+        "BayesianGaussianMixture": "fastseg.bayesian_mixture",
+    },
 }
 
 _originals = {}  # (module, name) -> scikit-learn's object, while patched

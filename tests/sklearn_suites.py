@@ -15,6 +15,7 @@ SUITES = [
     "sklearn.cluster.tests.test_k_means",
     "sklearn.cluster.tests.test_bisect_k_means",
     "sklearn.mixture.tests.test_gaussian_mixture",
+    "sklearn.mixture.tests.test_bayesian_mixture",
     "sklearn.mixture.tests.test_mixture",
 ]
 
@@ -53,7 +54,8 @@ def pytest_sessionstart(session):
     import sklearn.mixture
 
     names = [sklearn.cluster.KMeans, sklearn.cluster.BisectingKMeans, sklearn.cluster.k_means,
-             sklearn.cluster.kmeans_plusplus, sklearn.cluster.MiniBatchKMeans, sklearn.mixture.GaussianMixture]  # fmt: skip
+             sklearn.cluster.kmeans_plusplus, sklearn.cluster.MiniBatchKMeans, sklearn.mixture.GaussianMixture,
+             sklearn.mixture.BayesianGaussianMixture]  # fmt: skip
     theirs = [f"{obj.__module__}.{obj.__name__}" for obj in names if not obj.__module__.startswith("fastseg")]
     if theirs:
         raise SystemExit(f"not patched: {', '.join(theirs)}")
