@@ -1,9 +1,9 @@
-"""MiniBatchKMeans, BisectingKMeans and cosine KMeans against scikit-learn, as ratios: ``python -m benchmarks.family``
+"""MiniBatchKMeans, BisectingKMeans, BayesianGaussianMixture and cosine KMeans against scikit-learn, as ratios: ``python -m benchmarks.family``
 
 Each case runs fastseg's and scikit-learn's estimator with the same parameters and
 ``random_state``, interleaved, ``--repeats`` rounds; the table shows the medians, the ratio
 (scikit-learn time / fastseg time: above 1, fastseg is faster), the goal, and whether both gave
-the same centres (within a relative 1e-5) and how many labels differ (scikit-learn's float32
+the same centres or means (within a relative 1e-5) and how many labels differ (scikit-learn's float32
 distances go through a matrix product, whose rounding moves rows at near ties). ``--update-docs`` writes the table into docs/performance.md (block
 ``family-table``, or ``family-table-avx2`` with ``--isa avx2``).
 """
@@ -19,9 +19,17 @@ from ._common import avx2_forced, code_path, rerun_with_avx2, update_docs
 from .registry import Case, make_data
 
 
+def _outputs(est, X):
+    """(centres, labels) of a fitted estimator: a mixture's means and predictions on ``X``."""
+    if hasattr(est, "cluster_centers_"):
+        return est.cluster_centers_, est.labels_
+    return est.means_, est.predict(X)
+
+
 def _cases(scale):
-    """(name, goal, data, fastseg call, scikit-learn call): each call runs the timed work once."""
-    from sklearn import cluster
+    """(name, goal, fastseg call, scikit-learn call, X): each call runs the timed work once and
+    returns the fitted estimator (``X``: the rows a mixture's labels are predicted on)."""
+    from sklearn import cluster, mixture
     from sklearn.preprocessing import normalize
 
     import fastseg
@@ -42,34 +50,53 @@ def _cases(scale):
     Xc_unit = normalize(Xc)
     start = Xc_unit[np.linspace(0, nc - 1, 64).astype(int)]
     cos = dict(n_clusters=64, init=start, n_init=1, max_iter=15, tol=0)
+    ng = max(int(200_000 * scale), 20_000)
+    Xg, _ = make_data(Case("bgm", "lloyd", ng, 8, 8, "float64"))
+
+    def bgm(cov):
+        params = dict(n_components=8, covariance_type=cov, max_iter=20, tol=0, init_params="random_from_data")
+        return (
+            f"BayesianGaussianMixture.fit, {ng:.0e} x 8, k=8, {cov}, 20 iterations (whole fit: a lower "
+            "bound of the per-iteration ratio)", 5.0 if cov == "full" else 3.0,
+            lambda: fastseg.BayesianGaussianMixture(**params, random_state=0).fit(Xg),
+            lambda: mixture.BayesianGaussianMixture(**params, random_state=0).fit(Xg),
+            Xg,
+        )  # fmt: skip
+
     return [
+        bgm("full"),
+        bgm("diag"),
         (
             f"KMeans(metric='cosine').fit, {nc:.0e} x 32, k=64, float32, 15 iterations (scikit-learn: "
             "Euclidean KMeans on normalize(X), the time to normalise included in both)", 2.0,
             lambda: fastseg.KMeans(**cos, metric="cosine").fit(Xc),
             lambda: cluster.KMeans(**cos).fit(normalize(Xc)),
+            None,
         ),
         (
             f"MiniBatchKMeans.fit, {n:.0e} x 8, k=8, float32 ({n // 1024} steps)", 5.0,
             lambda: fastseg.MiniBatchKMeans(**mb, random_state=0).fit(X),
             lambda: cluster.MiniBatchKMeans(**mb, random_state=0).fit(X),
+            None,
         ),
         (
             "MiniBatchKMeans.partial_fit, one batch of 1024 x 8, k=8, float32 (x20)", 3.0,
             lambda: [started[0].partial_fit(batch) for _ in range(20)][-1],
             lambda: [started[1].partial_fit(batch) for _ in range(20)][-1],
+            None,
         ),
         (
             f"BisectingKMeans.fit, {nb:.0e} x 8, k=16, float32", 3.0,
             lambda: fastseg.BisectingKMeans(**bis).fit(Xb),
             lambda: cluster.BisectingKMeans(**bis).fit(Xb),
+            None,
         ),
     ]  # fmt: skip
 
 
 def run(repeats, scale):
     rows = []
-    for name, goal, ours, theirs in _cases(scale):
+    for name, goal, ours, theirs, X in _cases(scale):
         print(f"running {name} ...", flush=True, file=__import__("sys").stderr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -80,10 +107,10 @@ def run(repeats, scale):
                     t0 = time.perf_counter()
                     fn()
                     times[label].append(time.perf_counter() - t0)
-        a, b = first_ours.cluster_centers_, first_theirs.cluster_centers_
+        (a, labels_a), (b, labels_b) = _outputs(first_ours, X), _outputs(first_theirs, X)
         same = (
             np.allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max())),
-            int(np.count_nonzero(first_ours.labels_ != first_theirs.labels_)),
+            int(np.count_nonzero(labels_a != labels_b)),
         )
         rows.append((name, goal, {k: float(np.median(v)) for k, v in times.items()}, same))
     return rows
@@ -93,7 +120,7 @@ def render(rows, repeats):
     lines = [
         code_path(),
         "",
-        "| case | fastseg s | scikit-learn s | ratio | goal | same centres (1e-5) | labels that differ |",
+        "| case | fastseg s | scikit-learn s | ratio | goal | same centres or means (1e-5) | labels that differ |",
         "|---|---:|---:|---:|---|---|---:|",
     ]
     for name, goal, med, same in rows:
@@ -104,7 +131,7 @@ def render(rows, repeats):
         )
     lines += [
         "",
-        "Labels: of the fitted rows (partial_fit: of the last batch). The cosine row compares spherical "
+        "Labels: of the fitted rows (partial_fit: of the last batch; a mixture: its predictions). The cosine row compares spherical "
         "k-means with Euclidean k-means on the same unit rows: its centres differ by design (they stay "
         "on the unit sphere), and so do the labels of the rows between two clusters. "
         f"Median of {repeats} interleaved rounds after one untimed call each (compilation); "
