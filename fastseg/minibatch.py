@@ -15,7 +15,8 @@ from sklearn.utils.fixes import parse_version
 
 from . import _rows
 from ._centres import _CentresModel, explicit_init, initial_centres, tolerance
-from ._validation import check_weights, verbose_logging, weights_of
+from ._lloyd import unit_centres
+from ._validation import check_finite_magnitude, check_weights, unit_rows, verbose_logging, weights_of
 
 logger = logging.getLogger("fastseg")
 
@@ -70,6 +71,11 @@ class MiniBatchKMeans(_CentresModel):
         inertia on ``init_size`` validation rows is kept.
     reassignment_ratio : float, default=0.01
         Clusters whose count falls below this fraction of the largest move to random rows.
+    metric : {'euclidean', 'cosine'}, default='euclidean'
+        'cosine' is spherical mini-batch k-means, as ``KMeans(metric='cosine')``: rows scaled to
+        unit length (a copy; a row of zeros is a ValueError), each updated centre scaled to unit
+        length after every step, ``inertia_``, ``score`` and ``transform`` in cosine distance
+        ``1 - cos``. Not in scikit-learn.
 
     Attributes
     ----------
@@ -101,6 +107,7 @@ class MiniBatchKMeans(_CentresModel):
         "max_no_improvement": [Interval(Integral, 0, None, closed="left"), None],
         "init_size": [Interval(Integral, 1, None, closed="left"), None],
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
+        "metric": [StrOptions({"euclidean", "cosine"})],
     }
 
     def __init__(
@@ -118,6 +125,7 @@ class MiniBatchKMeans(_CentresModel):
         init_size=None,
         n_init="auto",
         reassignment_ratio=0.01,
+        metric="euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -131,6 +139,7 @@ class MiniBatchKMeans(_CentresModel):
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
+        self.metric = metric
 
     def _sizes(self, n_samples):
         """scikit-learn's batch size, init size and number of starts for ``n_samples`` rows."""
@@ -157,14 +166,27 @@ class MiniBatchKMeans(_CentresModel):
             rows = random_state.randint(0, X.shape[0], init_size)
             X = X[rows]
             sample_weight = weights_of(sample_weight, rows)
-        if init_array is not None:
-            return init_array.copy()
-        return initial_centres(_rows.Rows(X), sample_weight, self.init, self.n_clusters, random_state)
+        if init_array is None:
+            centres = initial_centres(_rows.Rows(X), sample_weight, self.init, self.n_clusters, random_state)
+        else:
+            centres = init_array.copy()
+        # spherical k-means starts on the unit sphere (drawn rows already are, up to rounding)
+        return unit_centres(centres) if self._cosine else centres
+
+    def _unit_rows(self, X):
+        """``X``, with ``metric='cosine'`` scaled to unit rows (values checked first)."""
+        if not self._cosine:
+            return X
+        if not sp.issparse(X):
+            check_finite_magnitude(X)
+        return unit_rows(X)
 
     def _labels_inertia(self, X, sample_weight, centres):
+        """Labels and inertia of rows (unit rows for cosine: then in 1 - cos, half the squared
+        distance)."""
         labels = np.full(X.shape[0], -1, dtype=np.int32)
         _, _, inertia, _ = _rows.Rows(X).assign(sample_weight, centres, labels, update=False)
-        return labels, inertia
+        return labels, inertia / 2 if self._cosine else inertia
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -183,6 +205,7 @@ class MiniBatchKMeans(_CentresModel):
         from ._kernels import minibatch as _mb
 
         X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, streamed=False)
+        X = self._unit_rows(X)
         n = X.shape[0]
         batch, init_size, n_init = self._sizes(n)
         tol = tolerance(_rows.Rows(X), self.tol)
@@ -224,7 +247,7 @@ class MiniBatchKMeans(_CentresModel):
                 dense, data, indices, indptr, sp.issparse(X), n, cdf, sample_weight, sample_weight.shape[0] == 0,
                 centres, counts, (self.max_iter * n) // batch, batch, np.array([self.reassignment_ratio], X.dtype),
                 tol, -1 if self.max_no_improvement is None else self.max_no_improvement,
-                key, pos, since, np.ones(1, X.dtype),
+                key, pos, since, np.ones(1, X.dtype), self._cosine,
             )  # fmt: skip
             _set_generator_state(random_state, key, pos)
             if self.verbose and stop:
@@ -240,7 +263,7 @@ class MiniBatchKMeans(_CentresModel):
         if self.compute_labels:
             self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight, centres)
         else:
-            self.inertia_ = ewa * total
+            self.inertia_ = ewa * total / (2 if self._cosine else 1)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -265,6 +288,7 @@ class MiniBatchKMeans(_CentresModel):
             sample_weight = check_weights(sample_weight, X, unit_if_none=True)
         else:
             X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, streamed=False)
+        X = self._unit_rows(X)
         if not hasattr(self, "_random_state"):
             self._random_state = check_random_state(self.random_state)
         self.n_steps_ = getattr(self, "n_steps_", 0)
@@ -295,7 +319,7 @@ class MiniBatchKMeans(_CentresModel):
         _mb.step(
             Xb, sample_weight, sample_weight.shape[0] == 0, centres, centres, self.counts_, reassign,
             np.array([self.reassignment_ratio], X.dtype), key, pos, np.empty(Xb.shape[0], np.int32),
-            np.empty(Xb.shape[0], np.int64), np.ones(1, X.dtype),
+            np.empty(Xb.shape[0], np.int64), np.ones(1, X.dtype), self._cosine,
         )  # fmt: skip
         if shared:
             _set_generator_state(self._random_state, key, pos)

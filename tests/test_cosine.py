@@ -75,3 +75,93 @@ def test_caller_arrays_are_left_alone():
     before = X.copy()
     KMeans(3, metric="cosine", random_state=0).fit(X).predict(X)
     np.testing.assert_array_equal(X, before)
+
+
+def spherical_minibatch_twin(X, centres, batch, n_steps, seed, w=None):
+    """Plain NumPy spherical mini-batch k-means with ``MiniBatchKMeans``'s draws from
+    ``RandomState(seed)`` (explicit centres, no reassignment, every step run): each step adds the
+    batch's unit rows to their nearest centres at rate 1 / count and scales the centres to unit
+    length."""
+    from fastseg.minibatch import WEIGHTED_DRAWS
+
+    n = X.shape[0]
+    Xu = X / np.linalg.norm(X, axis=1)[:, None]
+    w = np.ones(n) if w is None else w
+    rs = np.random.RandomState(seed)
+    init_size = min(3 * batch, n)
+    rs.randint(0, n, init_size)  # the validation rows
+    if init_size < n:
+        rs.randint(0, n, init_size)  # the rows the (explicit) start is drawn from
+    centres = centres.copy()
+    counts = np.zeros(len(centres))
+    for _ in range(n_steps):
+        if WEIGHTED_DRAWS:
+            rows = rs.choice(n, batch, p=w / w.sum())
+            wb = np.ones(batch)
+        else:
+            rows = rs.randint(0, n, batch)
+            wb = w[rows]
+        xb = Xu[rows]
+        labels = ((xb[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+        for c in range(len(centres)):
+            mine = labels == c
+            if mine.any():
+                total = centres[c] * counts[c] + (wb[mine, None] * xb[mine]).sum(0)
+                counts[c] += wb[mine].sum()
+                centres[c] = total / counts[c]
+                centres[c] /= np.linalg.norm(centres[c])
+    return centres
+
+
+@pytest.mark.parametrize("name", ["wine", "customers"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_minibatch_is_a_numpy_twin_s(name, weighted, sparse):
+    from fastseg import MiniBatchKMeans
+
+    X = customers(0) + 1.0 if name == "customers" else real_data(name)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    Xu = X / np.linalg.norm(X, axis=1)[:, None]
+    init = Xu[np.linspace(0, X.shape[0] - 1, 4).astype(int)]
+    params = dict(
+        init=init, n_init=1, batch_size=64, max_iter=3, max_no_improvement=None, reassignment_ratio=0.0
+    )
+    fit = MiniBatchKMeans(4, **params, random_state=5, metric="cosine").fit(
+        sp.csr_matrix(X) if sparse else X, sample_weight=w
+    )
+    centres = spherical_minibatch_twin(X, init, 64, fit.n_steps_, 5, w)
+    assert fit.n_steps_ == 3 * X.shape[0] // 64
+    np.testing.assert_allclose(fit.cluster_centers_, centres, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(fit.cluster_centers_, axis=1), 1.0, atol=1e-12)
+    labels = (Xu @ centres.T).argmax(1)
+    np.testing.assert_array_equal(fit.labels_, labels)
+    np.testing.assert_array_equal(fit.predict(X), labels)
+    weights = np.ones(X.shape[0]) if w is None else w
+    inertia = float(np.sum(weights * (1 - np.sum(Xu * centres[labels], axis=1))))
+    np.testing.assert_allclose(fit.inertia_, inertia, rtol=1e-9)
+    np.testing.assert_allclose(fit.transform(X), 1 - Xu @ centres.T, atol=1e-12)
+    # partial_fit: the same steps on given batches
+    step = MiniBatchKMeans(4, init=init, n_init=1, batch_size=64, reassignment_ratio=0.0, metric="cosine")
+    for batch in np.array_split(X, 4):
+        step.partial_fit(batch)
+    twin, counts = init.copy(), np.zeros(4)
+    for batch in np.array_split(Xu, 4):
+        labels = ((batch[:, None, :] - twin[None]) ** 2).sum(-1).argmin(1)
+        for c in range(4):
+            if (labels == c).any():
+                twin[c] = (twin[c] * counts[c] + batch[labels == c].sum(0)) / (
+                    counts[c] + (labels == c).sum()
+                )
+                counts[c] += (labels == c).sum()
+                twin[c] /= np.linalg.norm(twin[c])
+    np.testing.assert_allclose(step.cluster_centers_, twin, atol=1e-12)
+
+
+def test_minibatch_zero_row_is_refused():
+    from fastseg import MiniBatchKMeans
+
+    X = real_data("iris").copy()
+    X[3] = 0
+    for call in (MiniBatchKMeans(3, metric="cosine").fit, MiniBatchKMeans(3, metric="cosine").partial_fit):
+        with pytest.raises(ValueError, match="the first is row 3"):
+            call(X)

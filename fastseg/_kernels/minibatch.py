@@ -131,16 +131,18 @@ def pairwise_sum(a):
 
 
 @njit(**NO_FASTMATH)
-def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, labels, order, one):
+def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, labels, order, one, spherical):
     """One mini-batch step (scikit-learn's ``_mini_batch_step``): nearest centres, the update of
     the centres and counts, and, with ``reassign``, the move of clusters of low count to random
     rows of the batch. ``centres_new`` may be ``centres`` (``partial_fit`` updates in place).
+    ``spherical``: each updated centre is scaled to unit length (rows of unit length).
 
     Xb : (b, d) float32|float64, IN; w : (b,) Xb.dtype, IN (unused when ``unit``);
     centres, centres_new : (k, d) Xb.dtype, IN / OUT; counts : (k,) Xb.dtype, IN/OUT;
     ratio : (1,) Xb.dtype, ``reassignment_ratio`` rounded to Xb's dtype (NumPy's rule for a Python
     float times a float32); key, pos : the generator state, IN/OUT; labels : (b,) int32, OUT;
-    order : (b,) int64, scratch; one : (1,) Xb.dtype, the constant 1 in Xb's dtype. Returns the batch inertia (Xb's dtype).
+    order : (b,) int64, scratch; one : (1,) Xb.dtype, the constant 1 in Xb's dtype.
+    Returns the batch inertia (Xb's dtype).
     """
     b, d = Xb.shape
     k = centres.shape[0]
@@ -176,6 +178,8 @@ def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, l
             alpha = one[0] / counts[c]
             for f in range(d):
                 centres_new[c, f] *= alpha
+            if spherical:
+                _unit(centres_new[c])
         else:
             for f in range(d):
                 centres_new[c, f] = centres[c, f]
@@ -206,6 +210,19 @@ def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, l
 
 
 @njit(inline="always", **NO_FASTMATH)
+def _unit(centre):
+    """Scale ``centre`` to unit length in its dtype, the norm taken in float64 (a zero centre is
+    left as it is), as ``fastseg._lloyd.unit_centres``."""
+    sq = 0.0
+    for f in range(centre.shape[0]):
+        sq += float(centre[f]) * float(centre[f])
+    if sq > 0.0:
+        norm = np.sqrt(sq)
+        for f in range(centre.shape[0]):
+            centre[f] = centre[f] / norm
+
+
+@njit(inline="always", **NO_FASTMATH)
 def gather_dense(X, rows, Xb):
     for i in range(rows.shape[0]):
         for f in range(X.shape[1]):
@@ -223,14 +240,15 @@ def gather_sparse(data, indices, indptr, rows, Xb):
 @njit(**NO_FASTMATH)
 def fit(
     X, data, indices, indptr, sparse, n_samples, cdf, sample_weight, unit, centres, counts, n_steps, batch,
-    reassignment_ratio, tol, max_no_improvement, key, pos, since_reassign, one,
+    reassignment_ratio, tol, max_no_improvement, key, pos, since_reassign, one, spherical,
 ):  # fmt: skip
     """The steps of ``MiniBatchKMeans.fit``: each draws ``batch`` rows, runs ``step`` on them and
     applies scikit-learn's stopping rules (centre shift within ``tol``; no better exponentially
     weighted batch inertia for ``max_no_improvement`` steps, or never if < 0). The rows are drawn
     in proportion to their weight (``choice`` on ``cdf``) and counted once each, as scikit-learn
     1.9 draws them, or, with an empty ``cdf``, uniformly (``randint``) and counted with their weight
-    (``sample_weight``, unless ``unit``), as scikit-learn 1.8 draws them.
+    (``sample_weight``, unless ``unit``), as scikit-learn 1.8 draws them. ``spherical``: as
+    ``step``.
 
     X : (n, d) dense rows, IN (or (0, d) with ``sparse``: CSR ``data``, ``indices``, ``indptr``);
     cdf : (n,) or (0,) float64, IN; sample_weight : (n,) or (0,), IN;
@@ -277,7 +295,8 @@ def fit(
             since_reassign[0] = 0
             reassign = True
         inertia = step(
-            Xb, wb, unit, centres, new, counts, reassign, reassignment_ratio, key, pos, labels, order, one
+            Xb, wb, unit, centres, new, counts, reassign, reassignment_ratio, key, pos, labels, order, one,
+            spherical,
         )  # fmt: skip
         shift = 0.0
         if tol > 0.0:
