@@ -123,9 +123,10 @@ def check_magnitude(X, what="Input X", n_rows=None, largest=None, dtype=None):
         )
 
 
-def unit_rows(X):
+def unit_rows(X, first_row=0):
     """X's rows scaled to unit length, a new array (or CSR matrix) of X's dtype: the rows of
-    ``metric='cosine'``. A row of length zero has no direction: a ValueError names it."""
+    ``metric='cosine'``. A row of length zero has no direction: a ValueError names it (its index
+    plus ``first_row``: X's place in larger data)."""
     if sp.issparse(X):
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
     else:
@@ -134,7 +135,7 @@ def unit_rows(X):
     if zero.size:
         raise ValueError(
             f"metric='cosine' needs rows of non-zero length: {zero.size} row(s) are all zeros "
-            f"(the first is row {int(zero[0])})."
+            f"(the first is row {first_row + int(zero[0])})."
         )
     if sp.issparse(X):
         out = X.copy()

@@ -264,6 +264,26 @@ def test_several_empty_clusters_get_distinct_far_rows(client):
     assert np.all(np.abs(model.cluster_centers_) < 1e3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cosine_same_init_same_result_as_in_memory(client, dtype, weighted):
+    from .test_real_data import customers
+
+    X = (customers(1, n=2400) + 1.0).astype(dtype)
+    weights = np.random.default_rng(3).integers(1, 4, size=len(X)).astype(dtype) if weighted else None
+    init = X[np.linspace(0, len(X) - 1, 5).astype(int)]
+    ref = fastseg.KMeans(5, init=init, n_init=1, tol=0, metric="cosine").fit(X, sample_weight=weights)
+    Xd = da.from_array(X, chunks=700)
+    wd = None if weights is None else da.from_array(weights, chunks=700)
+    model = fdask.KMeans(5, init=init, tol=0, metric="cosine").fit(Xd, sample_weight=wd)
+    assert ref.n_iter_ > 1
+    _assert_same_fit(model, ref, dtype)
+    np.testing.assert_allclose(np.linalg.norm(model.cluster_centers_, axis=1), 1.0, rtol=RTOL[dtype])
+    np.testing.assert_array_equal(model.predict(X), ref.predict(X))
+    np.testing.assert_allclose(model.transform(Xd).compute(), ref.transform(X), atol=10 * RTOL[dtype])
+    np.testing.assert_allclose(-model.score(Xd, sample_weight=wd), ref.inertia_, rtol=RTOL[dtype])
+
+
 # -- bad input ------------------------------------------------------------------------------------
 @pytest.fixture
 def threaded():
@@ -277,6 +297,13 @@ def test_non_finite_values_name_the_block(threaded, bad):
     X[650, 1] = bad
     with pytest.raises(ValueError, match=r"NaN or infinity in block 2 \(rows 600 to 899\)"):
         fdask.KMeans(3).fit(da.from_array(X, chunks=300))
+
+
+def test_cosine_zero_row_is_named_in_the_whole_array(threaded):
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    X[650] = 0
+    with pytest.raises(ValueError, match=r"1 row\(s\) are all zeros \(the first is row 650\)"):
+        fdask.KMeans(3, metric="cosine").fit(da.from_array(X, chunks=300))
 
 
 def test_tolerance_is_scaled_by_the_mean_column_variance(threaded):

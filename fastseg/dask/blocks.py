@@ -10,7 +10,7 @@ from scipy.special import logsumexp
 from .. import _em
 from .._kernels._config import threads
 from .._rows import Rows, block_moments, merge_moments
-from .._validation import largest_abs, unit_weights
+from .._validation import largest_abs, unit_rows, unit_weights
 
 # Statistics of this many blocks are added by one task of the reduction tree.
 SPLIT_EVERY = 8
@@ -106,10 +106,20 @@ def block_labels(block, centres, num_threads):
     return labels
 
 
-def block_distances(block, centres, num_threads):
+def block_distances(block, centres, num_threads, cosine=False):
+    """Euclidean distances of the block's rows to the centres; cosine distances (half the squared
+    distance of unit vectors) with ``cosine``."""
     centres = writeable(centres)
     with threads(num_threads):
-        return np.sqrt(block_rows(block).sq_distances(centres))
+        sq = block_rows(block).sq_distances(centres)
+    return sq / 2 if cosine else np.sqrt(sq)
+
+
+def block_unit_rows(block, block_info=None):
+    """The block's rows scaled to unit length (``metric='cosine'``); a zero row is a ValueError
+    naming its row in the whole array."""
+    first_row = 0 if block_info is None else int(block_info[0]["array-location"][0][0])
+    return unit_rows(np.asarray(block), first_row=first_row)
 
 
 def block_min_sq_distances(block, weights, candidates, previous, num_threads):

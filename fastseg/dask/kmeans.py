@@ -29,6 +29,7 @@ from .blocks import (
     block_min_sq_distances,
     block_oversample,
     block_stats,
+    block_unit_rows,
     block_weighted_keys,
     column_variances,
     tree_sum,
@@ -82,6 +83,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         it from (distributed) memory rather than recomputing or re-sending it. Turn it off for
         data that does not fit in the cluster's memory; each iteration then recomputes ``X``.
     verbose : int, default=0
+    metric : {'euclidean', 'cosine'}, default='euclidean'
+        'cosine' is spherical k-means, as ``fastseg.KMeans(metric='cosine')``: the blocks' rows
+        scaled to unit length (a row of zeros is a ValueError naming it), each updated centre
+        scaled to unit length, ``inertia_``, ``score`` and ``transform`` in cosine distance.
 
     Attributes
     ----------
@@ -105,6 +110,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         "num_threads": [Interval(Integral, 1, None, closed="left"), None],
         "persist": ["boolean"],
         "verbose": ["verbose"],
+        "metric": [StrOptions({"euclidean", "cosine"})],
     }
 
     def __init__(
@@ -120,6 +126,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         num_threads=1,
         persist=True,
         verbose=0,
+        metric="euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -131,6 +138,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.num_threads = num_threads
         self.persist = persist
         self.verbose = verbose
+        self.metric = metric
+
+    @property
+    def _cosine(self):
+        return self.metric == "cosine"
+
+    def _rows(self, X):
+        """Validated dask rows; unit rows (lazily, block by block) with ``metric='cosine'``."""
+        return X.map_blocks(block_unit_rows, dtype=X.dtype) if self._cosine else X
 
     # -- fitting -------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -154,6 +170,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
         init_array = explicit_init(self.init, self.n_clusters, d, X.dtype)
         W = as_dask_weights(sample_weight, X)
+        X = self._rows(X)
         lazy_X = X
         if self.persist:
             X, W = dask.persist(X, W) if W is not None else (X.persist(), None)
@@ -163,10 +180,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         with verbose_logging(self.verbose):
             centres = init_array if init_array is not None else self._init_centres(fit, random_state)
+            if self._cosine:  # spherical k-means starts on the unit sphere
+                centres = _lloyd.unit_centres(centres)
             if self.verbose:
                 logger.info("Initialization complete")
-            centres, n_iter = fit.lloyd(centres, self.max_iter, self.tol, self.verbose)
+            centres, n_iter = fit.lloyd(
+                centres, self.max_iter, self.tol, self.verbose, spherical=self._cosine
+            )
             inertia, counts = fit.final(centres)
+            if self._cosine:  # sum of w * (1 - cos): half the squared distance of unit vectors
+                inertia /= 2
 
         warn_if_clusters_missing(counts, stacklevel=3)
         self.n_features_in_ = d
@@ -190,7 +213,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # -- prediction ----------------------------------------------------------------------------------
     def _validate_predict_input(self, X):
-        return fitted_rows(self, X)
+        return self._rows(fitted_rows(self, X))
 
     def _labels(self, X):
         centres = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
@@ -209,13 +232,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def transform(self, X):
-        """Euclidean distances to every centre, shape (n_samples, n_clusters), lazy for dask input."""
+        """Euclidean distances to every centre (cosine distances with ``metric='cosine'``), shape
+        (n_samples, n_clusters), lazy for dask input."""
         Xd = self._validate_predict_input(X)
         centres = np.ascontiguousarray(self.cluster_centers_, dtype=Xd.dtype)
         out = Xd.map_blocks(
             block_distances,
             centres,
             self.num_threads,
+            self._cosine,
             dtype=Xd.dtype,
             chunks=(Xd.chunks[0], (self.n_clusters,)),
         )
@@ -226,7 +251,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Xd = self._validate_predict_input(X)
         fit = Fit(Xd, as_dask_weights(sample_weight, Xd), self.num_threads)
         inertia, _ = fit.final(np.ascontiguousarray(self.cluster_centers_, dtype=Xd.dtype))
-        return -inertia
+        return -inertia / 2 if self._cosine else -inertia
 
 
 class Fit:
@@ -279,8 +304,9 @@ class Fit:
         self.mean_variance = float(np.mean(column_variances([c[4] for c in checks if c[4] is not None])))
 
     # -- Lloyd -----------------------------------------------------------------------------------------
-    def lloyd(self, centres, max_iter, tol, verbose):
+    def lloyd(self, centres, max_iter, tol, verbose, spherical=False):
         """Lloyd iterations; stop when the squared centre shift is ``<= tol`` x the mean column variance.
+        ``spherical``: each updated centre is scaled to unit length.
 
         In-memory ``_lloyd.lloyd`` also stops when no label changed; then the sums, hence the
         centres, are bitwise those of the previous iteration and the shift is 0 <= tol, so this
@@ -295,6 +321,8 @@ class Fit:
             if np.any(weights == 0):
                 self._relocate_empty_clusters(centres, sums, weights)
             centres_new = _lloyd.update_centres(sums, weights, centres)
+            if spherical:
+                centres_new = _lloyd.unit_centres(centres_new)
             shift = float(np.sum((centres_new.astype(np.float64) - centres) ** 2))
             if verbose:
                 logger.info("Iteration %d, inertia %s.", it, inertia)
