@@ -190,13 +190,15 @@ def yinyang(
     n_groups=None,
     work=None,
     on_iteration=None,
+    spherical=False,
 ):
     """Yinyang K-means with Lloyd's stopping rules; the result equals ``_lloyd.lloyd``'s.
 
     ``sample_weight`` may have length 0, meaning unit weights. ``n_groups`` overrides the
     number of centre groups; ``work``, a list, receives per iteration the number of rows past
     the global filter, rows past the tightened filter and (row, group) pairs recomputed (-1 for
-    a dense pass). ``on_iteration`` is ``lloyd``'s.
+    a dense pass). ``on_iteration`` and ``spherical`` are ``lloyd``'s (on unit rows the bounds
+    hold as they are: spherical k-means assigns by Euclidean distance between unit vectors).
     On strict convergence it runs one extra assignment pass (``rows.assign``) so that the
     inertia is bitwise Lloyd's. Bounds take ``8 (t + 2)`` bytes per row (t groups).
 
@@ -229,6 +231,7 @@ def yinyang(
         assign=assign,
         moved=state.move,
         on_iteration=on_iteration,
+        spherical=spherical,
     )
     if work is not None:
         work.extend(state.work_log)

@@ -112,7 +112,8 @@ class KMeans(_CentresModel):
         'cosine' is spherical k-means: rows are scaled to unit length (a copy; a row of zeros is a
         ValueError), assigned to the nearest of unit-length centres (the largest cosine), and
         each updated centre is scaled back to unit length. ``inertia_`` and ``score`` are then
-        sums of ``w * (1 - cos)`` and ``transform`` gives ``1 - cos``. Lloyd runs (no Yinyang).
+        sums of ``w * (1 - cos)`` and ``transform`` gives ``1 - cos``. ``algorithm`` as for
+        Euclidean rows: Yinyang's bounds hold on unit rows as they are (same result as Lloyd's).
 
     Attributes
     ----------
@@ -205,14 +206,14 @@ class KMeans(_CentresModel):
                 stacklevel=4,
             )
             return _lloyd.lloyd
-        if self.metric == "cosine":
-            return partial(_lloyd.lloyd, spherical=True)
+        spherical = self.metric == "cosine"
+        lloyd = partial(_lloyd.lloyd, spherical=True) if spherical else _lloyd.lloyd
         if rows.sparse or rows.stream or self.algorithm == "lloyd":
-            return _lloyd.lloyd
+            return lloyd
         if self.algorithm == "auto":
             if _yinyang.choose_algorithm(rows.n, rows.d, self.n_clusters, self.max_iter) == "lloyd":
-                return _lloyd.lloyd
-        return _yinyang.yinyang
+                return lloyd
+        return partial(_yinyang.yinyang, spherical=True) if spherical else _yinyang.yinyang
 
     # -- fitting ----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -240,7 +241,7 @@ class KMeans(_CentresModel):
             X = unit_rows(X)
         rows = _rows.Rows(X)
         run = self._iterations(rows)
-        if run is _lloyd.lloyd or self.metric == "cosine":
+        if _lloyd.lloyd in (run, getattr(run, "func", None)):
             rows.compile_ahead(self.n_clusters)
         try:
             if not rows.sparse:  # (sparse values are checked with the input)
