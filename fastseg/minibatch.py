@@ -20,6 +20,9 @@ from ._validation import check_finite_magnitude, check_weights, unit_rows, verbo
 
 logger = logging.getLogger("fastseg")
 
+# ``partial_fit`` labels a batch of at most this many rows on one thread.
+SMALL_BATCH = 16_384
+
 # How the installed scikit-learn draws a fit's mini-batches (see ``fit``).
 WEIGHTED_DRAWS = parse_version(sklearn.__version__).release >= (1, 9)
 
@@ -324,6 +327,13 @@ class MiniBatchKMeans(_CentresModel):
         if shared:
             _set_generator_state(self._random_state, key, pos)
         if self.compute_labels:
-            self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight, centres)
+            if Xb.shape[0] <= SMALL_BATCH:  # one thread: a hand-off to a second costs more
+                self.labels_ = np.empty(Xb.shape[0], np.int32)
+                inertia = _mb.labels_inertia(
+                    Xb, sample_weight, sample_weight.shape[0] == 0, centres, self.labels_
+                )
+                self.inertia_ = inertia / 2 if self._cosine else inertia
+            else:
+                self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight, centres)
         self.n_steps_ += 1
         return self

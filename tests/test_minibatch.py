@@ -52,6 +52,27 @@ def test_pairwise_sum_is_numpy_s(n, dtype):
     assert mb.pairwise_sum(a) == a.sum()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_batch_labels_kernel_is_a_numpy_twin_s(dtype, weighted):
+    # Each distance summed over the features in order, in X's dtype, as the twin sums it.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1500, 7)).astype(dtype)
+    X[700:710] = X[:10]  # repeated rows
+    centres = X[[0, 100, 200, 300, 400]].copy()
+    centres[4] = centres[3]  # two equal centres: ties go to the first
+    w = rng.uniform(0.5, 2, len(X)).astype(dtype) if weighted else np.empty(0, dtype)
+    labels = np.empty(len(X), np.int32)
+    inertia = mb.labels_inertia(X, w, not weighted, centres, labels)
+    sq = np.zeros((len(X), len(centres)), dtype)
+    for f in range(X.shape[1]):
+        sq += (X[:, f, None] - centres[None, :, f]) ** 2
+    np.testing.assert_array_equal(labels, sq.argmin(axis=1))
+    best = sq.min(axis=1).astype(np.float64)
+    want = float(best @ (w.astype(np.float64) if weighted else np.ones(len(X))))
+    np.testing.assert_allclose(inertia, want, rtol=1e-12)
+
+
 def assert_same_minibatch(ours, theirs):
     assert ours.n_steps_ == theirs.n_steps_ and ours.n_iter_ == theirs.n_iter_
     np.testing.assert_array_equal(ours.cluster_centers_, theirs.cluster_centers_)

@@ -130,6 +130,54 @@ def pairwise_sum(a):
     return pairwise_sum(a[:half]) + pairwise_sum(a[half:])
 
 
+@njit(inline="always", **NO_FASTMATH)
+def _nearest(X, centres, labels, best):
+    """Nearest centre of each row (the first on ties) and its squared distance.
+
+    The rows are transposed so that SIMD lanes run over rows; each distance is still summed over
+    the features in order (the rounding of one distance at a time, without its chain of dependent
+    adds). X : (b, d), IN; centres : (k, d) X.dtype, IN; labels : (b,) int32, OUT;
+    best : (b,) X.dtype, OUT.
+    """
+    b, d = X.shape
+    xt = np.empty((d, b), X.dtype)
+    for i in range(b):
+        for f in range(d):
+            xt[f, i] = X[i, f]
+    acc = np.empty(b, X.dtype)
+    for c in range(centres.shape[0]):
+        acc[:] = 0
+        for f in range(d):
+            cf = centres[c, f]
+            for i in range(b):
+                t = xt[f, i] - cf
+                acc[i] += t * t
+        if c == 0:
+            for i in range(b):
+                best[i] = acc[i]
+                labels[i] = 0
+        else:
+            for i in range(b):
+                if acc[i] < best[i]:
+                    best[i] = acc[i]
+                    labels[i] = c
+
+
+@njit(**NO_FASTMATH)
+def labels_inertia(X, w, unit, centres, labels):
+    """Nearest centres of the rows of a small batch (``partial_fit``'s labels), one thread.
+
+    X : (b, d), IN; w : (b,) X.dtype (unused when ``unit``); centres : (k, d) X.dtype, IN;
+    labels : (b,) int32, OUT. Returns the weighted inertia, summed in float64.
+    """
+    best = np.empty(X.shape[0], X.dtype)
+    _nearest(X, centres, labels, best)
+    inertia = 0.0
+    for i in range(X.shape[0]):
+        inertia += float(best[i]) * (1.0 if unit else float(w[i]))
+    return inertia
+
+
 @njit(**NO_FASTMATH)
 def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, labels, order, one, spherical):
     """One mini-batch step (scikit-learn's ``_mini_batch_step``): nearest centres, the update of
@@ -148,41 +196,30 @@ def step(Xb, w, unit, centres, centres_new, counts, reassign, ratio, key, pos, l
     k = centres.shape[0]
     zero = one[0] - one[0]
     inertia = zero
+    best = np.empty(b, Xb.dtype)
+    _nearest(Xb, centres, labels, best)
     for i in range(b):
-        best = zero
-        lab = 0
-        for c in range(k):
-            dist = zero
-            for f in range(d):
-                t = Xb[i, f] - centres[c, f]
-                dist += t * t
-            if c == 0 or dist < best:
-                best = dist
-                lab = c
-        labels[i] = lab
-        inertia += best * (one[0] if unit else w[i])
+        inertia += best[i] * (one[0] if unit else w[i])
+    # The update in one pass over the rows: each centre still adds its rows in batch order.
+    wsum = np.zeros(k, centres.dtype)
+    for i in range(b):
+        wsum[labels[i]] += one[0] if unit else w[i]
     for c in range(k):
-        wsum = zero
-        for i in range(b):
-            if labels[i] == c:
-                wsum += one[0] if unit else w[i]
-        if wsum > 0:
-            for f in range(d):
-                centres_new[c, f] = centres[c, f] * counts[c]
-            for i in range(b):
-                if labels[i] == c:
-                    wi = one[0] if unit else w[i]
-                    for f in range(d):
-                        centres_new[c, f] += Xb[i, f] * wi
-            counts[c] += wsum
+        for f in range(d):
+            centres_new[c, f] = centres[c, f] * counts[c] if wsum[c] > 0 else centres[c, f]
+    for i in range(b):
+        c = labels[i]
+        wi = one[0] if unit else w[i]
+        for f in range(d):
+            centres_new[c, f] += Xb[i, f] * wi
+    for c in range(k):
+        if wsum[c] > 0:
+            counts[c] += wsum[c]
             alpha = one[0] / counts[c]
             for f in range(d):
                 centres_new[c, f] *= alpha
             if spherical:
                 _unit(centres_new[c])
-        else:
-            for f in range(d):
-                centres_new[c, f] = centres[c, f]
     if reassign and ratio > 0:
         low = counts < ratio[0] * counts.max()
         if low.sum() > 0.5 * b:
