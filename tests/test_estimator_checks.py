@@ -70,7 +70,7 @@ def test_genetic_sklearn_compatible(estimator, check):
         GaussianMixture(),
         GaussianMixture(n_components=2, covariance_type="diag", max_iter=5),
         GaussianMixture(n_components=2),
-        BayesianGaussianMixture(),
+        BayesianGaussianMixture(n_init=2, max_iter=5),  # scikit-learn's own check instance
         BayesianGaussianMixture(n_components=2, covariance_type="diag", max_iter=5),
         BayesianGaussianMixture(n_components=2, weight_concentration_prior_type="dirichlet_distribution"),
     ],
