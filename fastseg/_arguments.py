@@ -108,6 +108,9 @@ def build_parser():
     out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
     out.add_argument("--no-plots", action="store_true",
                      help="write no PNG plots (and start no plotting process); the report then has no figures")  # fmt: skip
+    out.add_argument("--probabilities", action="store_true",
+                     help="with --method gmm: one column per segment in labels.csv (and --write-table), "
+                     "each customer's probability of it, besides 'probability' of the assigned one")  # fmt: skip
     out.add_argument("--evaluate", action="store_true",
                      help="also measure the recommendations: leave-one-out hit rate@10 (hit_rate.csv)")  # fmt: skip
     pairs = seg.add_argument_group("product pairs")

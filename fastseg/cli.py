@@ -102,7 +102,7 @@ def _options(args):
             method=args.method, k=args.k, k_range=args.k_range, log_transform=not args.no_log,
             min_segment_share=args.min_segment_share, outlier_sd=args.outlier_sd, random_state=args.seed,
             min_pair_count=args.min_pair_count, min_support=args.min_support,
-            min_confidence=args.min_confidence, evaluate=args.evaluate,
+            min_confidence=args.min_confidence, evaluate=args.evaluate, probabilities=args.probabilities,
         )  # fmt: skip
     except ValueError as exc:  # "min_pair_count must ..." -> "--min-pair-count must ..."
         name, _, rest = str(exc).partition(" ")

@@ -188,6 +188,58 @@ def test_command_with_other_methods(tmp_path, method):
     assert not list(out.glob("*.png")) and "<img" not in (out / "report.html").read_text()
 
 
+def test_mixture_labels_carry_membership_probabilities(tmp_path):
+    out = tmp_path / "gmm"
+    argv = ["segment", "--demo", "--method", "gmm", "--k", "4", "--k-range", "3-4", "--quiet", "--no-plots"]
+    assert main([*argv, "--probabilities", "--out", str(out), "--save-model", str(tmp_path / "m.fseg")]) == 0
+    labels = pd.read_csv(out / "labels.csv", dtype={"customer_id": str})
+    columns = [f"probability_segment_{s}" for s in range(1, 5)]
+    P = labels[columns].to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(P.argmax(axis=1) + 1, labels["segment"])
+    np.testing.assert_allclose(labels["probability"], P[np.arange(len(P)), labels["segment"] - 1], rtol=1e-12)
+    assert (labels["probability"] >= 0.25).all() and labels["probability"].lt(1.0).any()
+    # fastseg assign with the saved mixture gives each customer the same probability
+    demo_csv = tmp_path / "demo.csv"
+    frame, _ = make_customers(4000, random_state=0)
+    frame.to_csv(demo_csv, index=False)
+    assert (
+        main(
+            [
+                "assign",
+                "--model",
+                str(tmp_path / "m.fseg"),
+                "--input",
+                str(demo_csv),
+                "--out",
+                str(tmp_path / "a"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assigned = pd.read_csv(tmp_path / "a" / "labels.csv", dtype={"customer_id": str})
+    np.testing.assert_array_equal(assigned["segment"], labels["segment"])
+    np.testing.assert_allclose(assigned["probability"], labels["probability"], rtol=1e-9)
+    # without --probabilities: the assigned segment's only; K-means: none
+    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
+    plain = pd.read_csv(tmp_path / "plain" / "labels.csv")
+    assert "probability" in plain.columns and not any(
+        c.startswith("probability_segment") for c in plain.columns
+    )
+    argv[3] = "kmeans"
+    assert main([*argv, "--out", str(tmp_path / "km")]) == 0
+    assert "probability" not in pd.read_csv(tmp_path / "km" / "labels.csv").columns
+
+
+def test_probabilities_need_a_mixture(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["segment", "--demo", "--probabilities", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fastseg: error: --probabilities needs method 'gmm'") and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
     frame, seg = demo
     path = tmp_path / "customers.csv"
@@ -291,7 +343,9 @@ def test_a_first_run_says_once_that_it_compiles(tmp_path, capsys, monkeypatch):
     pd.DataFrame({"customer_id": [f"c{i}" for i in range(60)], "spend": np.arange(60.0) % 7}).to_csv(
         path, index=False
     )
-    assert main(["segment", "--input", str(path), "--k", "2", "--no-plots", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(["segment", "--input", str(path), "--k", "2", "--no-plots", "--out", str(tmp_path / "o")]) == 0
+    )
     lines = [line.split(" (")[0] for line in capsys.readouterr().err.splitlines()]
     said = "fastseg: compiling kernels on first use, cached for later runs"
     assert lines.count(said) == 1, lines

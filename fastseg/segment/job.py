@@ -64,6 +64,7 @@ class Options:
     min_support: float = 0.0
     min_confidence: float = 0.0
     evaluate: bool = False
+    probabilities: bool = False  # gmm: one membership column per segment besides ``probability``
 
     def __post_init__(self):
         from .sweep import METHODS
@@ -76,6 +77,8 @@ class Options:
             raise ValueError(f"outlier_sd must be a number >= 0 (0: no outliers), got {self.outlier_sd!r}.")
         if self.min_pair_count < 1:
             raise ValueError(f"min_pair_count must be 1 or more, got {self.min_pair_count}.")
+        if self.probabilities and self.method != "gmm":
+            raise ValueError(f"probabilities needs method 'gmm' (a mixture), got {self.method!r}.")
         for name in ("min_support", "min_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
@@ -106,7 +109,8 @@ class Segmentation:
     feature), ``z_means``. The fit: ``model``, ``preprocessor``, ``logged`` columns, ``sweep``
     (the K sweep's table; ``attrs`` hold its recommendation and reason). With purchases holding
     items: ``pairs``, ``recommendations`` and (``evaluate``) ``hit_rate``; after a refit with a
-    previous model: ``drift``.
+    previous model: ``drift``. A mixture's run keeps ``membership``, each customer's probability
+    of each cluster.
     """
 
     data: object  # files.CustomerData: the customers, their columns, the cleaned purchases, the drops
@@ -130,6 +134,7 @@ class Segmentation:
     k_reason: str | None = None  # after a refit with --k omitted: why the previous K was kept or not
     started_from: np.ndarray | None = None  # refit: the previous cluster each cluster started from (-1: new)
     source: object = None  # the caller's table, whose id values ``labels`` gives back
+    membership: np.ndarray | None = None  # gmm: (customers, K) probabilities, by cluster
 
     # -- the run's facts --------------------------------------------------------------------
     @property
@@ -172,6 +177,10 @@ class Segmentation:
         """Customer id (as the run read it: text), segment number and segment name; with
         ``outlier_column``, whether the customer was an outlier set aside in the fit."""
         out = labels_table(self.customers, self.id_column, self.segments, self.names)
+        if self.membership is not None:
+            add_membership(
+                out, self.membership, self.clusters, self.segment_numbers, self.options.probabilities
+            )
         if outlier_column:
             out["outlier"] = self.outliers
         return out
@@ -198,7 +207,8 @@ class Segmentation:
 class Assignment:
     """Customers labelled with a saved model's segments (``fastseg assign``): ``segments`` per
     customer of ``data``, the model's ``names``, ``method`` and ``k``, and ``unseen``
-    ({feature: customers with a category the model never saw})."""
+    ({feature: customers with a category the model never saw}); a mixture's ``membership`` (as
+    ``Segmentation``'s) gives ``probability``."""
 
     data: object
     segments: np.ndarray
@@ -206,13 +216,19 @@ class Assignment:
     method: str
     k: int
     unseen: dict
+    clusters: np.ndarray | None = None
+    segment_numbers: np.ndarray | None = None
+    membership: np.ndarray | None = None
 
     @property
     def id_column(self):
         return self.data.id_column
 
     def labels_frame(self):
-        return labels_table(self.data.frame, self.id_column, self.segments, self.names)
+        out = labels_table(self.data.frame, self.id_column, self.segments, self.names)
+        if self.membership is not None:
+            add_membership(out, self.membership, self.clusters, self.segment_numbers, False)
+        return out
 
 
 def labels_table(frame, id_column, segments, names):
@@ -221,6 +237,15 @@ def labels_table(frame, id_column, segments, names):
     out = pd.DataFrame({id_column: frame[id_column].to_numpy(), "segment": segments})
     out["segment_name"] = out["segment"].map(names)
     return out
+
+
+def add_membership(labels, membership, clusters, segment_numbers, per_segment):
+    """A mixture's labels gain ``probability`` (of the assigned segment) and, with
+    ``per_segment``, ``probability_segment_<n>`` for every segment number in order."""
+    labels["probability"] = membership[np.arange(clusters.size), clusters]
+    if per_segment:
+        for cluster in np.argsort(segment_numbers, kind="stable"):
+            labels[f"probability_segment_{segment_numbers[cluster]}"] = membership[:, cluster]
 
 
 def with_source_ids(labels, id_column, source):

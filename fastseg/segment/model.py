@@ -168,14 +168,7 @@ class SegmentationModel:
                 f"the rows have {Z.shape[1]} columns, the model expects {self.meta['n_columns']}."
             )
         if self.method == "gmm":
-            from .._em import log_prob_rows
-
-            a = self.arrays
-            wlp = log_prob_rows(
-                Z, self.meta["covariance_type"], a["weights"], a["means"], a["precisions_cholesky"],
-                shift=a["shift"],
-            )  # fmt: skip
-            return wlp.argmax(axis=1).astype(np.int32)
+            return self._log_prob(Z).argmax(axis=1).astype(np.int32)
         from .._rows import Rows
         from .._validation import unit_weights
 
@@ -189,6 +182,30 @@ class SegmentationModel:
         )
         return labels
 
+    def _log_prob(self, Z):
+        """A mixture's (n, k) weighted log-probabilities of clustering-space rows."""
+        from .._em import log_prob_rows
+
+        a = self.arrays
+        Z = np.ascontiguousarray(Z, dtype=np.dtype(self.meta["dtype"]))
+        return log_prob_rows(
+            Z,
+            self.meta["covariance_type"],
+            a["weights"],
+            a["means"],
+            a["precisions_cholesky"],
+            shift=a["shift"],
+        )
+
+    def membership(self, Z):
+        """A mixture's (n, k) probability of each cluster for clustering-space rows; None for
+        the other methods."""
+        if self.method != "gmm":
+            return None
+        from scipy.special import softmax
+
+        return softmax(self._log_prob(Z), axis=1)
+
     def assign(self, frame):
         """(segment number of each customer, {feature: rows with an unseen category})."""
         Z, unseen = self.transform(frame)
@@ -198,8 +215,12 @@ class SegmentationModel:
         """The customers of ``data`` (a ``files.CustomerData``) as a ``job.Assignment``."""
         from .job import Assignment
 
-        segments, unseen = self.assign(data.frame)
-        return Assignment(data, segments, self.names, self.method, self.k, unseen)
+        Z, unseen = self.transform(data.frame)
+        clusters = self.cluster(Z)
+        return Assignment(
+            data, self.segment_numbers[clusters], self.names, self.method, self.k, unseen,
+            clusters, self.segment_numbers, self.membership(Z),
+        )  # fmt: skip
 
     def centres_in_space(self):
         """(k, d) cluster centres (k-means, GA) or component means (mixture), float64."""

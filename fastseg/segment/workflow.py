@@ -151,8 +151,10 @@ def cluster(data, options, *, progress=None, previous=None):
             )
         on_all_rows = not sampled or method == "kmeans"
         origin = None
+    membership = None
     if method == "gmm":  # one call over every row: a saved model's assign gives these labels exactly
         labels = model.predict(Z).astype(np.int64)
+        membership = model.predict_proba(Z).astype(np.float64)
     else:
         labels = np.empty(Z.shape[0], dtype=np.int64)
         labels[~outliers] = fitted_labels(model, fit_rows) if on_all_rows else model.predict(fit_rows)
@@ -176,6 +178,7 @@ def cluster(data, options, *, progress=None, previous=None):
         names=segment_names(Z, labels, columns),
         k_reason=k_reason,
         started_from=origin,
+        membership=membership,
     )
 
 
