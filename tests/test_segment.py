@@ -132,6 +132,7 @@ def test_command_writes_every_file(tmp_path, capsys):
         "k_sweep.png",
         "profile_heatmap.png",
         "data_report.csv",
+        "feature_tests.csv",
     }
     assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv", "report.html"}
     pairs = pd.read_csv(out / "pairs.csv")
@@ -238,6 +239,54 @@ def test_probabilities_need_a_mixture(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("fastseg: error: --probabilities needs method 'gmm'") and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_feature_tests_are_scipy_s_on_real_data():
+    from scipy import stats
+    from sklearn.datasets import load_iris
+
+    from fastseg.segment.profiles import feature_tests
+
+    iris = load_iris(as_frame=True)
+    frame, species = iris.data, iris.target.to_numpy()
+    frame = frame.assign(noise=np.random.default_rng(0).normal(size=len(frame)))
+    tests = feature_tests(frame, species, list(frame.columns), skewed=["petal length (cm)"])
+    for col in frame.columns:
+        groups = [frame[col].to_numpy()[species == s] for s in range(3)]
+        f, p = stats.f_oneway(*groups)
+        np.testing.assert_allclose(tests.loc[col, ["F", "p"]].to_numpy(float), [f, p], rtol=1e-10)
+        x = frame[col].to_numpy()
+        eta = sum(len(g) * (g.mean() - x.mean()) ** 2 for g in groups) / ((x - x.mean()) ** 2).sum()
+        np.testing.assert_allclose(tests.loc[col, "eta_squared"], eta, rtol=1e-12)
+    h, p = stats.kruskal(*[frame["petal length (cm)"][species == s] for s in range(3)])
+    np.testing.assert_allclose(
+        tests.loc["petal length (cm)", ["kruskal_H", "kruskal_p"]].to_numpy(float), [h, p]
+    )
+    assert np.isnan(tests.loc["sepal width (cm)", "kruskal_H"])
+    assert tests["separates"].tolist() == [True, True, True, True, False]  # the species differ, not the noise
+    # a real but tiny difference: p far below 0.05, eta squared below 0.01 -- not a separation
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 4, 40_000)
+    tiny = pd.DataFrame({"x": rng.normal(size=labels.size) + 0.05 * labels})
+    row = feature_tests(tiny, labels, ["x"]).loc["x"]
+    assert row["p"] < 1e-6 and row["eta_squared"] < 0.01 and not row["separates"]
+
+
+def test_command_says_which_features_do_not_separate_the_segments(tmp_path, capsys, demo):
+    frame, _ = demo
+    path = tmp_path / "customers.csv"
+    noisy = frame.assign(coin=np.random.default_rng(1).integers(0, 2, len(frame)), flat=7.0)
+    noisy.to_csv(path, index=False)
+    out = tmp_path / "o"
+    args = ["segment", "--input", str(path), "--k", "4", "--k-range", "3-4", "--no-plots", "--out", str(out)]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "The segments do not differ on coin, flat" in said
+    tests = pd.read_csv(out / "feature_tests.csv", index_col="feature")
+    assert not tests.loc["coin", "separates"] and not tests.loc["flat", "separates"]
+    assert tests.drop(index=["coin", "flat"])["separates"].all()
+    assert "## Do the segments differ?" in (out / "profile.md").read_text()
+    assert 'id="feature-tests"' in (out / "report.html").read_text()
 
 
 def test_command_on_a_csv_and_on_transactions(tmp_path, demo):

@@ -135,6 +135,7 @@ class Segmentation:
     started_from: np.ndarray | None = None  # refit: the previous cluster each cluster started from (-1: new)
     source: object = None  # the caller's table, whose id values ``labels`` gives back
     membership: np.ndarray | None = None  # gmm: (customers, K) probabilities, by cluster
+    feature_tests: object = None  # per numeric feature: ANOVA, eta squared, Kruskal-Wallis (profiles)
 
     # -- the run's facts --------------------------------------------------------------------
     @property
@@ -171,6 +172,13 @@ class Segmentation:
     def data_report(self):
         """One row per reason rows were dropped or changed, with the count."""
         return self.data.report.table()
+
+    @property
+    def not_separating(self):
+        """The numeric features on which the segments do not differ (``profiles.feature_tests``)."""
+        if self.feature_tests is None:
+            return []
+        return list(self.feature_tests.index[~self.feature_tests["separates"]])
 
     # -- tables -----------------------------------------------------------------------------
     def labels_frame(self, outlier_column=False):

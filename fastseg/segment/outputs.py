@@ -54,6 +54,7 @@ def write_folder(out, result, *, finish=None, plots=None):
             + ("\n" if notes else "")
             + markdown_table(profile.assign(share=[f"{v:.1%}" for v in profile["share"]]))
             + "\n"
+            + feature_tests_markdown(result)
         )
         result.sweep.to_csv(tmp / "k_sweep.csv")
         if plots is not None:
@@ -75,6 +76,33 @@ def write_folder(out, result, *, finish=None, plots=None):
     return written
 
 
+def separation_line(result):
+    """One sentence on the features the segments do not differ on (``profiles.feature_tests``)."""
+    from .profiles import ALPHA, SMALL_EFFECT
+
+    weak = result.not_separating
+    if not weak:
+        return "Every numeric feature differs between the segments (feature_tests.csv)."
+    return (
+        f"The segments do not differ on {', '.join(weak)} (one-way ANOVA p >= {ALPHA} or eta squared "
+        f"< {SMALL_EFFECT}; feature_tests.csv)."
+    )
+
+
+def feature_tests_markdown(result):
+    """profile.md's section of per-feature tests (empty without numeric features)."""
+    tests = result.feature_tests
+    if tests is None or tests.empty:
+        return ""
+    shown = tests.drop(columns="separates").map(lambda v: "" if np.isnan(v) else f"{v:.4g}")
+    shown["separates"] = ["yes" if v else "no" for v in tests["separates"]]
+    return (
+        "\n## Do the segments differ?\n\nPer numeric feature, across segments: one-way ANOVA (F, p), eta "
+        "squared (the share of the feature's variance between segments) and, for the skewed (log-transformed) "
+        f"features, Kruskal-Wallis (H, p).\n\n{separation_line(result)}\n\n" + markdown_table(shown) + "\n"
+    )
+
+
 def plot_inputs(result):
     """The arguments of ``plots.write_plots`` / ``PlotProcess.draw`` for a run."""
     return result.sweep, result.z_means, result.names, result.Z, result.segments, result.k
@@ -84,6 +112,8 @@ def tables(result):
     """{file name: table} of the run's other CSV files: the data report, the basket tables and
     the drift against a previous model, those the run has."""
     out = {"data_report.csv": result.data_report}
+    if result.feature_tests is not None:
+        out["feature_tests.csv"] = result.feature_tests.reset_index()
     for name, table in (("pairs.csv", result.pairs), ("recommendations.csv", result.recommendations),
                         ("hit_rate.csv", result.hit_rate)):  # fmt: skip
         if table is not None:
@@ -120,6 +150,8 @@ def describe(result, demo=False):
     if result.smallest_share < result.options.min_segment_share:
         lines.append(f"Note: the smallest segment holds {result.smallest_share:.1%} of the customers.")
     lines += ["", markdown_table(_profile_for_print(result))]
+    if result.feature_tests is not None and not result.feature_tests.empty:
+        lines += ["", separation_line(result)]
     if result.pairs is not None:
         pairs = result.pairs.groupby("segment").head(2)
         columns = ["antecedent", "consequent", "count", "support", "confidence", "lift"]

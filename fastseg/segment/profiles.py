@@ -1,4 +1,5 @@
-"""Describing segments: per-segment profiles in the data's units, standardised means, names."""
+"""Describing segments: per-segment profiles in the data's units, standardised means, names, and
+per-feature tests of whether the segments differ."""
 
 import numpy as np
 
@@ -24,6 +25,47 @@ def profile_table(frame, labels, features):
         for value in sorted(frame[col].astype(str).unique()):
             out[f"{col} = {value}"] = (frame[col].astype(str) == value).groupby(seg).mean()
     out.index.name = "segment"
+    return out
+
+
+# A feature separates the segments when its one-way ANOVA has p below this and eta squared (the
+# share of the feature's variance between segments) at least SMALL_EFFECT, Cohen's "small".
+ALPHA = 0.05
+SMALL_EFFECT = 0.01
+
+
+def feature_tests(frame, labels, features, skewed=()):
+    """Per numeric feature: the one-way ANOVA of the feature across segments (``F``, ``p``), its
+    effect size ``eta_squared`` (between-segment sum of squares / total), for the ``skewed``
+    features also Kruskal-Wallis (``kruskal_H``, ``kruskal_p``; blank for the others), and
+    ``separates`` (p < ALPHA and eta squared >= SMALL_EFFECT). scipy's tests; a feature constant
+    within every segment has F infinite (p 0) or, constant overall, blank statistics."""
+    import warnings
+
+    from scipy import stats
+
+    pd = _pandas()
+    numeric, _ = split_columns(frame, features)
+    labels = np.asarray(labels)
+    present = np.unique(labels)
+    rows = {}
+    for col in numeric:
+        values = frame[col].to_numpy(dtype=np.float64)
+        groups = [values[labels == c] for c in present]
+        total = float(np.sum((values - values.mean()) ** 2))
+        between = float(sum(g.size * (g.mean() - values.mean()) ** 2 for g in groups))
+        row = {"F": np.nan, "p": np.nan, "eta_squared": between / total if total > 0 else np.nan,
+               "kruskal_H": np.nan, "kruskal_p": np.nan}  # fmt: skip
+        if len(groups) > 1:
+            with warnings.catch_warnings():  # constant input: scipy warns and returns inf or nan
+                warnings.simplefilter("ignore")
+                row["F"], row["p"] = (float(v) for v in stats.f_oneway(*groups))
+                if col in skewed and total > 0:
+                    row["kruskal_H"], row["kruskal_p"] = (float(v) for v in stats.kruskal(*groups))
+        row["separates"] = bool(row["p"] < ALPHA and row["eta_squared"] >= SMALL_EFFECT)
+        rows[col] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "feature"
     return out
 
 

@@ -214,6 +214,16 @@ def _profile_section(folder):
         formats = dict.fromkeys(shown.columns, _compact)
         formats.update({"segment": "{}", "size": "{:,}"})
         parts.append(html_table(shown, table_id="profile", formats=formats))
+    tests = _read(folder, "feature_tests.csv")
+    if tests is not None and len(tests):
+        parts.append(
+            '<p class="note">Do the segments differ? Per numeric feature: one-way ANOVA (F, p), eta squared '
+            "(the share of its variance between segments) and, for skewed features, Kruskal-Wallis (H, p); "
+            "a feature separates the segments when p &lt; 0.05 and eta squared is at least 0.01.</p>"
+        )
+        tests["separates"] = ["yes" if v else "no" for v in tests["separates"]]
+        formats = dict.fromkeys(["F", "p", "eta_squared", "kruskal_H", "kruskal_p"], "{:.3g}")
+        parts.append(html_table(tests, table_id="feature-tests", formats=formats))
     grid = [
         _figure(folder / name, FIGURES[name])
         for name in ("profile_heatmap.png", "pca.png")

@@ -7,7 +7,7 @@ from .._pandas import require_pandas as _pandas
 from ..kmeans import KMeans
 from . import warm
 from .job import Job, Options, Segmentation, with_source_ids
-from .profiles import clustering_space_means, profile_table, segment_names
+from .profiles import clustering_space_means, feature_tests, profile_table, segment_names
 from .sweep import fitted_labels, make_model, make_preprocessor, select_k
 
 
@@ -174,6 +174,7 @@ def cluster(data, options, *, progress=None, previous=None):
         outliers=outliers,
         sweep_rows=sample.shape[0],
         feature_profile=profile_table(frame, labels, features),
+        feature_tests=feature_tests(frame, labels, features, skewed=logged),
         z_means=clustering_space_means(Z, labels, columns),
         names=segment_names(Z, labels, columns),
         k_reason=k_reason,
