@@ -71,7 +71,6 @@ def test_genetic_sklearn_compatible(estimator, check):
         GaussianMixture(n_components=2, covariance_type="diag", max_iter=5),
         GaussianMixture(n_components=2),
         BayesianGaussianMixture(n_init=2, max_iter=5),  # scikit-learn's own check instance
-        BayesianGaussianMixture(n_components=2, covariance_type="diag", max_iter=5),
         BayesianGaussianMixture(n_components=2, weight_concentration_prior_type="dirichlet_distribution"),
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED if est.n_components > 1 else {},

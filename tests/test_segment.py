@@ -123,6 +123,7 @@ def test_command_writes_every_file(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "paper cluster 1" in printed and "Adjusted Rand" in printed
     assert "Top product pairs per segment" in printed and "hit rate@10" in printed
+    assert "probability" not in pd.read_csv(out / "labels.csv").columns  # K-means: no membership
     names = {p.name for p in out.iterdir()}
     expected = {
         "labels.csv",
@@ -222,15 +223,7 @@ def test_mixture_labels_carry_membership_probabilities(tmp_path):
     assigned = pd.read_csv(tmp_path / "a" / "labels.csv", dtype={"customer_id": str})
     np.testing.assert_array_equal(assigned["segment"], labels["segment"])
     np.testing.assert_allclose(assigned["probability"], labels["probability"], rtol=1e-9)
-    # without --probabilities: the assigned segment's only; K-means: none
-    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
-    plain = pd.read_csv(tmp_path / "plain" / "labels.csv")
-    assert "probability" in plain.columns and not any(
-        c.startswith("probability_segment") for c in plain.columns
-    )
-    argv[3] = "kmeans"
-    assert main([*argv, "--out", str(tmp_path / "km")]) == 0
-    assert "probability" not in pd.read_csv(tmp_path / "km" / "labels.csv").columns
+    assert not any(c.startswith("probability_segment") for c in assigned.columns)  # the assigned one only
 
 
 def test_probabilities_need_a_mixture(tmp_path, capsys):
