@@ -180,24 +180,12 @@ class BayesianGaussianMixture(_Mixture):
         return self._log_prob_rows(data.X).argmax(axis=1)  # X is validated already
 
     def _get_parameters(self):
-        return _variational.VParams(
-            self.weight_concentration_,
-            self.mean_precision_,
-            self.means_,
-            self.degrees_of_freedom_,
-            self.covariances_,
-            self.precisions_cholesky_,
-        )
+        """The fitted ``VParams`` (each field is the attribute of its name plus ``_``)."""
+        return _variational.VParams(*(getattr(self, f"{name}_") for name in _variational.VParams._fields))
 
     def _set_parameters(self, params):
-        (
-            self.weight_concentration_,
-            self.mean_precision_,
-            self.means_,
-            self.degrees_of_freedom_,
-            self.covariances_,
-            self.precisions_cholesky_,
-        ) = params
+        for name, value in zip(_variational.VParams._fields, params):
+            setattr(self, f"{name}_", value)
         self.weights_ = _variational.weights(params, self.weight_concentration_prior_type)
         self.precisions_ = _em.precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
 

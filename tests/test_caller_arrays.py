@@ -82,7 +82,9 @@ def test_kmeans_sparse(dtype, fmt, rng):
     assert_unchanged(pairs)
     assert not X.has_sorted_indices
     # and the fit is the fit of the same matrix stored the ordinary way
-    np.testing.assert_array_equal(model.labels_, KMeans(3, random_state=0).fit(dense, sample_weight=w).labels_)
+    np.testing.assert_array_equal(
+        model.labels_, KMeans(3, random_state=0).fit(dense, sample_weight=w).labels_
+    )
 
 
 def test_partial_fit_and_kmeans_plusplus(dtype, rng):
@@ -131,7 +133,9 @@ def test_mixture(dtype, init_params, rng):
         g.fit(X, sample_weight=w)
         g.predict(X), g.predict_proba(X), g.score_samples(X)
     GaussianMixture(3, means_init=means, random_state=0).fit(X)
-    GaussianMixture(3, weights_init=weights, means_init=means, precisions_init=precisions, random_state=0).fit(X)
+    GaussianMixture(
+        3, weights_init=weights, means_init=means, precisions_init=precisions, random_state=0
+    ).fit(X)
     assert_unchanged(pairs)
 
 

@@ -357,6 +357,7 @@ class _WorkerRemoved(distributed.diagnostics.plugin.SchedulerPlugin):
         self.event.set()
 
 
+@pytest.mark.slow
 def test_fit_survives_a_killed_worker(client, monkeypatch):
     rng = np.random.default_rng(8)
     X = make_data(rng, 20000, 4, k=6, dtype=np.float32)

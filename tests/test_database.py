@@ -460,6 +460,7 @@ def test_postgres_failed_write_leaves_no_partial_table(pg_shop):
         assert pg_rows(shop, "SELECT count(*) FROM kept") == [(10,)]
 
 
+@pytest.mark.slow
 def test_the_real_command_prints_no_warning_or_traceback(tmp_path, shop_sqlite):
     """In a subprocess, where library warnings would reach the terminal."""
     import os
@@ -468,7 +469,16 @@ def test_the_real_command_prints_no_warning_or_traceback(tmp_path, shop_sqlite):
 
     path, _ = shop_sqlite
     # (the plotting process's terminal is checked in test_messy_inputs)
-    base = [sys.executable, "-m", "fastseg.cli", "segment", "--input", f"sqlite:///{path}", "--quiet", "--no-plots"]
+    base = [
+        sys.executable,
+        "-m",
+        "fastseg.cli",
+        "segment",
+        "--input",
+        f"sqlite:///{path}",
+        "--quiet",
+        "--no-plots",
+    ]
     root = str(Path(__file__).resolve().parent.parent)  # this checkout's fastseg, whatever is installed
     env = dict(os.environ, PYTHONWARNINGS="default", PYTHONPATH=root)
     done = subprocess.run(
@@ -501,7 +511,11 @@ def test_postgres_integer_ids_with_nulls_come_out_as_integers(pg_shop, tmp_path,
     shop, _ = pg_shop
     rng = np.random.default_rng(4)
     ids = [None if i % 10 == 3 else 9_000_000_000_000 + 13 * i for i in range(80)]  # read as float64
-    pg_execute(shop, "DROP TABLE IF EXISTS gappy", "CREATE TABLE gappy (customer_id bigint, spend float8, visits int)")
+    pg_execute(
+        shop,
+        "DROP TABLE IF EXISTS gappy",
+        "CREATE TABLE gappy (customer_id bigint, spend float8, visits int)",
+    )
     engine = pg_engine(shop)
     with engine.begin() as con:
         pd.DataFrame(

@@ -11,6 +11,8 @@ import pytest
 
 from fastseg import _ahead
 
+pytestmark = pytest.mark.slow  # fresh processes with empty kernel caches: run with -m slow
+
 # Records every fastseg kernel Numba compiles while a float32 KMeans fits and predicts.
 _FIT = """
 import json, sys

@@ -63,7 +63,9 @@ def test_population_assign_matches_reference(dtype, n, d, k, P, rng):
         np.testing.assert_allclose(sums, ref_sums, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(weights, ref_weights, rtol=1e-12)
     else:  # float32 rows, float64 statistics: rounding of the rows' sums only
-        np.testing.assert_allclose(sums, ref_sums, rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(ref_sums).max())
+        np.testing.assert_allclose(
+            sums, ref_sums, rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(ref_sums).max()
+        )
         np.testing.assert_allclose(weights, ref_weights, rtol=RTOL[dtype])
     sse_only, _, _ = run_population_assign(X, w, population, update=False)
     np.testing.assert_array_equal(sse_only, sse)

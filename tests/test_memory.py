@@ -18,6 +18,8 @@ from fastseg._kernels.lloyd import padded_features
 from fastseg._rows import BLOCKS_BYTES
 from fastseg._seeding import SEED_MATRIX_BYTES
 
+pytestmark = pytest.mark.slow  # large fits and fresh processes: run with -m slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The children's reading of their resident memory (bytes).
@@ -32,7 +34,9 @@ def status(field):
                 return int(line.split()[1]) * 1024
 """
 
-_CHILD = _STATUS + r"""
+_CHILD = (
+    _STATUS
+    + r"""
 
 import fastseg._rows, fastseg._seeding
 from fastseg import KMeans
@@ -56,6 +60,7 @@ before = status("VmRSS")
 KMeans(k, n_init=1, max_iter=5, tol=1e-4, random_state=0).fit(X)
 print(json.dumps({"growth": status("VmHWM") - before}))
 """
+)
 
 # Interpreter and library noise on top of the arrays the docs list.
 SLACK = 1 * 2**20
@@ -126,7 +131,9 @@ def test_large_fit_grows_by_at_most_a_fifth_of_x(dtype):
     assert growth <= 0.25 * x_bytes, growth / x_bytes
 
 
-_MEMMAP_CHILD = _STATUS + r"""
+_MEMMAP_CHILD = (
+    _STATUS
+    + r"""
 
 from fastseg import KMeans
 
@@ -140,6 +147,7 @@ before = status("VmRSS")
 KMeans(8, init=init, n_init=1, max_iter=4, tol=0.0).fit(X)
 print(json.dumps({"growth": status("VmHWM") - before}))
 """
+)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

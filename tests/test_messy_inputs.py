@@ -354,6 +354,7 @@ print(json.dumps(statuses))
 """
 
 
+@pytest.mark.slow
 def test_every_command_keeps_python_warnings_off_the_terminal(tmp_path, export):
     # Every command, in an interpreter that shows every warning (-W always): what each command
     # writes to stderr (warnings included), and the process's own stderr (where the plotting
@@ -456,7 +457,9 @@ def _awkward_export(path):
     rows = []
     for c in range(12):
         for o in range(2 + 4 * (c % 2)):
-            rows.append([f"K{c:02d}", f"2011-0{1 + o % 9}-1{c % 10} 10:00", f"{rng.uniform(5, 50):.2f}", f"O{c}-{o}"])
+            rows.append(
+                [f"K{c:02d}", f"2011-0{1 + o % 9}-1{c % 10} 10:00", f"{rng.uniform(5, 50):.2f}", f"O{c}-{o}"]
+            )
     rows.append(["K00", "2011-05-01 09:00", "-1000.00", "R1"])  # returns more than K00 ever bought
     rows.append(["K01", "", "3.00", "X1"])  # no date
     rows.append(["K01", "2011-02-01 10:00", "twelve", "X2"])  # an unreadable number
@@ -474,10 +477,16 @@ def test_sep_amount_column_and_every_drop_reason(tmp_path, capsys):
         "--transactions", "--id-column", "Customer", "--date-column", "Order date, local, 24h",
         "--amount-column", "Gross, EUR, incl. VAT", "--order-column", "Order", "--k", "2",
     ]  # fmt: skip
-    status, _, err = run(["segment", "--input", str(path), *flags, "--out", str(tmp_path / "sniffed")], capsys)
-    assert status == 2 and "has no column 'Customer'" in err and not (tmp_path / "sniffed").exists()  # split at commas
+    status, _, err = run(
+        ["segment", "--input", str(path), *flags, "--out", str(tmp_path / "sniffed")], capsys
+    )
+    assert (
+        status == 2 and "has no column 'Customer'" in err and not (tmp_path / "sniffed").exists()
+    )  # split at commas
     out = tmp_path / "out"
-    status, printed, err = run(["segment", "--input", str(path), "--sep", ";", *flags, "--out", str(out)], capsys)
+    status, printed, err = run(
+        ["segment", "--input", str(path), "--sep", ";", *flags, "--out", str(out)], capsys
+    )
     assert status == 0, err
     assert_clean_terminal(printed, err)
     report = pd.read_csv(out / "data_report.csv")
@@ -523,7 +532,9 @@ def test_which_columns_are_log_transformed(tmp_path, capsys):
     for name, extra in (("auto", []), ("off", ["--no-log"])):
         out = tmp_path / name
         argv = ["segment", "--input", str(path), "--id-column", "id", "--k", "3", *extra]
-        status, _, err = run([*argv, "--save-model", str(tmp_path / f"{name}.fsm"), "--out", str(out)], capsys)
+        status, _, err = run(
+            [*argv, "--save-model", str(tmp_path / f"{name}.fsm"), "--out", str(out)], capsys
+        )
         assert status == 0, err
         steps = load_model(tmp_path / f"{name}.fsm").meta["preprocessing"]
         logged[name] = sorted(s["feature"] for s in steps if s.get("log1p"))

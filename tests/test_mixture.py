@@ -80,7 +80,9 @@ def test_fit_is_identical_on_one_and_two_threads_and_every_run(rng, covariance_t
     fits = []
     for n_threads in (1, 2, 1, 2):
         with threads(n_threads):
-            fits.append(GaussianMixture(3, covariance_type=covariance_type, random_state=4, n_init=2, tol=1e-8).fit(X))
+            fits.append(
+                GaussianMixture(3, covariance_type=covariance_type, random_state=4, n_init=2, tol=1e-8).fit(X)
+            )
     assert fits[0].n_iter_ > 2
     for other in fits[1:]:
         for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):

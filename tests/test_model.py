@@ -114,7 +114,9 @@ def test_new_and_vanished_segments_are_said(customers, tmp_path):
     drift = follow_previous(result, previous).drift
     assert set(drift.loc[drift["status"] == "new"].index) == {int(s) for s in numbers if s not in shifts}
     # a model with more segments than the refit: some vanish
-    drift = follow_previous(_fit(customers, k=3), load_model(model_from_result(result).save(tmp_path / "m5"))).drift
+    drift = follow_previous(
+        _fit(customers, k=3), load_model(model_from_result(result).save(tmp_path / "m5"))
+    ).drift
     assert (drift["status"] == "vanished").sum() >= 2
 
 
@@ -277,7 +279,9 @@ def _changed_model(model, out):
 def _future_model(model, out):
     """The model at ``model`` as a later fastseg in another format version would write it."""
     saved = load_model(model)
-    return SegmentationModel(dict(saved.meta, format_version=99, fastseg_version="9.0"), saved.arrays).save(out)
+    return SegmentationModel(dict(saved.meta, format_version=99, fastseg_version="9.0"), saved.arrays).save(
+        out
+    )
 
 
 PROBLEMS = {

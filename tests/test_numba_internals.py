@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+import pytest
 
 from fastseg._kernels import _numba, lloyd
 from fastseg._kernels._config import JIT
@@ -52,6 +53,7 @@ def test_compile_event_is_heard():
     assert heard
 
 
+@pytest.mark.slow
 def test_a_cached_kernel_loads_in_a_fresh_process():
     code = (
         "import numpy as np\n"

@@ -75,6 +75,7 @@ print(KMeans.__module__, GaussianMixture.__module__, __name__, *sys.argv[1:])
 """
 
 
+@pytest.mark.slow
 def test_python_m_fastseg_patch_runs_an_unmodified_script(tmp_path, capsys):
     script = tmp_path / "job.py"
     script.write_text(_SCRIPT)

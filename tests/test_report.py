@@ -113,4 +113,3 @@ def test_report_reads_whatever_tables_the_run_wrote(tmp_path):
     assert re.search(r'<table id="profile">.*?</table>', text, re.S).group(0).count("<tr>") == 3
     assert re.search(r'<table id="data-report">.*?</table>', text, re.S).group(0).count("<tr>") == 3
     assert page == tmp_path / "report.html"
-

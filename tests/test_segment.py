@@ -340,6 +340,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, content, ext
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fastseg-")]
 
 
+@pytest.mark.slow
 def test_real_command_in_a_subprocess(tmp_path):
     cmd = [sys.executable, "-m", "fastseg.cli", "segment", "--demo", "--k-range", "2-5", "--out", "res"]
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -70,7 +70,12 @@ def test_a_real_drift_is_a_shift_of_that_segment(tmp_path):
     feature = "purchase_interval_days"
     assert feature not in first.logged  # so 2 SD in the file are 2 SD in the clustering space
     # 2 SD in two segments, and either side of the documented 1 SD cut
-    for segment, sds, status in ((1, 2.0, "shifted"), (3, 2.0, "shifted"), (2, 1.25, "shifted"), (4, 0.75, "kept")):
+    for segment, sds, status in (
+        (1, 2.0, "shifted"),
+        (3, 2.0, "shifted"),
+        (2, 1.25, "shifted"),
+        (4, 0.75, "kept"),
+    ):
         moved = frame.copy()
         members = first.segments == segment
         moved[feature] = moved[feature].astype(float)
