@@ -51,6 +51,10 @@ def _input_flags(parser, demo):
                      "on one day)")  # fmt: skip
     src.add_argument("--item-column", default="item", metavar="COL",
                      help="with --transactions: product column, for product pairs and recommendations (default: item)")  # fmt: skip
+    src.add_argument("--missing", choices=["impute", "drop", "error"], default="impute",
+                     help="a blank in a customer table's feature column: impute (the column's median, or a "
+                     "'missing' category for text; a saved model's values with assign), drop the customer, "
+                     "or error; each counted per column (default impute)")  # fmt: skip
     src.add_argument("--strict", action="store_true",
                      help="stop with an error instead of dropping rows that cannot be used")  # fmt: skip
     return src

@@ -81,8 +81,8 @@ def _say(line):
     print(f"fastseg: {line}", file=sys.stderr)
 
 
-def _columns(args, features):
-    """The column flags as a ``job.Columns``."""
+def _columns(args, features, fills=None):
+    """The column flags as a ``job.Columns`` (``fills``: a saved model's fill values)."""
     from fastseg.segment.job import Columns
 
     return Columns(
@@ -90,6 +90,7 @@ def _columns(args, features):
         date_column=args.date_column, date_format=args.date_format, amount_column=args.amount_column,
         quantity_column=args.quantity_column, price_column=args.price_column,
         order_column=args.order_column, item_column=args.item_column, strict=args.strict,
+        missing=args.missing, fills=fills,
     )  # fmt: skip
 
 
@@ -272,7 +273,7 @@ def _cmd_assign(args):
         raise ValueError(f"the model's features are {','.join(model.features)}; leave out --features")
     progress = _Progress(not args.quiet)
     database = _read_database(args)
-    data = _read(args, database, _columns(args, None if args.transactions else model.features))
+    data = _read(args, database, _columns(args, None if args.transactions else model.features, model.fills))
     progress.stage(f"read {len(data.frame)} customers from {_source_name(args, database)}")
     result = model.assigned(data)
     report = data.report.table()

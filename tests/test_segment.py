@@ -324,7 +324,7 @@ def test_command_on_a_csv_and_on_transactions(tmp_path, demo):
         ("customer_id,spend\n", [], "no rows|no data"),
         ("customer_id,spend\nA,1\nB,2\nC,3\n", ["--features", "spend,age"], "no column 'age'"),
         ("customer_id,spend\nA,1\nB,x\nC,3\nD,4\nE,5\n", [], "numeric except for values such as 'x'"),
-        ("customer_id,spend\nA,1\nB,\nC,3\n", [], "missing values"),
+        ("customer_id,spend\nA,1\nB,\nC,3\n", ["--missing", "error"], "missing values"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, content, extra, match):
@@ -453,3 +453,18 @@ def test_sweep_scores_are_scikit_learns(case):
     assert davies_bouldin(X, labels) == pytest.approx(davies_bouldin_score(X, labels), rel=1e-10)
     with pytest.raises(ValueError, match="clusters"):
         silhouette(X, np.zeros(300, dtype=int))
+
+
+def test_a_one_feature_table_segments_and_draws_its_plots(tmp_path):
+    # One clustering column: the customer scatter has one principal component.
+    path = tmp_path / "one.csv"
+    path.write_text(
+        "customer_id,spend\n" + "".join(f"c{i},{v}\n" for i, v in enumerate([1, 2, 3, 10, 11, 12, 30, 31]))
+    )
+    out = tmp_path / "o"
+    assert (
+        main(["segment", "--input", str(path), "--k", "3", "--k-range", "2-3", "--out", str(out), "--quiet"])
+        == 0
+    )
+    assert (out / "pca.png").read_bytes().startswith(PNG_MAGIC)
+    assert pd.read_csv(out / "labels.csv")["segment"].nunique() == 3

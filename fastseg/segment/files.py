@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .._pandas import require_pandas as _pandas
-from .job import Columns
+from .job import MISSING_CATEGORY, Columns
 from .purchases import DataReport, clean_purchases, ids_as_text, rfm_table
 
 DELIMITERS = ",;\t|"
@@ -97,13 +97,76 @@ def read_table(path, *, sep=None, text_columns=(), report=None):
     return frame
 
 
-def _check_features(frame, features):
-    pd = _pandas()
+def _require_features(frame, features):
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise ValueError(
             f"no column {', '.join(map(repr, missing))} in the input; its columns are {', '.join(map(str, frame.columns))}."
         )
+
+
+def blanks(series):
+    """True where a value is missing: NaN/None, or text that is empty or only spaces."""
+    pd = _pandas()
+    missing = series.isna().to_numpy().copy()
+    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+        missing |= series.fillna("").astype(str).str.strip().eq("").to_numpy()
+    return missing
+
+
+def fill_values(frame, features):
+    """What ``missing='impute'`` fills each feature's blanks with: the median of a numeric
+    column's values, the "missing" category for a text one (the values a saved model keeps)."""
+    pd = _pandas()
+    out = {}
+    for col in features:
+        s = frame[col]
+        numeric = pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+        out[col] = float(s[~blanks(s)].astype(float).median()) if numeric else MISSING_CATEGORY
+    return out
+
+
+def fill_blanks(frame, features, mode, report, fills=None):
+    """``frame`` with the blanks of its feature columns handled as ``mode`` says (see
+    ``job.Columns``), each imputed or dropped value counted per column in ``report``; ``fills``
+    (a saved model's) instead of this table's own fill values. Returns (frame, fill values)."""
+    _require_features(frame, features)
+    found = {col: blanks(frame[col]) for col in features}
+    if mode == "error":
+        for col, mask in found.items():
+            if mask.any():
+                raise ValueError(
+                    f"column {col!r} has {int(mask.sum())} missing values; fill or drop them first "
+                    "(or --missing impute / drop)."
+                )
+        return frame, fill_values(frame, features)
+    if mode == "drop":
+        seen = np.zeros(len(frame), dtype=bool)
+        for col, mask in found.items():
+            report.drop(f"a missing value in column {col!r}", (mask & ~seen).sum())
+            seen |= mask
+        if seen.all():
+            raise ValueError("every customer has a missing feature value: nothing is left to segment.")
+        frame = frame[~seen].reset_index(drop=True)
+        return frame, fill_values(frame, features)
+    for col, mask in found.items():
+        if mask.all() and fills is None:
+            raise ValueError(f"column {col!r} is entirely blank: there is nothing to impute it from.")
+    fills = fills or fill_values(frame, features)
+    frame = frame.copy()
+    for col, mask in found.items():
+        if mask.any():
+            value = fills[col]
+            with_value = "the category" if isinstance(value, str) else "its median"
+            filled = frame[col].where(~mask, value)
+            frame[col] = filled if isinstance(value, str) else filled.astype(float)
+            report.impute(f"missing in column {col!r}, filled with {with_value} {value!r}", mask.sum())
+    return frame, fills
+
+
+def _check_features(frame, features):
+    pd = _pandas()
+    _require_features(frame, features)
     for col in features:
         s = frame[col]
         if s.isna().any():
@@ -140,6 +203,7 @@ class CustomerData:
     purchases: object = None
     report: DataReport = field(default_factory=DataReport)
     item_column: str = "item"
+    fills: dict | None = None  # the value a blank in each feature takes (``fill_values``)
 
 
 def load_customers(*, demo=False, path=None, sep=None, seed=0, columns=None):
@@ -232,5 +296,6 @@ def customers_from_table(table, columns=None):
                 f"customer id {frame.loc[dup, id_column].iloc[0]!r} appears more than once in column "
                 f"{id_column!r}: a customer table has one row per customer (for purchases, use --transactions)."
             )
+    frame, fills = fill_blanks(frame, features, cols.missing, report, fills=cols.fills)
     _check_features(frame, features)
-    return CustomerData(frame, id_column, features, None, None, report)
+    return CustomerData(frame, id_column, features, None, None, report, fills=fills)

@@ -11,12 +11,21 @@ import numpy as np
 
 from .._pandas import require_pandas as _pandas
 
+# What a blank in a feature column does (``Columns.missing``).
+MISSING = ("impute", "drop", "error")
+# The category a blank in a text feature becomes with ``missing='impute'``.
+MISSING_CATEGORY = "missing"
+
 
 @dataclass(frozen=True)
 class Columns:
     """Where the input keeps what: the id and feature columns of a customer table or, with
     ``transactions``, the columns of a purchase table (date, amount or quantity x price, order,
-    item); ``strict`` turns rows that cannot be used into an error instead of a reported drop."""
+    item); ``strict`` turns rows that cannot be used into an error instead of a reported drop;
+    ``missing`` says what a blank in a customer table's feature column does: ``impute`` (the
+    column's median, or a "missing" category for text), ``drop`` (the customer is left out) or
+    ``error``; each counted per column (``files.fill_blanks``). ``fills``: the values to impute
+    with instead of the table's own (a saved model's)."""
 
     id_column: str | None = None
     features: tuple | None = None
@@ -29,8 +38,12 @@ class Columns:
     order_column: str | None = None
     item_column: str = "item"
     strict: bool = False
+    missing: str = "impute"
+    fills: dict | None = None
 
     def __post_init__(self):
+        if self.missing not in MISSING:
+            raise ValueError(f"missing must be one of {', '.join(MISSING)}, got {self.missing!r}.")
         features = self.features
         if isinstance(features, str):
             features = [c.strip() for c in features.split(",")]

@@ -100,6 +100,11 @@ class SegmentationModel:
         return np.asarray(self.meta["segment_numbers"], dtype=np.int64)
 
     @property
+    def fills(self):
+        """{feature: the value a blank takes} of the fitted customer table (None: not kept)."""
+        return self.meta.get("fill_values")
+
+    @property
     def names(self):
         """{segment number: name}."""
         return {int(s): name for s, name in self.meta["names"].items()}
@@ -314,6 +319,8 @@ def model_from_result(result, ids=None):
         "names": {str(int(s)): str(names[int(s)]) for s in numbers},
         "shares": {str(int(numbers[j])): float(counts[j] / counts.sum()) for j in range(k)},
     }
+    if result.data.fills is not None:
+        meta["fill_values"] = result.data.fills
     arrays = {}
     if method == "gmm":
         meta["covariance_type"] = model.covariance_type

@@ -145,8 +145,12 @@ def _plot_data(sweep, z_means, names, Z, segments, chosen_k):
         for c in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "ga_best_sse")
         if c in sweep
     ]
-    pca = PCA(n_components=2, random_state=0)
+    # One clustering column (or two customers): one component, drawn along the x axis.
+    pca = PCA(n_components=min(2, *Z.shape), random_state=0)
     P = pca.fit_transform(Z)
+    explained = pca.explained_variance_ratio_
+    if P.shape[1] < 2:
+        P, explained = np.column_stack([P, np.zeros(len(P))]), np.append(explained, 0.0)
     segments = np.asarray(segments)
     shown = ""
     if len(P) > SCATTER_POINTS:  # a million dots draw slowly and show no more than these do
@@ -163,7 +167,7 @@ def _plot_data(sweep, z_means, names, Z, segments, chosen_k):
         "P": P,
         "segments": segments,
         "names": {int(s): names[s] for s in sorted(names)},
-        "explained": pca.explained_variance_ratio_[:2],
+        "explained": explained[:2],
         "shown": shown,
     }
 

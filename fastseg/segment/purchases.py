@@ -50,25 +50,37 @@ DATE_SAMPLE = 2000
 @dataclass
 class DataReport:
     """What happened to the input rows: ``drops`` are (reason, rows) of rows left out,
-    ``notes`` are one-line remarks (how a column was read, returns netted, ...)."""
+    ``imputed`` (reason, values) of blanks filled in, ``notes`` are one-line remarks (how a
+    column was read, returns netted, ...)."""
 
     drops: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    imputed: list = field(default_factory=list)
 
     def drop(self, reason, rows):
         if rows:
             self.drops.append((reason, int(rows)))
 
+    def impute(self, reason, values):
+        if values:
+            self.imputed.append((reason, int(values)))
+
     def note(self, text):
         self.notes.append(text)
 
     def table(self):
+        """``reason, rows``: the drops, then the imputed values ("imputed: ..." reasons)."""
         pd = _pandas()
-        return pd.DataFrame(self.drops, columns=["reason", "rows"])
+        rows = self.drops + [(f"imputed: {reason}", n) for reason, n in self.imputed]
+        return pd.DataFrame(rows, columns=["reason", "rows"])
 
     def lines(self):
         """One line per reason, then the notes."""
-        return [f"dropped {rows:,} rows: {reason}" for reason, rows in self.drops] + list(self.notes)
+        return (
+            [f"dropped {rows:,} rows: {reason}" for reason, rows in self.drops]
+            + [f"imputed {n:,} value{'' if n == 1 else 's'}: {reason}" for reason, n in self.imputed]
+            + list(self.notes)
+        )
 
 
 def ids_as_text(series):
