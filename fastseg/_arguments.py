@@ -51,6 +51,13 @@ def _input_flags(parser, demo):
                      "on one day)")  # fmt: skip
     src.add_argument("--item-column", default="item", metavar="COL",
                      help="with --transactions: product column, for product pairs and recommendations (default: item)")  # fmt: skip
+    src.add_argument("--as-of", metavar="DATE",
+                     help="with --transactions: measure recency (and tenure) at the end of this day (or "
+                     "this time), leaving later purchases out, counted (default: the day after the last "
+                     "purchase)")  # fmt: skip
+    src.add_argument("--rfm-extra", action="store_true",
+                     help="with --transactions: also tenure_days (first purchase to --as-of) and "
+                     "avg_order_value (monetary / frequency) as features")  # fmt: skip
     src.add_argument("--missing", choices=["impute", "drop", "error"], default="impute",
                      help="a blank in a customer table's feature column: impute (the column's median, or a "
                      "'missing' category for text; a saved model's values with assign), drop the customer, "

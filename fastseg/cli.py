@@ -90,7 +90,7 @@ def _columns(args, features, fills=None):
         date_column=args.date_column, date_format=args.date_format, amount_column=args.amount_column,
         quantity_column=args.quantity_column, price_column=args.price_column,
         order_column=args.order_column, item_column=args.item_column, strict=args.strict,
-        missing=args.missing, fills=fills,
+        missing=args.missing, fills=fills, as_of=args.as_of, rfm_extra=args.rfm_extra,
     )  # fmt: skip
 
 

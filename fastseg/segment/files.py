@@ -11,7 +11,7 @@ import numpy as np
 
 from .._pandas import require_pandas as _pandas
 from .job import MISSING_CATEGORY, Columns
-from .purchases import DataReport, clean_purchases, ids_as_text, rfm_table
+from .purchases import DataReport, clean_purchases, ids_as_text, purchases_as_of, rfm_table
 
 DELIMITERS = ",;\t|"
 
@@ -255,7 +255,10 @@ def customers_from_table(table, columns=None):
             price=cols.price_column, order=cols.order_column, item=item_column, date_format=cols.date_format,
             strict=strict,
         )  # fmt: skip
-        rfm = rfm_table(purchases)
+        now = None
+        if cols.as_of is not None:
+            purchases, now = purchases_as_of(purchases, cols.as_of, report)
+        rfm = rfm_table(purchases, now=now, extra=cols.rfm_extra)
         if rfm.attrs["net_negative"]:
             report.note(
                 f"{rfm.attrs['net_negative']:,} customers returned more than they bought in the period: "
@@ -263,6 +266,8 @@ def customers_from_table(table, columns=None):
             )
         frame = rfm.reset_index().rename(columns={"customer": customer})
         features = ["recency_days", "frequency", "monetary"]
+        if cols.rfm_extra:
+            features += ["tenure_days", "avg_order_value"]
         _check_features(frame, features)
         return CustomerData(frame, customer, features, None, purchases, report, item_column or "item")
     frame = table

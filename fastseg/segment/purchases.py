@@ -365,10 +365,12 @@ def clean_purchases(
     return out, report
 
 
-def rfm_table(purchases, now=None):
+def rfm_table(purchases, now=None, extra=False):
     """Recency (days since the last purchase, from ``now`` or the day after the last one),
     frequency (distinct baskets) and monetary (spend net of returns, at least 0) per customer
-    of a ``clean_purchases`` table, indexed by customer id (text, sorted)."""
+    of a ``clean_purchases`` table, indexed by customer id (text, sorted). With ``extra``, also
+    ``tenure_days`` (days from the first purchase to ``now``, the customer's age "T" of CLV
+    models) and ``avg_order_value`` (monetary / frequency; 0 without a purchase)."""
     pd = _pandas()
     codes, customers = pd.factorize(purchases["customer"], sort=True)
     k = len(customers)
@@ -392,5 +394,44 @@ def rfm_table(purchases, now=None):
         },
         index=pd.Index(np.asarray(customers, dtype=object), name="customer"),
     )
+    if extra:
+        first = np.full(k, np.iinfo(np.int64).max)
+        np.minimum.at(first, codes[bought], dates[bought])
+        out["tenure_days"] = np.floor((now_ns - first) / (86_400 * 10**9))
+        out["avg_order_value"] = np.divide(
+            out["monetary"].to_numpy(), frequency, out=np.zeros(k), where=frequency > 0
+        )
     out.attrs["net_negative"] = int((monetary < 0).sum())
     return out
+
+
+def as_of_cutoff(as_of):
+    """The instant ``--as-of`` stands for: the end of the day for a date alone, else the time
+    given. A value that is not a date is a ValueError naming it."""
+    pd = _pandas()
+    try:
+        stamp = pd.Timestamp(str(as_of))
+    except (ValueError, TypeError):
+        raise ValueError(f"--as-of {as_of!r} is not a date (for example 2024-03-31).") from None
+    if stamp is pd.NaT:
+        raise ValueError(f"--as-of {as_of!r} is not a date (for example 2024-03-31).")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(None)
+    return stamp + pd.Timedelta(days=1) if stamp == stamp.normalize() and ":" not in str(as_of) else stamp
+
+
+def purchases_as_of(purchases, as_of, report):
+    """The purchases before ``as_of``'s cutoff (``as_of_cutoff``), the later ones counted in
+    ``report``; returns (purchases, cutoff). Every purchase after it is a ValueError."""
+    cutoff = as_of_cutoff(as_of)
+    dates = purchases["date"].to_numpy().astype("datetime64[ns]")
+    later = dates >= cutoff.to_datetime64()
+    if later.all():
+        first = str(purchases["date"].min())
+        raise ValueError(f"every purchase is after --as-of {as_of} (the first is on {first}).")
+    report.drop(f"purchase after --as-of {as_of}", later.sum())
+    kept = purchases[~later].reset_index(drop=True)
+    lost = purchases["customer"].nunique() - kept["customer"].nunique()
+    if lost:
+        report.note(f"{lost:,} customers bought only after --as-of {as_of}: they are not segmented")
+    return kept, cutoff
