@@ -119,6 +119,13 @@ def build_parser():
     out.add_argument("--out", default="fastseg-output", help="output folder (default ./fastseg-output)")
     out.add_argument("--no-plots", action="store_true",
                      help="write no PNG plots (and start no plotting process); the report then has no figures")  # fmt: skip
+    out.add_argument("--names", choices=["features", "rfm"], default="features",
+                     help="features: segments named by the features they stand out on ('high X / low X', "
+                     "'recent' / 'lapsed'); rfm: R, F and M scored 1-5 by quintile and segments named by "
+                     "the classic RFM groups (Champions, Loyal Customers, At Risk, ...; needs --transactions)")  # fmt: skip
+    out.add_argument("--rfm-map", metavar="FILE",
+                     help="with --names rfm: a CSV of your own groups (name, recency, frequency, monetary; "
+                     "each a score 1-5 or a range such as 4-5), tried in order")  # fmt: skip
     out.add_argument("--probabilities", action="store_true",
                      help="with --method gmm: one column per segment in labels.csv (and --write-table), "
                      "each customer's probability of it, besides 'probability' of the assigned one")  # fmt: skip

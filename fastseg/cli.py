@@ -97,13 +97,16 @@ def _columns(args, features, fills=None):
 def _options(args):
     """The clustering and basket flags as a ``job.Options`` (a bad value names its flag)."""
     from fastseg.segment.job import Options
+    from fastseg.segment.rfm_scores import read_rfm_map
 
+    rfm_map = read_rfm_map(args.rfm_map) if args.rfm_map else None
     try:
         return Options(
             method=args.method, k=args.k, k_range=args.k_range, log_transform=not args.no_log,
             min_segment_share=args.min_segment_share, outlier_sd=args.outlier_sd, random_state=args.seed,
             min_pair_count=args.min_pair_count, min_support=args.min_support,
             min_confidence=args.min_confidence, evaluate=args.evaluate, probabilities=args.probabilities,
+            names=args.names, rfm_map=rfm_map,
         )  # fmt: skip
     except ValueError as exc:  # "min_pair_count must ..." -> "--min-pair-count must ..."
         name, _, rest = str(exc).partition(" ")

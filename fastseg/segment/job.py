@@ -80,6 +80,10 @@ class Options:
     min_confidence: float = 0.0
     evaluate: bool = False
     probabilities: bool = False  # gmm: one membership column per segment besides ``probability``
+    names: str = "features"  # or "rfm": RFM scores and groups (``rfm_scores``)
+    rfm_map: tuple | None = (
+        None  # the RFM groups to name by (``rfm_scores.read_rfm_map``); None: the classic ones
+    )
 
     def __post_init__(self):
         from .sweep import METHODS
@@ -92,6 +96,10 @@ class Options:
             raise ValueError(f"outlier_sd must be a number >= 0 (0: no outliers), got {self.outlier_sd!r}.")
         if self.min_pair_count < 1:
             raise ValueError(f"min_pair_count must be 1 or more, got {self.min_pair_count}.")
+        if self.names not in ("features", "rfm"):
+            raise ValueError(f"names must be 'features' or 'rfm', got {self.names!r}.")
+        if self.rfm_map is not None and self.names != "rfm":
+            raise ValueError("rfm_map needs names 'rfm'.")
         if self.probabilities and self.method != "gmm":
             raise ValueError(f"probabilities needs method 'gmm' (a mixture), got {self.method!r}.")
         for name in ("min_support", "min_confidence"):
@@ -151,6 +159,7 @@ class Segmentation:
     source: object = None  # the caller's table, whose id values ``labels`` gives back
     membership: np.ndarray | None = None  # gmm: (customers, K) probabilities, by cluster
     feature_tests: object = None  # per numeric feature: ANOVA, eta squared, Kruskal-Wallis (profiles)
+    rfm_scores: object = None  # names 'rfm': each customer's R, F, M scores (rfm_scores.rfm_scores)
 
     # -- the run's facts --------------------------------------------------------------------
     @property
@@ -204,6 +213,9 @@ class Segmentation:
             add_membership(
                 out, self.membership, self.clusters, self.segment_numbers, self.options.probabilities
             )
+        if self.rfm_scores is not None:
+            for col in self.rfm_scores.columns:
+                out[col] = self.rfm_scores[col].to_numpy()
         if outlier_column:
             out["outlier"] = self.outliers
         return out

@@ -93,6 +93,13 @@ def feature_words(feature):
     return feature.replace("_days", "").replace("_", " ")
 
 
+def direction_words(column, high):
+    """ "high X" / "low X"; for recency (days since the last purchase) "lapsed" / "recent"."""
+    if column == "recency_days":
+        return "lapsed" if high else "recent"
+    return f"{'high' if high else 'low'} {feature_words(column)}"
+
+
 def segment_names(Z, labels, columns, *, threshold=0.5, max_words=2):
     """Segment names (1..K) from the clustering space: "high X" / "low X" for the features whose
     segment mean is at least ``threshold`` standard deviations from the overall mean, the
@@ -103,7 +110,7 @@ def segment_names(Z, labels, columns, *, threshold=0.5, max_words=2):
     for seg, row in z.iterrows():
         far = row[row.abs() >= threshold]
         order = far.abs().sort_values(ascending=False, kind="stable").index
-        words[seg] = [f"{'high' if row[c] > 0 else 'low'} {feature_words(c)}" for c in order]
+        words[seg] = [direction_words(c, row[c] > 0) for c in order]
     names = {seg: " / ".join(w[:max_words]) or "average" for seg, w in words.items()}
     longer = dict(names)
     for seg, name in names.items():

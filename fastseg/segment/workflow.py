@@ -8,6 +8,7 @@ from ..kmeans import KMeans
 from . import warm
 from .job import Job, Options, Segmentation, with_source_ids
 from .profiles import clustering_space_means, feature_tests, profile_table, segment_names
+from .rfm_scores import RFM_GROUPS, rfm_scores, rfm_segment_names
 from .sweep import fitted_labels, make_model, make_preprocessor, select_k
 
 
@@ -97,6 +98,7 @@ def cluster(data, options, *, progress=None, previous=None):
     """
     frame, features = data.frame, list(data.features)
     method, k, random_state = options.method, options.k, options.random_state
+    scores = rfm_scores(frame) if options.names == "rfm" else None  # (a missing column stops here)
     if previous is not None:
         warm.check_features(previous, features)
     log_columns = options.log_transform
@@ -176,7 +178,10 @@ def cluster(data, options, *, progress=None, previous=None):
         feature_profile=profile_table(frame, labels, features),
         feature_tests=feature_tests(frame, labels, features, skewed=logged),
         z_means=clustering_space_means(Z, labels, columns),
-        names=segment_names(Z, labels, columns),
+        names=segment_names(Z, labels, columns)
+        if scores is None
+        else rfm_segment_names(scores, labels, options.rfm_map or RFM_GROUPS),
+        rfm_scores=scores,
         k_reason=k_reason,
         started_from=origin,
         membership=membership,
