@@ -1,0 +1,199 @@
+"""``fastseg.KModes``: k-modes clustering of categorical columns (Huang 1998) on a Numba kernel,
+with the `kmodes` package's algorithm, inits and draws."""
+
+from collections import defaultdict
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .minibatch import _generator_state
+
+
+def _matching(X, row):
+    return np.sum(X != row, axis=1)
+
+
+def encode(X, mapping=None):
+    """Each column's categories as codes 0 .. L-1 in sorted order (the package's
+    ``encode_features``), with the mapping (each column's sorted categories); with ``mapping``,
+    an unseen category is -1."""
+    fit = mapping is None
+    mapping = [] if fit else mapping
+    codes = np.empty(X.shape, dtype=np.int32)
+    for a in range(X.shape[1]):
+        if fit:
+            categories, codes[:, a] = np.unique(X[:, a], return_inverse=True)
+            mapping.append(categories)
+        else:
+            categories = mapping[a]
+            at = np.searchsorted(categories, X[:, a]).clip(max=len(categories) - 1)
+            codes[:, a] = np.where(categories[at] == X[:, a], at, -1)
+    return codes, mapping
+
+
+def init_huang(X, k, random_state):
+    """Huang's (1997) start, as the package draws it: each attribute's categories sampled by
+    frequency, then each mode moved to its nearest row (a row not taken yet, where one is left)."""
+    modes = np.empty((k, X.shape[1]), dtype=object)
+    for a in range(X.shape[1]):
+        modes[:, a] = random_state.choice(sorted(X[:, a]), k)
+    for c in range(k):
+        order = np.argsort(_matching(X, modes[c]))
+        while np.all(X[order[0]] == modes, axis=1).any() and order.shape[0] > 1:
+            order = np.delete(order, 0)
+        modes[c] = X[order[0]]
+    return modes
+
+
+def init_cao(X, k):
+    """Cao et al.'s (2009) start: the densest row, then rows of the largest density x distance
+    to the nearest mode chosen so far."""
+    n, m = X.shape
+    density = np.zeros(n)
+    for a in range(m):
+        freq = defaultdict(int)
+        for value in X[:, a]:
+            freq[value] += 1
+        for i in range(n):
+            density[i] += freq[X[i, a]] / float(n) / float(m)
+    modes = np.empty((k, m), dtype=object)
+    modes[0] = X[np.argmax(density)]
+    for c in range(1, k):
+        dd = np.empty((c, n))
+        for cc in range(c):
+            dd[cc] = _matching(X, modes[cc]) * density
+        modes[c] = X[np.argmax(np.min(dd, axis=0))]
+    return modes
+
+
+class KModes(ClusterMixin, BaseEstimator):
+    """K-modes for categorical data; the `kmodes` package's ``KModes`` on a Numba kernel.
+
+    Each column's categories (any values: text, numbers) are coded 0 .. L-1 in sorted order, a
+    row's distance to a mode is the number of attributes that differ, and a run moves the rows
+    one at a time in row order, keeping the modes up to date as each moves, until no row moves or
+    the cost stops falling. Given the same ``random_state`` the starts ('Huang', 'Cao', 'random')
+    draw what the package draws, and from the same initial modes the labels and cost are the
+    package's.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    max_iter : int, default=100
+    init : {'Huang', 'Cao', 'random'} or array-like of shape (n_clusters, n_features), default='Cao'
+        Initial modes given in the data's own categories.
+    n_init : int, default=10
+        Runs (from the starts drawn with seeds from ``random_state``); the lowest cost is kept.
+        One run for 'Cao' and for given modes, which draw nothing.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    cluster_centroids_ : ndarray of shape (n_clusters, n_features), the modes in the data's categories
+    labels_ : ndarray of shape (n_samples,), int32
+    cost_ : float -- the (weighted) number of mismatches of the rows to their modes
+    n_iter_ : int
+    epoch_costs_ : list of float
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "init": [StrOptions({"Huang", "Cao", "random", "huang", "cao"}), "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_clusters=8, *, max_iter=100, init="Cao", n_init=10, random_state=None):
+        self.n_clusters = n_clusters
+        self.max_iter = max_iter
+        self.init = init
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _codes(self, X, mapping=None):
+        X = np.asarray(getattr(X, "values", X))  # in its own dtype: text and numbers sort fast
+        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"Expected a non-empty 2-D table of categories, got shape {X.shape}.")
+        if X.dtype.kind in "fcO" and (np.any(X != X) or (X.dtype == object and np.any(X == None))):  # noqa: E711
+            raise ValueError("Input X contains missing values: give them a category of their own first.")
+        return encode(X, mapping)
+
+    def _start(self, X, init, random_state):
+        """A run's initial modes (codes, int64), drawn as the package draws them."""
+        k = self.n_clusters
+        if isinstance(init, str) and init.lower() == "huang":
+            return init_huang(X, k, random_state).astype(np.int64)
+        if isinstance(init, str) and init.lower() == "cao":
+            return init_cao(X, k).astype(np.int64)
+        if isinstance(init, str):
+            return X[random_state.choice(range(X.shape[0]), k)].astype(np.int64)
+        return init.copy()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster the rows of ``X`` (categories); ``sample_weight``: non-negative weights."""
+        from ._kernels import kmodes as _km
+
+        codes, mapping = self._codes(X)
+        n, m = codes.shape
+        if n < self.n_clusters:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
+        w = np.empty(0)
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("sample_weight must hold one finite, non-negative weight per row.")
+            if np.count_nonzero(w) < self.n_clusters:
+                raise ValueError(
+                    "Number of non-zero sample_weight elements should be larger than the number of clusters."
+                )
+        init, n_init = self.init, self.n_init
+        if not isinstance(init, str) or init == "Cao":  # deterministic starts: one run, as the package
+            n_init = 1
+        if not isinstance(init, str):
+            given = np.asarray(init, dtype=object)
+            if given.shape != (self.n_clusters, m):
+                raise ValueError(f"init has shape {given.shape}, expected ({self.n_clusters}, {m}).")
+            init, _ = encode(given, mapping)
+            if (init < 0).any():
+                raise ValueError("init holds a category that is not in X.")
+            init = init.astype(np.int64)
+        random_state = check_random_state(self.random_state)
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
+        n_levels = max(c.shape[0] for c in mapping)
+        best = None
+        for seed in seeds:
+            rs = check_random_state(seed)
+            modes = self._start(codes, init, rs)
+            key, pos = _generator_state(rs)
+            labels = np.empty(n, dtype=np.int32)
+            epochs = np.empty(self.max_iter + 1)
+            cost, n_iter = _km.run(
+                codes, w, w.shape[0] == 0, n_levels, modes, self.max_iter, key, pos, labels, epochs
+            )
+            if best is None or cost < best[1]:
+                best = (labels, cost, n_iter, modes, list(epochs[: n_iter + 1]))
+        self.labels_, self.cost_, self.n_iter_, self._modes, self.epoch_costs_ = best
+        self._mapping = mapping
+        self.n_features_in_ = m
+        self.cluster_centroids_ = np.column_stack([mapping[a][self._modes[:, a]] for a in range(m)])
+        return self
+
+    def predict(self, X):
+        """The nearest mode of each row (an unseen category matches no mode)."""
+        from ._kernels import kmodes as _km
+
+        check_is_fitted(self)
+        codes, _ = self._codes(X, self._mapping)
+        if codes.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {codes.shape[1]} features, but KModes is expecting {self.n_features_in_}."
+            )
+        labels = np.empty(codes.shape[0], dtype=np.int32)
+        _km.labels_cost(codes, np.empty(0), True, self._modes, labels)
+        return labels
