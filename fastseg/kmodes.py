@@ -17,6 +17,17 @@ def _matching(X, row):
     return np.sum(X != row, axis=1)
 
 
+def _factorize(column):
+    """(sorted categories, code of each value): ``np.unique(return_inverse=True)``, by pandas'
+    hash-based ``factorize`` where pandas is installed (the same codes, without a sort of n)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return np.unique(column, return_inverse=True)
+    codes, categories = pd.factorize(column, sort=True)
+    return np.asarray(categories, dtype=column.dtype), codes
+
+
 def encode(X, mapping=None):
     """Each column's categories as codes 0 .. L-1 in sorted order (the package's
     ``encode_features``), with the mapping (each column's sorted categories); with ``mapping``,
@@ -26,7 +37,7 @@ def encode(X, mapping=None):
     codes = np.empty(X.shape, dtype=np.int32)
     for a in range(X.shape[1]):
         if fit:
-            categories, codes[:, a] = np.unique(X[:, a], return_inverse=True)
+            categories, codes[:, a] = _factorize(X[:, a])
             mapping.append(categories)
         else:
             categories = mapping[a]
