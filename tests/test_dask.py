@@ -162,6 +162,7 @@ def test_kmeans_parallel_is_deterministic_across_schedulers(client):
     assert not np.array_equal(first.cluster_centers_, other_seed.cluster_centers_)
 
 
+@pytest.mark.slow  # a second LocalCluster
 def test_same_result_on_one_and_two_workers(client):
     # Random draws come from (random_state, round, block) streams and sums from a fixed tree over
     # the blocks: one worker or two, the fit is bit for bit the same.

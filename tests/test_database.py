@@ -137,6 +137,7 @@ def test_sqlite_query_with_purchases(sqlite_query_run):
     assert labels["segment"].tolist() == [r[1] for r in rows]
 
 
+@pytest.mark.slow  # a Chromium process
 def test_report_of_a_sqlite_query_renders_in_chromium(sqlite_query_run, chromium, tmp_path):
     _, out, _ = sqlite_query_run
     n_segments = len(pd.read_csv(out / "profile.csv"))
@@ -358,6 +359,7 @@ def test_postgres_table_in_segments_back(postgres_table_run):
     assert joined == [(N,)]
 
 
+@pytest.mark.slow  # a Chromium process
 def test_report_of_a_postgres_table_renders_in_chromium(postgres_table_run, chromium, tmp_path):
     _, _, out = postgres_table_run
     n_segments = len(pd.read_csv(out / "profile.csv"))

@@ -64,6 +64,7 @@ def test_demo_report_says_what_the_run_did(demo_report):
     assert text.count("Sample recommendations") == len(profile)
 
 
+@pytest.mark.slow  # a Chromium process
 def test_demo_report_renders_in_chromium(demo_report, chromium, tmp_path):
     n_segments = len(pd.read_csv(demo_report / "profile.csv"))
     assert_report_renders(chromium, demo_report / "report.html", n_segments, tmp_path)

@@ -410,6 +410,7 @@ def test_sweep_on_a_sample_then_kmeans_on_everyone(demo):
     np.testing.assert_array_equal(result.clusters, again.clusters)
 
 
+@pytest.mark.slow  # a plotting process
 def test_plots_from_the_other_process_are_the_ones_drawn_here(tmp_path, demo):
     from fastseg.segment.plots import PLOT_FILES, PlotProcess, start_plots, write_plots
 
