@@ -224,11 +224,7 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         fit's mean, or the rows' own when the model has none (then computed with the checks)."""
         check_is_fitted(self)
         stream = streamable(X)  # its values are checked with the input
-        X = self._validate_X(X, reset=False, values=stream)
-        if self._cosine:
-            if not sp.issparse(X):
-                check_finite_magnitude(X)
-            X = unit_rows(X)
+        X = self._unit_rows(self._validate_X(X, reset=False, values=stream))
         shift = getattr(self, "_fit_shift", None)
         rows = Rows(X, shift=None if shift is None else shift.astype(X.dtype))
         if not (rows.sparse or stream):
@@ -253,6 +249,15 @@ class _CentresModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
     @property
     def _cosine(self):
         return getattr(self, "metric", "euclidean") == "cosine"
+
+    def _unit_rows(self, X):
+        """Validated ``X``; with ``metric='cosine'`` its rows scaled to unit length (dense values
+        checked first: the scaling would hide an overflow)."""
+        if not self._cosine:
+            return X
+        if not sp.issparse(X):
+            check_finite_magnitude(X)
+        return unit_rows(X)
 
     def _transform(self, X):
         """Euclidean distances; with ``metric='cosine'``, cosine distances (1 - cos)."""

@@ -6,7 +6,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
@@ -14,7 +13,7 @@ from sklearn.utils.validation import check_array
 
 from . import _lloyd, _rows, _seeding, _yinyang
 from ._centres import _CentresModel, explicit_init, initial_centres, is_same_clustering, tolerance
-from ._validation import check_finite_magnitude, check_magnitude, check_weights, unit_rows, verbose_logging
+from ._validation import check_magnitude, check_weights, verbose_logging
 
 logger = logging.getLogger("fastseg")
 
@@ -235,10 +234,7 @@ class KMeans(_CentresModel):
         # Dense values (finite, no overflow) are checked in one pass (``Rows.check``).
         X, sample_weight = self._validate_fit_input(X, sample_weight, unit_if_none=True, values=False)
         self.__dict__.pop("_pass_centres", None)  # a later partial_fit starts from this fit
-        if self.metric == "cosine":  # (values are checked before the rows are scaled)
-            if not sp.issparse(X):
-                check_finite_magnitude(X)
-            X = unit_rows(X)
+        X = self._unit_rows(X)
         rows = _rows.Rows(X)
         run = self._iterations(rows)
         if _lloyd.lloyd in (run, getattr(run, "func", None)):

@@ -16,7 +16,7 @@ from sklearn.utils.fixes import parse_version
 from . import _rows
 from ._centres import _CentresModel, explicit_init, initial_centres, tolerance
 from ._lloyd import unit_centres
-from ._validation import check_finite_magnitude, check_weights, unit_rows, verbose_logging, weights_of
+from ._validation import check_weights, verbose_logging, weights_of
 
 logger = logging.getLogger("fastseg")
 
@@ -175,14 +175,6 @@ class MiniBatchKMeans(_CentresModel):
             centres = init_array.copy()
         # spherical k-means starts on the unit sphere (drawn rows already are, up to rounding)
         return unit_centres(centres) if self._cosine else centres
-
-    def _unit_rows(self, X):
-        """``X``, with ``metric='cosine'`` scaled to unit rows (values checked first)."""
-        if not self._cosine:
-            return X
-        if not sp.issparse(X):
-            check_finite_magnitude(X)
-        return unit_rows(X)
 
     def _labels_inertia(self, X, sample_weight, centres):
         """Labels and inertia of rows (unit rows for cosine: then in 1 - cos, half the squared
