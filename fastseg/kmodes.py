@@ -1,7 +1,6 @@
 """``fastseg.KModes``: k-modes clustering of categorical columns (Huang 1998) on a Numba kernel,
 with the `kmodes` package's algorithm, inits and draws."""
 
-from collections import defaultdict
 from numbers import Integral
 
 import numpy as np
@@ -28,6 +27,44 @@ def _factorize(column):
     return np.asarray(categories, dtype=column.dtype), codes
 
 
+def _factorize_text(X):
+    """``_factorize`` of every column of a fixed-width text table (n, m) by a hash of each cell's
+    characters, read once in memory order, and each cell checked against a cell of the same
+    hash; None on a collision."""
+    from ._kernels.kmodes import hash_words, same_words
+
+    X = np.ascontiguousarray(X)
+    n, m = X.shape
+    words = X.view(np.uint32 if X.dtype.kind == "U" else np.uint8).reshape(n, m, -1)
+    hashes = np.empty((m, n), dtype=np.uint64)
+    hash_words(words, hashes)
+    codes = np.empty((m, n), dtype=np.int64)
+    members = []
+    for a in range(m):
+        try:
+            import pandas as pd
+
+            codes[a], distinct = pd.factorize(hashes[a])
+        except ImportError:
+            distinct, codes[a] = np.unique(hashes[a], return_inverse=True)
+        member = np.empty(distinct.shape[0], dtype=np.int64)
+        member[codes[a]] = np.arange(n)  # a row of each hash
+        members.append(member)
+    member = np.zeros((m, max(len(v) for v in members)), dtype=np.int64)
+    for a, v in enumerate(members):
+        member[a, : len(v)] = v
+    if not same_words(words, codes, member):
+        return None
+    out = []
+    for a in range(m):
+        categories = X[members[a], a]
+        order = np.argsort(categories, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        out.append((categories[order], rank[codes[a]]))
+    return out
+
+
 def encode(X, mapping=None):
     """Each column's categories as codes 0 .. L-1 in sorted order (the package's
     ``encode_features``), with the mapping (each column's sorted categories); with ``mapping``,
@@ -35,9 +72,10 @@ def encode(X, mapping=None):
     fit = mapping is None
     mapping = [] if fit else mapping
     codes = np.empty(X.shape, dtype=np.int32)
+    text = _factorize_text(X) if fit and X.dtype.kind in "US" and X.size else None
     for a in range(X.shape[1]):
         if fit:
-            categories, codes[:, a] = _factorize(X[:, a])
+            categories, codes[:, a] = text[a] if text is not None else _factorize(X[:, a])
             mapping.append(categories)
         else:
             categories = mapping[a]
@@ -61,16 +99,12 @@ def init_huang(X, k, random_state):
 
 
 def init_cao(X, k):
-    """Cao et al.'s (2009) start: the densest row, then rows of the largest density x distance
+    """Cao et al.'s (2009) start (``X``: codes): the densest row, then rows of the largest density x distance
     to the nearest mode chosen so far."""
     n, m = X.shape
     density = np.zeros(n)
-    for a in range(m):
-        freq = defaultdict(int)
-        for value in X[:, a]:
-            freq[value] += 1
-        for i in range(n):
-            density[i] += freq[X[i, a]] / float(n) / float(m)
+    for a in range(m):  # each row's category frequency, added per attribute as the package adds it
+        density += np.bincount(X[:, a])[X[:, a]] / float(n) / float(m)
     modes = np.empty((k, m), dtype=object)
     modes[0] = X[np.argmax(density)]
     for c in range(1, k):
