@@ -100,9 +100,13 @@ def build_parser():
     _input_flags(seg, demo=True)
     _database_flags(seg)
     how = seg.add_argument_group("clustering")
-    how.add_argument("--method", choices=["kmeans", "ga", "gmm"], default="kmeans",
+    how.add_argument("--method", choices=["kmeans", "ga", "gmm", "kprototypes"], default="kmeans",
                      help="kmeans: k-means++ with 10 inits; ga: genetic-algorithm K-means; "
-                     "gmm: Gaussian mixture, full covariances (default kmeans)")  # fmt: skip
+                     "gmm: Gaussian mixture, full covariances; kprototypes: k-prototypes, text features "
+                     "as categories (default kmeans)")  # fmt: skip
+    how.add_argument("--gamma", type=float, metavar="G",
+                     help="with --method kprototypes: the weight of a categorical mismatch against squared "
+                     "differences of the standardised numeric features (default 0.5, Huang's rule)")  # fmt: skip
     how.add_argument(
         "--k", type=int, help="number of segments (default: the K sweep's recommendation, 3 or more)"
     )

@@ -106,7 +106,7 @@ def _options(args):
             min_segment_share=args.min_segment_share, outlier_sd=args.outlier_sd, random_state=args.seed,
             min_pair_count=args.min_pair_count, min_support=args.min_support,
             min_confidence=args.min_confidence, evaluate=args.evaluate, probabilities=args.probabilities,
-            names=args.names, rfm_map=rfm_map,
+            names=args.names, rfm_map=rfm_map, gamma=args.gamma,
         )  # fmt: skip
     except ValueError as exc:  # "min_pair_count must ..." -> "--min-pair-count must ..."
         name, _, rest = str(exc).partition(" ")

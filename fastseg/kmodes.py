@@ -92,10 +92,20 @@ def init_huang(X, k, random_state):
         modes[:, a] = random_state.choice(sorted(X[:, a]), k)
     for c in range(k):
         order = np.argsort(_matching(X, modes[c]))
-        while np.all(X[order[0]] == modes, axis=1).any() and order.shape[0] > 1:
-            order = np.delete(order, 0)
-        modes[c] = X[order[0]]
+        # the package's walk down ``order`` past rows equal to a mode (the last row if all are)
+        free = np.flatnonzero(~_equal_to_any(X[order], modes))
+        modes[c] = X[order[free[0] if free.size else -1]]
     return modes
+
+
+def _equal_to_any(X, modes, block=65536):
+    """Whether each row of ``X`` equals one of ``modes`` (by blocks of rows)."""
+    out = np.zeros(X.shape[0], dtype=bool)
+    for lo in range(0, X.shape[0], block):
+        part = X[lo : lo + block]
+        for mode in modes:
+            out[lo : lo + block] |= np.all(part == mode, axis=1)
+    return out
 
 
 def init_cao(X, k):

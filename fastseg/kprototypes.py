@@ -88,6 +88,14 @@ def split_columns(X, categorical):
     return Xnum, Xcat, cat
 
 
+def _column_stats(Xnum):
+    """(mean, standard deviation) of each numeric column, column by column: as NumPy rounds them
+    on the package's numeric part, which its column selection leaves Fortran-ordered."""
+    mean = np.array([np.mean(Xnum[:, a]) for a in range(Xnum.shape[1])])
+    std = np.array([np.std(Xnum[:, a]) for a in range(Xnum.shape[1])])
+    return mean, std
+
+
 class KPrototypes(ClusterMixin, BaseEstimator):
     """K-prototypes for mixed numeric and categorical data; the `kmodes` package's
     ``KPrototypes`` on a Numba kernel.
@@ -180,7 +188,8 @@ class KPrototypes(ClusterMixin, BaseEstimator):
         k = self.n_clusters
         if n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
-        gamma = 0.5 * np.mean(Xnum.std(axis=0)) if self.gamma is None else float(self.gamma)
+        mean, std = _column_stats(Xnum)
+        gamma = 0.5 * np.mean(std) if self.gamma is None else float(self.gamma)
         if not gamma > 0:
             raise ValueError(
                 "gamma is 0: the numeric columns do not vary (half their mean standard deviation); give gamma > 0."
@@ -196,7 +205,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
             rs = check_random_state(seed)
             start = init
             for tries in range(1, RAISE_INIT_TRIES + 1):
-                centroids, modes = self._start(Xnum, codes, start, rs)
+                centroids, modes = self._start(mean, std, codes, start, rs)
                 key, pos = _generator_state(rs)
                 labels = np.empty(n, dtype=np.int32)
                 epochs = np.empty(self.max_iter + 1)
@@ -243,7 +252,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
             modes[:, a] = at
         return (means, modes)
 
-    def _start(self, Xnum, codes, init, rs):
+    def _start(self, mean, std, codes, init, rs):
         """A run's start (means float64 (k, p), modes int64 (k, m)), drawn as the package draws it."""
         k = self.n_clusters
         if not isinstance(init, str):
@@ -254,7 +263,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
             modes = init_cao(codes, k).astype(np.int64)
         else:
             modes = codes[rs.choice(range(codes.shape[0]), k)].astype(np.int64)
-        means = np.mean(Xnum, axis=0) + rs.randn(k, Xnum.shape[1]) * np.std(Xnum, axis=0)
+        means = mean + rs.randn(k, mean.shape[0]) * std
         return np.ascontiguousarray(means), modes
 
     def predict(self, X, categorical=None):

@@ -84,6 +84,7 @@ class Options:
     rfm_map: tuple | None = (
         None  # the RFM groups to name by (``rfm_scores.read_rfm_map``); None: the classic ones
     )
+    gamma: float | None = None  # kprototypes: the weight of a categorical mismatch; None: 0.5
 
     def __post_init__(self):
         from .sweep import METHODS
@@ -100,11 +101,23 @@ class Options:
             raise ValueError(f"names must be 'features' or 'rfm', got {self.names!r}.")
         if self.rfm_map is not None and self.names != "rfm":
             raise ValueError("rfm_map needs names 'rfm'.")
+        if self.gamma is not None and self.method != "kprototypes":
+            raise ValueError(f"gamma needs method 'kprototypes', got {self.method!r}.")
+        if self.gamma is not None and not (np.isfinite(self.gamma) and self.gamma > 0):
+            raise ValueError(f"gamma must be a number > 0, got {self.gamma!r}.")
         if self.probabilities and self.method != "gmm":
             raise ValueError(f"probabilities needs method 'gmm' (a mixture), got {self.method!r}.")
         for name in ("min_support", "min_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
+
+    def prototype_gamma(self):
+        """k-prototypes' weight of a categorical mismatch in the clustering space (None for the
+        other methods): ``gamma``, or 0.5, Huang's rule (half the numeric columns' mean standard
+        deviation) for standardised columns."""
+        if self.method != "kprototypes":
+            return None
+        return 0.5 if self.gamma is None else float(self.gamma)
 
     def with_(self, **changes):
         """A copy with ``changes`` (checked again)."""

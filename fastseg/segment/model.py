@@ -52,6 +52,10 @@ def _preprocessing(pre):
                     }
                 )
         elif name == "onehot":
+            value = 1.0
+            if hasattr(transformer, "steps"):  # k-prototypes: the one-hot columns at a value
+                value = float(transformer.steps[1][1].kw_args["value"])
+                transformer = transformer.steps[0][1]
             drops = transformer.drop_idx_
             for j, col in enumerate(columns):
                 cats = transformer.categories_[j]
@@ -62,6 +66,7 @@ def _preprocessing(pre):
                         "kind": "categorical",
                         "categories": [str(c) for c in cats],
                         "drop": drop,
+                        **({"value": value} if value != 1.0 else {}),
                     }
                 )
         else:  # pragma: no cover - make_preprocessor builds only the parts above
@@ -123,7 +128,8 @@ class SegmentationModel:
         """(clustering-space rows float64 (n, d), {feature: rows with an unseen category}).
 
         Exactly the fit's preprocessing: log1p, then ``(x - mean) / scale`` for numeric features,
-        one-hot for categorical ones (an unseen category is all zeros).
+        one-hot for categorical ones (at the step's ``value``, 1 unless k-prototypes set it; an
+        unseen category is all zeros).
         """
         pd = _pandas()
         if not isinstance(frame, pd.DataFrame):
@@ -154,7 +160,7 @@ class SegmentationModel:
                 cats = step["categories"]
                 onehot = np.zeros((len(text), len(cats)))
                 for j, cat in enumerate(cats):
-                    onehot[text == cat, j] = 1.0
+                    onehot[text == cat, j] = step.get("value", 1.0)
                 seen = onehot.sum(axis=1) > 0
                 if (~seen).any():
                     unseen[step["feature"]] = int((~seen).sum())

@@ -2,6 +2,7 @@
 criteria (inertia elbow, silhouette, Calinski-Harabasz, Davies-Bouldin)."""
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import calinski_harabasz_score
 from sklearn.pipeline import make_pipeline
@@ -14,7 +15,7 @@ from ..genetic import GeneticKMeans
 from ..kmeans import KMeans
 from ..mixture import GaussianMixture
 
-METHODS = ("kmeans", "ga", "gmm")
+METHODS = ("kmeans", "ga", "gmm", "kprototypes")
 SILHOUETTE_SAMPLE = 1000
 
 
@@ -42,11 +43,25 @@ def skewed_columns(frame, numeric, threshold=1.0):
     return out
 
 
-def make_preprocessor(frame, features, log_columns="auto"):
+def _times(Z, value):
+    return Z * value
+
+
+def make_preprocessor(frame, features, log_columns="auto", *, gamma=None):
     """A scikit-learn transformer: log1p on skewed columns, standard scaling of numeric columns,
     one-hot (binary: one 0/1 column) for categorical columns, left unscaled so that a two-valued
-    column does not outweigh the behavioural features."""
+    column does not outweigh the behavioural features.
+
+    ``gamma`` (k-prototypes): every category one-hot (binary ones too) at sqrt(gamma / 2), so
+    that the squared distance in the clustering space is k-prototypes' distance: squared
+    differences of the numeric columns plus ``gamma`` per categorical mismatch."""
     numeric, categorical = split_columns(frame, features)
+    for col in categorical:
+        if frame[col].nunique(dropna=False) < 2:
+            raise ValueError(
+                f"categorical feature {col!r} has a single value ({frame[col].iloc[0]!r}): it cannot separate "
+                "segments; leave it out of the features."
+            )
     logged = (
         skewed_columns(frame, numeric)
         if log_columns == "auto"
@@ -66,7 +81,7 @@ def make_preprocessor(frame, features, log_columns="auto"):
         )
     if plain:
         parts.append(("scaled", StandardScaler(), plain))
-    if categorical:
+    if categorical and gamma is None:
         parts.append(
             (
                 "onehot",
@@ -74,19 +89,106 @@ def make_preprocessor(frame, features, log_columns="auto"):
                 categorical,
             )
         )
+    elif categorical:
+        onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        value = FunctionTransformer(
+            _times, kw_args={"value": float(np.sqrt(gamma / 2.0))}, feature_names_out="one-to-one"
+        )
+        parts.append(("onehot", make_pipeline(onehot, value), categorical))
     return ColumnTransformer(parts, verbose_feature_names_out=False), logged
 
 
 # -- clustering -----------------------------------------------------------------------------
-def make_model(method, k, random_state, on_generation=None, n_init=10):
+def onehot_blocks(pre):
+    """(numeric columns, [(first, stop) of each categorical feature's one-hot columns], their
+    value) in the output of a fitted ``make_preprocessor`` transformer."""
+    numeric, blocks, value, j = [], [], 1.0, 0
+    for name, transformer, columns in pre.transformers_:
+        if name in ("log_scaled", "scaled"):
+            numeric.extend(range(j, j + len(columns)))
+            j += len(columns)
+        elif name == "onehot":
+            if hasattr(transformer, "steps"):
+                value = transformer.steps[1][1].kw_args["value"]
+                transformer = transformer.steps[0][1]
+            drops = transformer.drop_idx_
+            for i, cats in enumerate(transformer.categories_):
+                width = len(cats) - (drops is not None and drops[i] is not None)
+                blocks.append((j, j + width))
+                j += width
+    return numeric, blocks, value
+
+
+class OneHotPrototypes(ClusterMixin, BaseEstimator):
+    """K-prototypes (``fastseg.KPrototypes``, or ``KModes`` without numeric columns) on rows of a
+    k-prototypes clustering space (``make_preprocessor(gamma=...)``): each categorical feature's
+    one-hot columns read back as its category, the prototypes written as centres in the same space
+    (the modes one-hot), where k-prototypes' cost is the squared distance to them."""
+
+    def __init__(self, n_clusters=8, *, layout=None, gamma=0.5, n_init=10, init="Huang", random_state=None):
+        self.n_clusters = n_clusters
+        self.layout = layout
+        self.gamma = gamma
+        self.n_init = n_init
+        self.init = init
+        self.random_state = random_state
+
+    def _split(self, X):
+        numeric, blocks, _ = self.layout
+        X = np.asarray(X, dtype=np.float64)
+        codes = np.column_stack([X[:, a:b].argmax(axis=1) for a, b in blocks]).astype(np.int32)
+        return np.ascontiguousarray(X[:, numeric]), codes
+
+    def fit(self, X, y=None):
+        from ..kmodes import KModes
+        from ..kprototypes import KPrototypes
+
+        Xnum, codes = self._split(X)
+        mapping = [np.arange(b - a) for a, b in self.layout[1]]
+        init = self.init
+        if not isinstance(init, str):  # centres in the clustering space
+            init = self._split(init)
+            init = init[1] if Xnum.shape[1] == 0 else (init[0], init[1])
+        if Xnum.shape[1] == 0:
+            model = KModes(self.n_clusters, init=init, n_init=self.n_init, random_state=self.random_state)
+            model.fit(codes)
+            centroids = np.empty((self.n_clusters, 0))
+        else:
+            model = KPrototypes(self.n_clusters, init=init, n_init=self.n_init, gamma=self.gamma,
+                                random_state=self.random_state)  # fmt: skip
+            model._fit_coded(Xnum, codes, mapping, np.empty(0))
+            centroids = model._centroids
+        self.labels_ = model.labels_.astype(np.int32)
+        self.inertia_ = float(model.cost_) * (self.gamma if Xnum.shape[1] == 0 else 1.0)
+        self.n_iter_ = model.n_iter_
+        numeric, blocks, value = self.layout
+        centres = np.zeros((self.n_clusters, X.shape[1]))
+        centres[:, numeric] = centroids
+        for (a, _), mode in zip(blocks, model._modes.T):
+            centres[np.arange(self.n_clusters), a + mode] = value
+        self.cluster_centers_ = centres.astype(np.asarray(X).dtype)
+        return self
+
+    def predict(self, X):
+        """The nearest centre (the nearest prototype: the same distance)."""
+        X = np.asarray(X, dtype=np.float64)
+        C = self.cluster_centers_.astype(np.float64)
+        return ((X[:, None, :] - C[None]) ** 2).sum(axis=2).argmin(axis=1).astype(np.int32)
+
+
+def make_model(method, k, random_state, on_generation=None, n_init=10, layout=None, gamma=0.5):
     """The clustering estimator for ``method``: KMeans (k-means++, 10 inits), the hybrid GA (its
-    population the same 10 K-means runs), or a full-covariance Gaussian mixture (3 inits)."""
+    population the same 10 K-means runs), a full-covariance Gaussian mixture (3 inits), or
+    k-prototypes (Huang's start, 10 inits) on a clustering space of ``layout``
+    (``onehot_blocks``)."""
     if method == "kmeans":
         return KMeans(k, n_init=n_init, random_state=random_state)
     if method == "ga":
         return GeneticKMeans(k, population_size=n_init, random_state=random_state, callback=on_generation)
     if method == "gmm":
         return GaussianMixture(k, covariance_type="full", n_init=3, random_state=random_state)
+    if method == "kprototypes":
+        return OneHotPrototypes(k, layout=layout, gamma=gamma, n_init=n_init, random_state=random_state)
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
 
 
@@ -162,7 +264,7 @@ def davies_bouldin(X, labels):
 
 
 def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_recommended_k=2,
-             min_segment_share=0.0, progress=None):  # fmt: skip
+             min_segment_share=0.0, progress=None, layout=None, gamma=0.5):  # fmt: skip
     """Fit every K of ``k_range`` and score it.
 
     Columns: ``inertia`` (the elbow curve), ``silhouette`` (on a sample of 1000 rows when n is
@@ -194,7 +296,9 @@ def select_k(X, k_range=range(2, 16), *, method="kmeans", random_state=0, min_re
         raise ValueError(f"k_range goes up to {max(ks)}, but there are only {X.shape[0]} rows.")
     rows = []
     for i, k in enumerate(ks):
-        model = make_model(method, k, random_state, n_init=4).fit(X)  # the chosen K refits with 10
+        model = make_model(method, k, random_state, n_init=4, layout=layout, gamma=gamma).fit(
+            X
+        )  # the chosen K refits with 10
         labels = fitted_labels(model, X)
         sample = SILHOUETTE_SAMPLE if X.shape[0] > SILHOUETTE_SAMPLE else None
         row = {

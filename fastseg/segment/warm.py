@@ -59,7 +59,7 @@ def _old_columns(previous):
             continue
         cats = step["categories"]
         kept = [c for i, c in enumerate(cats) if i != step["drop"]]
-        shares = {c: C[:, j + i] for i, c in enumerate(kept)}
+        shares = {c: C[:, j + i] / step.get("value", 1.0) for i, c in enumerate(kept)}
         if step["drop"] is not None:  # the dropped category holds the rest
             shares[cats[step["drop"]]] = 1.0 - sum(shares.values())
         out[step["feature"]] = shares
@@ -86,7 +86,8 @@ def carried_centres(previous, preprocessor):
         shares = old[feature] if isinstance(old[feature], dict) else {}
         for i, cat in enumerate(step["categories"]):
             if i != step["drop"]:
-                columns.append(np.asarray(shares.get(cat, np.zeros(previous.k)), dtype=np.float64))
+                share = np.asarray(shares.get(cat, np.zeros(previous.k)), dtype=np.float64)
+                columns.append(share * step.get("value", 1.0))
     return np.stack(columns, axis=1)
 
 
@@ -107,7 +108,7 @@ def carried_precisions(previous, preprocessor, keep):
         else:
             for i, cat in enumerate(step["categories"]):
                 if i != step["drop"]:
-                    index[(step["feature"], cat)] = (j, 1.0, None)
+                    index[(step["feature"], cat)] = (j, step.get("value", 1.0), None)
                     j += 1
     order, factor = [], []
     for step in _preprocessing(preprocessor):
@@ -125,7 +126,7 @@ def carried_precisions(previous, preprocessor, keep):
                 if old is None:
                     return None
                 order.append(old[0])
-                factor.append(1.0)
+                factor.append(step.get("value", 1.0) / old[1])
     if len(order) != j:
         return None
     L = np.asarray(previous.arrays["precisions_cholesky"], dtype=np.float64)[keep]

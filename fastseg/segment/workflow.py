@@ -9,7 +9,7 @@ from . import warm
 from .job import Job, Options, Segmentation, with_source_ids
 from .profiles import clustering_space_means, feature_tests, profile_table, segment_names
 from .rfm_scores import RFM_GROUPS, rfm_scores, rfm_segment_names
-from .sweep import fitted_labels, make_model, make_preprocessor, select_k
+from .sweep import OneHotPrototypes, fitted_labels, make_model, make_preprocessor, onehot_blocks, select_k
 
 
 def outlier_rows(Z, sd):
@@ -60,7 +60,7 @@ def _frame(data):
 
 def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="kmeans", random_state=0,
                       log_columns="auto", min_recommended_k=3, min_segment_share=0.02, outlier_sd=4.0,
-                      sweep_rows=100_000, progress=None, dtype=np.float64):  # fmt: skip
+                      sweep_rows=100_000, progress=None, dtype=np.float64, gamma=None):  # fmt: skip
     """Cluster the customers of ``frame`` (already clean) on ``features``: :func:`cluster` with
     these options (``log_columns``: "auto", or the columns to log-transform). Returns a
     :class:`Segmentation` without basket tables."""
@@ -69,7 +69,7 @@ def segment_customers(frame, features, *, k=None, k_range=range(2, 16), method="
     options = Options(
         method=method, k=k, k_range=k_range, log_transform=log_columns, min_recommended_k=min_recommended_k,
         min_segment_share=min_segment_share, outlier_sd=outlier_sd, sweep_rows=sweep_rows,
-        random_state=random_state, dtype=dtype,
+        random_state=random_state, dtype=dtype, gamma=gamma,
     )  # fmt: skip
     id_column = "customer_id" if "customer_id" in frame.columns else frame.columns[0]
     return cluster(CustomerData(frame, id_column, list(features)), options, progress=progress)
@@ -106,8 +106,14 @@ def cluster(data, options, *, progress=None, previous=None):
         log_columns = "auto"
     elif log_columns is False:
         log_columns = []
-    pre, logged = make_preprocessor(frame, features, log_columns)
+    gamma = options.prototype_gamma()
+    pre, logged = make_preprocessor(frame, features, log_columns, gamma=gamma)
     Z = np.ascontiguousarray(pre.fit_transform(frame[features]), dtype=options.dtype)
+    layout = onehot_blocks(pre) if gamma is not None else None
+    if layout is not None and not layout[1]:
+        raise ValueError(
+            "method 'kprototypes' needs a categorical (text) feature; with numeric features only use 'kmeans'."
+        )
     outliers = outlier_rows(Z, options.outlier_sd)
     if outliers.mean() > 0.05:  # a long tail, not a few customers far out: cluster them all
         outliers[:] = False
@@ -124,7 +130,7 @@ def cluster(data, options, *, progress=None, previous=None):
     sweep = select_k(
         sample, ks, method=method, random_state=random_state, min_recommended_k=options.min_recommended_k,
         min_segment_share=options.min_segment_share if k is None else 0.0,
-        progress=progress and progress("K sweep"),
+        progress=progress and progress("K sweep"), layout=layout, gamma=gamma,
     )  # fmt: skip
     k_reason = None
     if k is not None:
@@ -143,10 +149,12 @@ def cluster(data, options, *, progress=None, previous=None):
 
     if previous is not None:
         model, on_all_rows, origin = _warm_model(
-            previous, pre, method, chosen, sample, fit_rows, random_state
+            previous, pre, method, chosen, sample, fit_rows, random_state, layout, gamma
         )
     else:
-        model = make_model(method, chosen, random_state, on_generation).fit(sample)
+        model = make_model(method, chosen, random_state, on_generation, layout=layout, gamma=gamma).fit(
+            sample
+        )
         if sampled and method == "kmeans":
             model = KMeans(chosen, init=model.cluster_centers_, n_init=1, random_state=random_state).fit(
                 fit_rows
@@ -188,7 +196,7 @@ def cluster(data, options, *, progress=None, previous=None):
     )
 
 
-def _warm_model(previous, pre, method, k, sample, fit_rows, random_state):
+def _warm_model(previous, pre, method, k, sample, fit_rows, random_state, layout=None, gamma=None):
     """(the model fitted from the previous centres, whether it was fitted on every row, the
     previous cluster each cluster started from or -1 for a new one): Lloyd
     from the carried centres for K-means and GA-K-means (a GA restarted from random populations
@@ -208,6 +216,11 @@ def _warm_model(previous, pre, method, k, sample, fit_rows, random_state):
             random_state=random_state,
         )  # fmt: skip
         return model.fit(sample), False, origin
+    if method == "kprototypes":  # from the previous centres read as prototypes
+        model = OneHotPrototypes(
+            k, layout=layout, gamma=gamma, init=start, n_init=1, random_state=random_state
+        )
+        return model.fit(fit_rows), True, origin
     return KMeans(k, init=start, n_init=1, random_state=random_state).fit(fit_rows), True, origin
 
 
