@@ -1,0 +1,161 @@
+"""``fastseg.KPrototypes``: the `kmodes` package's labels, cost, iterations, prototypes and
+predictions for the same ``random_state`` (every init, weights, text and numbers, a DataFrame) --
+the package is the plain-Python twin of the kernel; the distance kernels against NumPy; text
+coding against ``np.unique``; ``segment --method kprototypes``; bad input."""
+
+import numpy as np
+import pytest
+
+from fastseg import KPrototypes
+from fastseg._kernels import kmodes as km
+from fastseg.kmodes import encode
+
+kprototypes = pytest.importorskip("kmodes.kprototypes")
+
+
+def _table(seed, n, p, m, k):
+    """Mixed rows (object array): p numeric columns of k shifted groups, then m text columns,
+    with repeated rows."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, k, n)
+    num = rng.normal(size=(n, p)) * rng.uniform(0.5, 30, p) + z[:, None] * rng.uniform(0, 2)
+    cat = np.column_stack([(rng.integers(0, 4, n) + z * (a % 2)) % 5 for a in range(m)])
+    X = np.empty((n, p + m), dtype=object)
+    X[:, :p] = num
+    X[:, p:] = np.char.add("c", cat.astype(str))
+    X[n // 3 : n // 3 + 15] = X[:15]
+    return X
+
+
+CASES = [(seed, init, weighted) for seed in range(3) for init in ("Huang", "Cao", "random", "given")
+         for weighted in (False, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed, init, weighted", CASES)
+def test_same_as_the_kmodes_package(seed, init, weighted):
+    rng = np.random.default_rng(200 + seed)
+    n, p, m, k = (
+        int(rng.integers(80, 500)),
+        int(rng.integers(1, 12)),
+        int(rng.integers(1, 5)),
+        int(rng.integers(2, 7)),
+    )
+    X = _table(seed, n, p, m, k)
+    cats = list(range(p, p + m))
+    w = rng.uniform(0.2, 3, n) if weighted else None
+    theirs_init = init
+    if init == "given":
+        pick = rng.choice(n, k, replace=False)
+        init = [X[pick, :p].astype(float), X[pick, p:]]
+        codes = np.column_stack([np.searchsorted(np.unique(X[:, a].astype(str)), X[pick, a]) for a in cats])
+        theirs_init = [X[pick, :p].astype(float), codes]
+    params = dict(n_clusters=k, n_init=3, random_state=seed, max_iter=60)
+    ours = KPrototypes(init=init, **params).fit(X, categorical=cats, sample_weight=w)
+    theirs = kprototypes.KPrototypes(init=theirs_init, **params).fit(
+        X, categorical=cats, sample_weight=None if w is None else list(w)
+    )
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cost_, theirs.cost_, rtol=1e-12)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.epoch_costs_, theirs.epoch_costs_, rtol=1e-12)
+    assert ours.gamma_ == theirs.gamma
+    # the package stacks its means with the modes as text; ours keep the numbers numbers
+    np.testing.assert_allclose(
+        ours.cluster_centroids_[:, :p].astype(float),
+        theirs.cluster_centroids_[:, :p].astype(float),
+        rtol=1e-12,
+    )
+    np.testing.assert_array_equal(
+        ours.cluster_centroids_[:, p:].astype(str), theirs.cluster_centroids_[:, p:]
+    )
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X, categorical=cats))
+
+
+def test_a_dataframe_s_text_columns_are_its_categories():
+    pd = pytest.importorskip("pandas")
+    X = _table(7, 400, 3, 2, 4)
+    frame = pd.DataFrame({"a": X[:, 0].astype(float), "colour": X[:, 3].astype(str), "b": X[:, 1].astype(float),
+                          "size": pd.Categorical(X[:, 4].astype(str)), "c": X[:, 2].astype(float)})  # fmt: skip
+    ours = KPrototypes(4, init="Huang", n_init=2, random_state=1).fit(frame)
+    order = frame[["a", "b", "c", "colour", "size"]].to_numpy(dtype=object)
+    theirs = kprototypes.KPrototypes(4, init="Huang", n_init=2, random_state=1).fit(order, categorical=[3, 4])
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cost_, theirs.cost_, rtol=1e-12)
+    np.testing.assert_array_equal(ours.predict(frame), ours.labels_)
+    by_name = KPrototypes(4, init="Huang", n_init=2, random_state=1, categorical=["colour", "size"]).fit(
+        frame
+    )
+    np.testing.assert_array_equal(by_name.labels_, ours.labels_)
+
+
+def test_distance_kernels_are_numpy_s():
+    """The labelling kernel against NumPy's formula, to the last bit (NumPy's pairwise sum of
+    the squares, every width up to 300 columns), and a tie going to the first prototype."""
+    rng = np.random.default_rng(0)
+    for p in list(range(1, 20)) + [31, 64, 127, 128, 129, 200, 250, 300]:
+        Xnum = rng.normal(size=(60, p)) * 10 ** rng.uniform(-3, 3, p)
+        codes = rng.integers(0, 3, size=(60, 2)).astype(np.int32)
+        centroids = rng.normal(size=(4, p)) * 10 ** rng.uniform(-3, 3, p)
+        modes = rng.integers(0, 3, size=(4, 2)).astype(np.int64)
+        centroids[3], modes[3] = centroids[1], modes[1]  # a tie goes to the first
+        labels = np.empty(60, np.int32)
+        w = rng.uniform(0.5, 2, 60)
+        cost = km.labels_cost_mixed(Xnum, codes, w, False, 0.7, centroids, modes, labels)
+        d = np.stack([np.sum((centroids - x) ** 2, axis=1) for x in Xnum]) + 0.7 * (
+            codes[:, None] != modes
+        ).sum(2)
+        np.testing.assert_array_equal(labels, d.argmin(axis=1))
+        expected = 0.0
+        for i in range(60):
+            expected += d[i].min() * w[i]
+        assert cost == expected, p
+
+
+def test_text_coding_is_np_unique_s(monkeypatch):
+    rng = np.random.default_rng(1)
+    X = np.char.add(
+        rng.choice(["", "a", "b", "é", "ab", "zz"], size=(500, 3)), rng.choice(["", "x"], size=(500, 3))
+    )
+    for table in (X, np.char.encode(X, "utf-8"), X[:, ::2]):
+        codes, mapping = encode(table)
+        for a in range(table.shape[1]):
+            categories, inverse = np.unique(table[:, a], return_inverse=True)
+            np.testing.assert_array_equal(mapping[a], categories)
+            np.testing.assert_array_equal(codes[:, a], inverse)
+    # a hash that collides for every value: the check catches it and NumPy codes the table
+    monkeypatch.setattr(km, "hash_words", lambda words, out: out.fill(7))
+    codes, mapping = encode(X)
+    np.testing.assert_array_equal(codes[:, 0], np.unique(X[:, 0], return_inverse=True)[1])
+
+
+@pytest.mark.parametrize(
+    "params, fit, match",
+    [
+        ({"gamma": 0.0}, {}, "gamma"),
+        ({"gamma": -1.0}, {}, "gamma"),
+        ({}, {"categorical": None}, "categorical must name"),
+        ({}, {"categorical": [0, 1, 2]}, "every column of X is categorical"),
+        ({}, {"categorical": [7]}, "out of range"),
+        ({"n_clusters": 2, "init": ([[0.0, 0.0]], [["c0"]])}, {}, "init has shapes"),
+        ({"n_clusters": 1, "init": ([[0.0, 0.0]], [["nowhere"]])}, {}, "not in X"),
+        ({"n_clusters": 500}, {}, "n_samples=60 should be >= n_clusters=500"),
+    ],
+)
+def test_bad_input_is_a_clear_error(params, fit, match):
+    X = _table(0, 60, 2, 1, 2)
+    before = X.copy()
+    fit = {"categorical": [2], **fit}
+    with pytest.raises(ValueError, match=match):
+        KPrototypes(**params).fit(X, **fit)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_missing_values_are_a_clear_error():
+    X = _table(0, 60, 2, 1, 2)
+    X[3, 0] = np.nan
+    with pytest.raises(ValueError, match="missing or infinite values in its numeric columns"):
+        KPrototypes(2).fit(X, categorical=[2])
+    X = _table(0, 60, 2, 1, 2)
+    X[3, 2] = None
+    with pytest.raises(ValueError, match="give them a category of their own"):
+        KPrototypes(2).fit(X, categorical=[2])
