@@ -159,3 +159,125 @@ def test_missing_values_are_a_clear_error():
     X[3, 2] = None
     with pytest.raises(ValueError, match="give them a category of their own"):
         KPrototypes(2).fit(X, categorical=[2])
+
+
+# -- segment --method kprototypes ---------------------------------------------------------------
+def _customers(tmp_path, n=900):
+    """The demo's customers with two text features: gender and a channel that follows the
+    segments, with blanks in the channel (imputed as their own category)."""
+    pd = pytest.importorskip("pandas")
+    from fastseg.segment.datasets import make_customers
+
+    frame, truth = make_customers(n, random_state=5)
+    rng = np.random.default_rng(0)
+    truth = np.asarray(truth)
+    channel = np.where(rng.random(n) < 0.8, np.array(["app", "web", "store", "app"])[truth % 4], "web")
+    channel = channel.astype(object)
+    channel[rng.choice(n, 25, replace=False)] = ""
+    frame = frame[["customer_id", "age", "monthly_spend", "purchase_frequency", "gender"]].assign(
+        channel=channel
+    )
+    frame["customer_id"] = "0" + frame["customer_id"].astype(str)  # text ids with a leading zero
+    path = tmp_path / "customers.csv"
+    frame.to_csv(path, index=False)
+    return pd, frame, path
+
+
+def _run(path, out, *extra):
+    from fastseg.cli import main
+
+    return main(["segment", "--input", str(path), "--k", "4", "--k-range", "3-4", "--no-plots", "--quiet",
+                 "--method", "kprototypes", "--out", str(out), *extra])  # fmt: skip
+
+
+def test_segment_clusters_text_features_as_categories(tmp_path):
+    """The saved centres are prototypes: each text feature's part is one category (a mode, at
+    sqrt(gamma / 2)), not a mix of shares as k-means on one-hot columns gives; each numeric part
+    is the mean of its segment's fitted rows; each mode its segment's most frequent category; the
+    saved model assigns the same segments."""
+    pd, frame, path = _customers(tmp_path)
+    out = tmp_path / "out"
+    assert _run(path, out, "--save-model", str(tmp_path / "m.fsm"), "--gamma", "0.8") == 0
+    labels = pd.read_csv(out / "labels.csv", dtype={"customer_id": str})
+    assert labels["customer_id"].tolist() == frame["customer_id"].tolist()
+    from fastseg.segment.model import load_model
+
+    model = load_model(tmp_path / "m.fsm")
+    assert model.method == "kprototypes"
+    Z, _ = model.transform(frame.fillna({"channel": "missing"}))
+    clusters = model.cluster(Z)
+    np.testing.assert_array_equal(model.segment_numbers[clusters], labels["segment"])
+    C = model.centres_in_space()
+    value = np.sqrt(0.8 / 2)
+    fitted = ~labels["outlier"].to_numpy()  # the fit's rows (outliers are assigned after it)
+    Z, clusters = Z[fitted], clusters[fitted]
+    j = 0
+    for step in model.meta["preprocessing"]:
+        if step["kind"] == "numeric":
+            for c in range(model.k):
+                np.testing.assert_allclose(C[c, j], Z[clusters == c, j].mean(), rtol=1e-9, atol=1e-12)
+            j += 1
+            continue
+        width = len(step["categories"])
+        assert step["value"] == value and step["drop"] is None
+        part = C[:, j : j + width]
+        assert ((part == 0) | (part == value)).all() and ((part == value).sum(axis=1) == 1).all()
+        for c in range(model.k):
+            counts = (Z[clusters == c, j : j + width] > 0).sum(axis=0)
+            assert part[c].argmax() == counts.argmax()
+        j += width
+
+
+def test_segment_prototypes_are_kprototypes_on_the_clustering_space():
+    """The job's model on clustering-space rows is ``KPrototypes`` on the numeric columns and the
+    categories, with the same labels and cost (its inertia)."""
+    pd = pytest.importorskip("pandas")
+    from fastseg.segment.sweep import make_model, make_preprocessor, onehot_blocks
+
+    X = _table(3, 600, 3, 2, 4)
+    frame = pd.DataFrame({"a": X[:, 0].astype(float), "b": X[:, 1].astype(float), "c": X[:, 2].astype(float),
+                          "colour": X[:, 3].astype(str), "size": X[:, 4].astype(str)})  # fmt: skip
+    pre, _ = make_preprocessor(frame, list(frame.columns), [], gamma=1.3)
+    Z = pre.fit_transform(frame)
+    model = make_model("kprototypes", 4, 0, layout=onehot_blocks(pre), gamma=1.3).fit(Z)
+    direct = KPrototypes(4, init="Huang", gamma=1.3, random_state=0).fit(
+        pd.DataFrame(Z[:, :3]).assign(colour=frame["colour"], size=frame["size"])
+    )
+    np.testing.assert_array_equal(model.labels_, direct.labels_)
+    np.testing.assert_allclose(model.inertia_, direct.cost_, rtol=1e-12)
+    d = ((Z[:, None, :] - model.cluster_centers_[None]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(d.min(axis=1).sum(), direct.cost_, rtol=1e-9)
+    np.testing.assert_array_equal(model.predict(Z), direct.labels_)
+
+
+@pytest.mark.parametrize(
+    "change, extra, match",
+    [
+        (None, ["--gamma", "0"], "--gamma must be a number > 0"),
+        ("numeric only", [], "method 'kprototypes' needs a categorical (text) feature"),
+        ("one level", [], "categorical feature 'channel' has a single value"),
+    ],
+)
+def test_bad_segment_input_is_a_one_line_error_and_writes_nothing(tmp_path, capsys, change, extra, match):
+    pd, frame, path = _customers(tmp_path, n=300)
+    if change == "numeric only":
+        extra = ["--features", "age,monthly_spend"]
+    if change == "one level":
+        frame.assign(channel="web").to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert _run(path, out, *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fastseg: error:") and len(err.splitlines()) == 1 and match in err, err
+    assert not out.exists()
+
+
+def test_gamma_needs_kprototypes(tmp_path, capsys):
+    from fastseg.cli import main
+
+    _, _, path = _customers(tmp_path, n=300)
+    out = tmp_path / "out"
+    assert (
+        main(["segment", "--input", str(path), "--k", "3", "--gamma", "1", "--quiet", "--out", str(out)]) == 2
+    )
+    assert "--gamma needs method 'kprototypes'" in capsys.readouterr().err
+    assert not out.exists()
