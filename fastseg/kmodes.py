@@ -13,7 +13,12 @@ from .minibatch import _generator_state
 
 
 def _matching(X, row):
-    return np.sum(X != row, axis=1)
+    """The number of attributes in which each row differs from ``row`` (a column at a time: no
+    (n, m) temporary)."""
+    out = np.zeros(X.shape[0], dtype=np.int64)
+    for a in range(X.shape[1]):
+        out += X[:, a] != row[a]
+    return out
 
 
 def _factorize(column):
@@ -84,18 +89,65 @@ def encode(X, mapping=None):
     return codes, mapping
 
 
-def init_huang(X, k, random_state):
+def categorical_codes(parts):
+    """``encode`` of pandas Categorical columns from their codes, without reading their values:
+    the categories present, renumbered in sorted order, in the smallest integer type that holds
+    the categories (one byte per cell up to 127)."""
+    most = max((len(part.cat.categories) for part in parts), default=0)
+    dtype = np.int8 if most <= 127 else np.int16 if most <= 32767 else np.int32
+    out = np.empty((len(parts[0]) if parts else 0, len(parts)), dtype=dtype)
+    mapping = []
+    for a, part in enumerate(parts):
+        codes = part.cat.codes.to_numpy()
+        if codes.size and codes.min() < 0:
+            raise ValueError("Input X contains missing values: give them a category of their own first.")
+        categories = np.asarray(part.cat.categories)
+        order = np.argsort(categories, kind="stable")
+        present = np.zeros(categories.shape[0], dtype=bool)
+        present[: codes.max() + 1 if codes.size else 0] = _counts(codes) > 0
+        keep = order[present[order]]
+        lut = np.full(categories.shape[0], -1, dtype=dtype)
+        lut[keep] = np.arange(keep.shape[0])
+        mapping.append(categories[keep])
+        for lo in range(0, out.shape[0], 65536):
+            out[lo : lo + 65536, a] = lut[codes[lo : lo + 65536]]
+    return out, mapping
+
+
+def _typed(X, k):
+    """An empty (k, m) table for modes of ``X``: object for objects, else ``X``'s own type."""
+    return np.empty((k, X.shape[1]), dtype=X.dtype)
+
+
+def _all_categorical(X):
+    """Whether ``X`` is a DataFrame of pandas Categorical columns only."""
+    dtypes = getattr(X, "dtypes", None)
+    return (
+        dtypes is not None and len(dtypes) > 0 and all(getattr(t, "name", "") == "category" for t in dtypes)
+    )
+
+
+def init_huang(X, k, random_state, block=4096):
     """Huang's (1997) start, as the package draws it: each attribute's categories sampled by
     frequency, then each mode moved to its nearest row (a row not taken yet, where one is left)."""
-    modes = np.empty((k, X.shape[1]), dtype=object)
+    modes = _typed(X, k)
     for a in range(X.shape[1]):
-        modes[:, a] = random_state.choice(sorted(X[:, a]), k)
+        choices = sorted(X[:, a]) if X.dtype == object else np.sort(X[:, a])
+        modes[:, a] = random_state.choice(choices, k)
     for c in range(k):
-        order = np.argsort(_matching(X, modes[c]))
-        # the package's walk down ``order`` past rows equal to a mode (the last row if all are)
-        free = np.flatnonzero(~_equal_to_any(X[order], modes))
-        modes[c] = X[order[free[0] if free.size else -1]]
+        modes[c] = X[_nearest_free(X, modes, c, block)]
     return modes
+
+
+def _nearest_free(X, modes, c, block):
+    """The package's walk down the rows by distance to mode ``c`` past rows equal to a mode (the
+    last row if all are), a block of rows at a time."""
+    order = np.argsort(_matching(X, modes[c]))
+    for lo in range(0, order.shape[0], block):
+        free = np.flatnonzero(~_equal_to_any(X[order[lo : lo + block]], modes))
+        if free.size:
+            return order[lo + free[0]]
+    return order[-1]
 
 
 def _equal_to_any(X, modes, block=65536):
@@ -108,21 +160,33 @@ def _equal_to_any(X, modes, block=65536):
     return out
 
 
-def init_cao(X, k):
+def init_cao(X, k, block=65536):
     """Cao et al.'s (2009) start (``X``: codes): the densest row, then rows of the largest density x distance
     to the nearest mode chosen so far."""
     n, m = X.shape
     density = np.zeros(n)
     for a in range(m):  # each row's category frequency, added per attribute as the package adds it
-        density += np.bincount(X[:, a])[X[:, a]] / float(n) / float(m)
-    modes = np.empty((k, m), dtype=object)
+        counts = _counts(X[:, a], block)
+        for lo in range(0, n, block):
+            density[lo : lo + block] += counts[X[lo : lo + block, a]] / float(n) / float(m)
+    modes = _typed(X, k)
     modes[0] = X[np.argmax(density)]
+    nearest = np.full(n, np.inf)  # the package's minimum over the modes so far, kept as it grows
     for c in range(1, k):
-        dd = np.empty((c, n))
-        for cc in range(c):
-            dd[cc] = _matching(X, modes[cc]) * density
-        modes[c] = X[np.argmax(np.min(dd, axis=0))]
+        for lo in range(0, n, block):
+            part = nearest[lo : lo + block]
+            np.minimum(part, _matching(X[lo : lo + block], modes[c - 1]) * density[lo : lo + block], out=part)
+        modes[c] = X[np.argmax(nearest)]
     return modes
+
+
+def _counts(column, block=65536):
+    """``np.bincount(column)`` a block at a time (no full-length copy of a narrow column)."""
+    counts = np.zeros(int(column.max()) + 1 if column.size else 0, dtype=np.int64)
+    for lo in range(0, column.shape[0], block):
+        part = np.bincount(column[lo : lo + block])
+        counts[: part.shape[0]] += part
+    return counts
 
 
 class KModes(ClusterMixin, BaseEstimator):
@@ -171,6 +235,8 @@ class KModes(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def _codes(self, X, mapping=None):
+        if mapping is None and _all_categorical(X):
+            return categorical_codes([X.iloc[:, a] for a in range(X.shape[1])])
         X = np.asarray(getattr(X, "values", X))  # in its own dtype: text and numbers sort fast
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"Expected a non-empty 2-D table of categories, got shape {X.shape}.")
@@ -186,7 +252,7 @@ class KModes(ClusterMixin, BaseEstimator):
         if isinstance(init, str) and init.lower() == "cao":
             return init_cao(X, k).astype(np.int64)
         if isinstance(init, str):
-            return X[random_state.choice(range(X.shape[0]), k)].astype(np.int64)
+            return X[random_state.choice(X.shape[0], k)].astype(np.int64)
         return init.copy()
 
     @_fit_context(prefer_skip_nested_validation=True)

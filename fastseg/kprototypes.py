@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .kmodes import encode, init_cao, init_huang
+from .kmodes import _all_categorical, categorical_codes, encode, init_cao, init_huang
 from .minibatch import _generator_state
 
 # The package's tries at a start without an empty cluster: then random rows, then an error.
@@ -49,9 +49,11 @@ def _column_indices(X, categorical, n_columns):
     return out
 
 
-def split_columns(X, categorical):
-    """(numeric part float64 (n, p) C-ordered as the package makes it, categorical part in its own
-    dtype, the categorical positions)."""
+def split_columns(X, categorical, keep_categorical=False):
+    """(numeric part float64 (n, p), categorical part in its own dtype, the categorical
+    positions). A DataFrame's float64 columns stay where they are (no copy); with
+    ``keep_categorical``, a DataFrame's categorical part, when every column of it is a pandas
+    Categorical, is the list of those columns (for ``categorical_codes``)."""
     frame = X if hasattr(X, "iloc") else None
     if frame is None:
         X = np.asarray(X)
@@ -65,14 +67,19 @@ def split_columns(X, categorical):
         bad = [c for c in numeric.columns if not np.issubdtype(numeric[c].dtype, np.number)]
         if bad:
             raise ValueError(f"numeric column {bad[0]!r} does not hold numbers: name it as categorical.")
-        Xnum = np.ascontiguousarray(numeric.to_numpy(dtype=np.float64))
-        parts = [frame.iloc[:, j].to_numpy() for j in cat]
-        kinds = {p.dtype.kind for p in parts}
-        Xcat = (
-            np.column_stack(parts)
-            if len(kinds) == 1 and kinds <= set("USbiu")
-            else np.column_stack([p.astype(object) for p in parts])
-        )
+        Xnum = numeric.to_numpy(dtype=np.float64)
+        if not (Xnum.flags.c_contiguous or Xnum.flags.f_contiguous):
+            Xnum = np.ascontiguousarray(Xnum)
+        if keep_categorical and cat and _all_categorical(frame.iloc[:, cat]):
+            Xcat = [frame.iloc[:, j] for j in cat]
+        else:
+            parts = [frame.iloc[:, j].to_numpy() for j in cat]
+            kinds = {p.dtype.kind for p in parts}
+            Xcat = (
+                np.column_stack(parts)
+                if len(kinds) == 1 and kinds <= set("USbiu")
+                else np.column_stack([p.astype(object) for p in parts])
+            )
     else:
         try:
             Xnum = np.ascontiguousarray(X[:, num].astype(np.float64))
@@ -81,8 +88,10 @@ def split_columns(X, categorical):
         Xcat = X[:, cat]
     if X.shape[0] == 0:
         raise ValueError("Expected a non-empty table, got 0 rows.")
-    if not np.isfinite(Xnum).all():
+    if not all(np.isfinite(Xnum[:, j]).all() for j in range(Xnum.shape[1])):
         raise ValueError("Input X contains missing or infinite values in its numeric columns.")
+    if isinstance(Xcat, list):
+        return Xnum, Xcat, cat
     if Xcat.dtype.kind in "fcO" and (np.any(Xcat != Xcat) or (Xcat.dtype == object and np.any(Xcat == None))):  # noqa: E711
         raise ValueError("Input X contains missing values: give them a category of their own first.")
     return Xnum, Xcat, cat
@@ -160,8 +169,8 @@ class KPrototypes(ClusterMixin, BaseEstimator):
     def fit(self, X, y=None, categorical=None, sample_weight=None):
         """Cluster the rows of ``X``; ``categorical`` as the parameter; ``sample_weight``:
         non-negative weights."""
-        Xnum, Xcat, cat = split_columns(X, self.categorical if categorical is None else categorical)
-        codes, mapping = encode(Xcat)
+        Xnum, Xcat, cat = split_columns(X, self.categorical if categorical is None else categorical, True)
+        codes, mapping = categorical_codes(Xcat) if isinstance(Xcat, list) else encode(Xcat)
         w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if sample_weight is not None:
             if w.shape != (Xnum.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -262,7 +271,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
         elif init.lower() == "cao":
             modes = init_cao(codes, k).astype(np.int64)
         else:
-            modes = codes[rs.choice(range(codes.shape[0]), k)].astype(np.int64)
+            modes = codes[rs.choice(codes.shape[0], k)].astype(np.int64)
         means = mean + rs.randn(k, mean.shape[0]) * std
         return np.ascontiguousarray(means), modes
 

@@ -48,6 +48,26 @@ def test_same_as_the_kmodes_package(seed, init, weighted):
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
 
 
+@pytest.mark.parametrize("init", ["Huang", "Cao", "random"])
+def test_a_frame_of_categoricals_is_coded_from_its_codes(init):
+    """A DataFrame of pandas Categorical columns (unsorted and unused categories) gives the
+    package's result on the same values."""
+    pd = pytest.importorskip("pandas")
+    X = _table(5, 700, 6, 4, text=True)
+    frame = pd.DataFrame(
+        {
+            f"c{a}": pd.Categorical(X[:, a], categories=sorted(set(X[:, a]), reverse=True) + ["zz"])
+            for a in range(6)
+        }
+    )
+    ours = KModes(4, init=init, n_init=2, random_state=2).fit(frame)
+    theirs = kmodes.KModes(4, init=init, n_init=2, random_state=2).fit(X)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    assert ours.cost_ == theirs.cost_
+    np.testing.assert_array_equal(ours.cluster_centroids_, theirs.cluster_centroids_)
+    np.testing.assert_array_equal(ours.predict(frame), theirs.predict(X))
+
+
 def test_labelling_kernel_is_numpy_s():
     rng = np.random.default_rng(0)
     X = rng.integers(0, 5, size=(700, 6)).astype(np.int32)

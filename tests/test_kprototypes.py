@@ -88,6 +88,38 @@ def test_a_dataframe_s_text_columns_are_its_categories():
     np.testing.assert_array_equal(by_name.labels_, ours.labels_)
 
 
+@pytest.mark.parametrize("init", ["Huang", "Cao", "random"])
+def test_categorical_columns_are_coded_from_their_codes(init):
+    """pandas Categorical columns (categories unsorted, some unused, more than 127 levels in one)
+    give the package's result on the same values; the numeric columns are read in place."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    n = 600
+    X = _table(11, n, 4, 2, 5)
+    wide = np.char.add("w", rng.integers(0, 150, n).astype(str))
+    levels = [sorted(set(X[:, 4 + a]), reverse=True) + ["unused"] for a in range(2)]
+    frame = pd.DataFrame({f"x{j}": X[:, j].astype(float) for j in range(4)})
+    for a in range(2):
+        frame[f"c{a}"] = pd.Categorical(X[:, 4 + a], categories=levels[a])
+    frame["wide"] = pd.Categorical(wide, categories=rng.permutation(np.unique(wide)))
+    before = frame.copy()
+    ours = KPrototypes(5, init=init, n_init=2, random_state=4).fit(frame)
+    values = np.column_stack([X[:, :6], wide]).astype(object)
+    theirs = kprototypes.KPrototypes(5, init=init, n_init=2, random_state=4).fit(
+        values, categorical=[4, 5, 6]
+    )
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cost_, theirs.cost_, rtol=1e-12)
+    np.testing.assert_array_equal(
+        ours.cluster_centroids_[:, 4:].astype(str), theirs.cluster_centroids_[:, 4:]
+    )
+    np.testing.assert_array_equal(ours.predict(frame), theirs.predict(values, categorical=[4, 5, 6]))
+    pd.testing.assert_frame_equal(frame, before)
+    frame.loc[7, "c0"] = np.nan
+    with pytest.raises(ValueError, match="missing values"):
+        KPrototypes(5, init=init).fit(frame)
+
+
 def test_distance_kernels_are_numpy_s():
     """The labelling kernel against NumPy's formula, to the last bit (NumPy's pairwise sum of
     the squares, every width up to 300 columns), and a tie going to the first prototype."""
