@@ -33,6 +33,22 @@ def data(n, m=20, k=8, levels=12, seed=1):
     return X, X[rng.choice(n, k, replace=False)]
 
 
+def _interleaved(ours, theirs, repeats):
+    """(our first fit, theirs, our first fit's seconds (compiles), each side's medians) after
+    ``repeats`` interleaved rounds."""
+    t0 = time.perf_counter()
+    first = ours()
+    cold = time.perf_counter() - t0
+    reference = theirs()
+    times = {"fastseg": [], "kmodes": []}
+    for _ in range(repeats):
+        for label, fn in (("fastseg", ours), ("kmodes", theirs)):
+            t0 = time.perf_counter()
+            fn()
+            times[label].append(time.perf_counter() - t0)
+    return first, reference, cold, {k: float(np.median(v)) for k, v in times.items()}
+
+
 def mixed(n, p=10, m=10, k=8, seed=2):
     """A DataFrame of ``p`` numeric columns and ``m`` text columns of 5-20 levels from ``k`` latent
     groups, and the same start for both: (means, modes as text) and (means, modes as codes)."""
@@ -68,20 +84,11 @@ def run_prototypes(n, repeats, max_iter):
             frame, categorical=cats
         )
 
-    t0 = time.perf_counter()
-    first = ours()
-    cold = time.perf_counter() - t0
-    reference = theirs()
-    times = {"fastseg": [], "kmodes": []}
-    for _ in range(repeats):
-        for label, fn in (("fastseg", ours), ("kmodes", theirs)):
-            t0 = time.perf_counter()
-            fn()
-            times[label].append(time.perf_counter() - t0)
+    first, reference, cold, times = _interleaved(ours, theirs, repeats)
     same = np.array_equal(first.labels_, reference.labels_) and np.isclose(
         first.cost_, reference.cost_, rtol=1e-12
     )
-    return {k: float(np.median(v)) for k, v in times.items()}, cold, same, first.n_iter_
+    return times, cold, same, first.n_iter_
 
 
 _MEMORY_CHILD = r"""
@@ -126,18 +133,9 @@ def run(n, repeats):
     codes = np.column_stack([np.searchsorted(np.unique(X[:, a]), start[:, a]) for a in range(X.shape[1])])
     ours = lambda: KModes(8, init=start, max_iter=20).fit(X)  # noqa: E731
     theirs = lambda: Theirs(8, init=codes, max_iter=20).fit(X)  # noqa: E731
-    t0 = time.perf_counter()
-    first = ours()
-    cold = time.perf_counter() - t0
-    reference = theirs()
-    times = {"fastseg": [], "kmodes": []}
-    for _ in range(repeats):
-        for label, fn in (("fastseg", ours), ("kmodes", theirs)):
-            t0 = time.perf_counter()
-            fn()
-            times[label].append(time.perf_counter() - t0)
+    first, reference, cold, times = _interleaved(ours, theirs, repeats)
     same = np.array_equal(first.labels_, reference.labels_) and first.cost_ == reference.cost_
-    return {k: float(np.median(v)) for k, v in times.items()}, cold, same, first.n_iter_
+    return times, cold, same, first.n_iter_
 
 
 def _row(case, med, cold, same):

@@ -114,6 +114,20 @@ def categorical_codes(parts):
     return out, mapping
 
 
+def checked_weights(sample_weight, n, k):
+    """``sample_weight`` as float64 (n,), or an empty array for none; a clear error for bad ones."""
+    if sample_weight is None:
+        return np.empty(0)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must hold one finite, non-negative weight per row.")
+    if np.count_nonzero(w) < k:
+        raise ValueError(
+            "Number of non-zero sample_weight elements should be larger than the number of clusters."
+        )
+    return w
+
+
 def _typed(X, k):
     """An empty (k, m) table for modes of ``X``: object for objects, else ``X``'s own type."""
     return np.empty((k, X.shape[1]), dtype=X.dtype)
@@ -264,15 +278,7 @@ class KModes(ClusterMixin, BaseEstimator):
         n, m = codes.shape
         if n < self.n_clusters:
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
-        w = np.empty(0)
-        if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("sample_weight must hold one finite, non-negative weight per row.")
-            if np.count_nonzero(w) < self.n_clusters:
-                raise ValueError(
-                    "Number of non-zero sample_weight elements should be larger than the number of clusters."
-                )
+        w = checked_weights(sample_weight, n, self.n_clusters)
         init, n_init = self.init, self.n_init
         if not isinstance(init, str) or init == "Cao":  # deterministic starts: one run, as the package
             n_init = 1

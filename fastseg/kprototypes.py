@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .kmodes import _all_categorical, categorical_codes, encode, init_cao, init_huang
+from .kmodes import _all_categorical, categorical_codes, checked_weights, encode, init_cao, init_huang
 from .minibatch import _generator_state
 
 # The package's tries at a start without an empty cluster: then random rows, then an error.
@@ -171,14 +171,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
         non-negative weights."""
         Xnum, Xcat, cat = split_columns(X, self.categorical if categorical is None else categorical, True)
         codes, mapping = categorical_codes(Xcat) if isinstance(Xcat, list) else encode(Xcat)
-        w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        if sample_weight is not None:
-            if w.shape != (Xnum.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("sample_weight must hold one finite, non-negative weight per row.")
-            if np.count_nonzero(w) < self.n_clusters:
-                raise ValueError(
-                    "Number of non-zero sample_weight elements should be larger than the number of clusters."
-                )
+        w = checked_weights(sample_weight, Xnum.shape[0], self.n_clusters)
         self._fit_coded(Xnum, codes, mapping, w)
         self._categorical = cat
         self.n_features_in_ = Xnum.shape[1] + codes.shape[1]
