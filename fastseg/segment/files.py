@@ -109,20 +109,28 @@ def blanks(series):
     """True where a value is missing: NaN/None, or text that is empty or only spaces."""
     pd = _pandas()
     missing = series.isna().to_numpy().copy()
-    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        missing |= series.str.strip().eq("").to_numpy(dtype=bool, na_value=False)
+    elif not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
         missing |= series.fillna("").astype(str).str.strip().eq("").to_numpy()
     return missing
 
 
-def fill_values(frame, features):
+def fill_values(frame, features, found=None):
     """What ``missing='impute'`` fills each feature's blanks with: the median of a numeric
-    column's values, the "missing" category for a text one (the values a saved model keeps)."""
+    column's values, the "missing" category for a text one (the values a saved model keeps).
+    ``found``: each column's ``blanks`` when already known."""
     pd = _pandas()
     out = {}
     for col in features:
         s = frame[col]
         numeric = pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
-        out[col] = float(s[~blanks(s)].astype(float).median()) if numeric else MISSING_CATEGORY
+        if not numeric:
+            out[col] = MISSING_CATEGORY
+            continue
+        mask = found[col] if found is not None else blanks(s)
+        values = s.to_numpy(dtype=float) if not mask.any() else s[~mask].to_numpy(dtype=float)
+        out[col] = float(np.median(values))
     return out
 
 
@@ -139,7 +147,7 @@ def fill_blanks(frame, features, mode, report, fills=None):
                     f"column {col!r} has {int(mask.sum())} missing values; fill or drop them first "
                     "(or --missing impute / drop)."
                 )
-        return frame, fill_values(frame, features)
+        return frame, fill_values(frame, features, found)
     if mode == "drop":
         seen = np.zeros(len(frame), dtype=bool)
         for col, mask in found.items():
@@ -152,8 +160,8 @@ def fill_blanks(frame, features, mode, report, fills=None):
     for col, mask in found.items():
         if mask.all() and fills is None:
             raise ValueError(f"column {col!r} is entirely blank: there is nothing to impute it from.")
-    fills = fills or fill_values(frame, features)
-    frame = frame.copy()
+    fills = fills or fill_values(frame, features, found)
+    frame = frame.copy(deep=False)  # columns are replaced, never written into
     for col, mask in found.items():
         if mask.any():
             value = fills[col]
