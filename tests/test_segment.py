@@ -123,6 +123,7 @@ def test_command_writes_every_file(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "paper cluster 1" in printed and "Adjusted Rand" in printed
     assert "Top product pairs per segment" in printed and "hit rate@10" in printed
+    assert "time-ordered holdout" in printed and "recall@10" in printed
     assert "probability" not in pd.read_csv(out / "labels.csv").columns  # K-means: no membership
     names = {p.name for p in out.iterdir()}
     expected = {
@@ -135,7 +136,8 @@ def test_command_writes_every_file(tmp_path, capsys):
         "data_report.csv",
         "feature_tests.csv",
     }
-    assert names == expected | {"pca.png", "pairs.csv", "recommendations.csv", "hit_rate.csv", "report.html"}
+    basket_files = {"pairs.csv", "recommendations.csv", "hit_rate.csv", "recommendation_metrics.csv"}
+    assert names == expected | basket_files | {"pca.png", "report.html"}
     pairs = pd.read_csv(out / "pairs.csv")
     assert set(pairs["segment"]) <= set(range(1, 7)) and (pairs["count"] >= 5).all()
     assert (pairs.groupby("segment").size() == 10).all()  # the promised top 10 per segment
@@ -143,6 +145,10 @@ def test_command_writes_every_file(tmp_path, capsys):
         assert part["lift"].is_monotonic_decreasing
     recs = pd.read_csv(out / "recommendations.csv")
     assert recs["rank"].between(1, 10).all()
+    ranked = pd.read_csv(out / "recommendation_metrics.csv")
+    assert list(ranked.columns) == ["method", "precision@10", "recall@10", "coverage@10", "customers"]
+    assert ranked[["precision@10", "recall@10", "coverage@10"]].stack().between(0, 1).all()
+    assert "time-ordered holdout" in (out / "report.html").read_text(encoding="utf-8")
     for png in ("k_sweep.png", "profile_heatmap.png", "pca.png"):
         data = (out / png).read_bytes()
         assert data.startswith(PNG_MAGIC)

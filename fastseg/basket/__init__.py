@@ -1,7 +1,7 @@
 """Basket analytics: product pairs bought together (co-occurrence, support, confidence, lift)
 and collaborative-filtering recommendations with cosine similarity, optionally per segment."""
 
-from .recommendations import hit_rate, recommend, top_n, user_item_matrix
+from .recommendations import hit_rate, holdout_metrics, ranking_metrics, recommend, top_n, user_item_matrix
 from .rules import (
     association_rules,
     basket_matrix,
@@ -18,6 +18,8 @@ __all__ = [
     "confidence_table",
     "cooccurrence_table",
     "hit_rate",
+    "holdout_metrics",
+    "ranking_metrics",
     "item_counts",
     "pair_counts",
     "recommend",

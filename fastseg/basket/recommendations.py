@@ -1,5 +1,6 @@
 """Collaborative-filtering recommendations (cosine similarity, user- or item-based, optionally
-within each segment) and their leave-one-out hit rate."""
+within each segment), their leave-one-out hit rate and their precision@k, recall@k and catalogue
+coverage on a time-ordered holdout."""
 
 import numpy as np
 import scipy.sparse as sp
@@ -175,4 +176,99 @@ def hit_rate(
         rec, _ = top_n(train, n=n, method=method, n_neighbours=n_neighbours, groups=groups)
         hits = (rec[eligible] == held[:, None]).any(axis=1)
         rows.append({"method": label, f"hit_rate@{n}": hits.mean(), "customers": eligible.size})
+    return pd.DataFrame(rows)
+
+
+def _holdout_split(transactions, customer, item, date):
+    """(training rows, customers held out, their held-out items as a list of arrays): each
+    customer with purchases on two or more dates has the items of the last date that they had
+    not bought before held out; the training rows are every row but those last-date rows."""
+    pd = _pandas()
+    tx = transactions[[customer, item, date]]
+    last = tx.groupby(customer, sort=False)[date].transform("max")
+    first = tx.groupby(customer, sort=False)[date].transform("min")
+    test = (tx[date] == last).to_numpy() & (first < last).to_numpy()
+    train = tx[~test]
+    seen = pd.MultiIndex.from_frame(train[[customer, item]])
+    new = tx[test]
+    new = new[~pd.MultiIndex.from_frame(new[[customer, item]]).isin(seen)]
+    new = new.drop_duplicates([customer, item])
+    held = new.groupby(customer, sort=True)[item].agg(lambda s: s.to_numpy())
+    return train, held.index.to_numpy(), list(held.to_numpy())
+
+
+def ranking_metrics(recommended, relevant, n_items):
+    """(precision@k, recall@k, catalogue coverage) of top-k lists.
+
+    ``recommended``: (users, k) item positions, -1 where a list is shorter; ``relevant``: one
+    array of distinct item positions per user, none of them among the user's training items, -1
+    for an item no list can hold (one the training rows never sold). precision@k is hits / k and
+    recall@k hits / len(relevant), each averaged over the users; coverage is the share of the
+    ``n_items`` items that appear in at least one list."""
+    recommended = np.asarray(recommended, dtype=np.int64)
+    users, k = recommended.shape
+    if users != len(relevant) or users == 0:
+        raise ValueError("need one relevant set per user, and at least one user.")
+    sizes = np.array([len(r) for r in relevant], dtype=np.int64)
+    if (sizes == 0).any():
+        raise ValueError("every user needs at least one relevant item.")
+    flat = np.concatenate(relevant).astype(np.int64)
+    known = flat >= 0
+    truth = sp.csr_matrix(
+        (np.ones(known.sum()), (np.repeat(np.arange(users), sizes)[known], flat[known])),
+        shape=(users, n_items),
+    )
+    rows, ranks = np.nonzero(recommended >= 0)
+    hits = np.zeros(users)
+    np.add.at(hits, rows, np.asarray(truth[rows, recommended[rows, ranks]]).ravel())
+    coverage = np.unique(recommended[rows, ranks]).size / n_items
+    return float(np.mean(hits / k)), float(np.mean(hits / sizes)), float(coverage)
+
+
+def holdout_metrics(
+    transactions,
+    *,
+    customer="customer_id",
+    item="item",
+    date="date",
+    segment_of=None,
+    n=10,
+    n_neighbours=50,
+):
+    """precision@n, recall@n and catalogue coverage of each recommender on a time-ordered
+    holdout: each customer's last purchase date (when they bought on two or more dates) is held
+    out, the recommenders are fitted on everything before it and on the other customers' rows,
+    and the relevant items are those bought that day and never before (an item first sold that
+    day cannot be recommended and counts as a miss). Coverage: the share of the training
+    catalogue in the evaluated customers' lists.
+
+    Returns a pandas DataFrame, one row per method, as ``hit_rate``.
+    """
+    pd = _pandas()
+    missing = [c for c in (customer, item, date) if c not in transactions.columns]
+    if missing:
+        raise ValueError(f"no column {', '.join(map(repr, missing))} in the purchases.")
+    train, held_customers, held_items = _holdout_split(transactions, customer, item, date)
+    if held_customers.size == 0:
+        raise ValueError("no customer bought a new item on a later date: nothing to hold out.")
+    U, customers, items = user_item_matrix(train, customer=customer, item=item)
+    position = pd.Index(customers).get_indexer(held_customers)
+    catalogue = pd.Index(items)
+    relevant = [catalogue.get_indexer(x) for x in held_items]  # -1: first sold on the held-out day
+    methods = [
+        ("popularity", "popularity", None),
+        ("item-based CF", "item", None),
+        ("user-based CF", "user", None),
+    ]
+    if segment_of is not None:
+        groups = pd.Series(customers).map(segment_of)
+        if groups.isna().any():
+            raise ValueError("some customers have no segment.")
+        methods.append(("user-based CF within segment", "user", pd.factorize(groups)[0]))
+    rows = []
+    for label, method, groups in methods:
+        rec, _ = top_n(U, n=n, method=method, n_neighbours=n_neighbours, groups=groups)
+        precision, recall, coverage = ranking_metrics(rec[position], relevant, U.shape[1])
+        rows.append({"method": label, f"precision@{n}": precision, f"recall@{n}": recall,
+                     f"coverage@{n}": coverage, "customers": held_customers.size})  # fmt: skip
     return pd.DataFrame(rows)

@@ -167,6 +167,7 @@ class Segmentation:
     pairs: object = None
     recommendations: object = None
     hit_rate: object = None
+    recommendation_metrics: object = None
     k_reason: str | None = None  # after a refit with --k omitted: why the previous K was kept or not
     started_from: np.ndarray | None = None  # refit: the previous cluster each cluster started from (-1: new)
     source: object = None  # the caller's table, whose id values ``labels`` gives back

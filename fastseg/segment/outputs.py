@@ -10,6 +10,11 @@ import numpy as np
 
 from .._pandas import require_pandas as _pandas
 
+HOLDOUT_TITLE = (
+    "Recommendations on a time-ordered holdout (each customer's last purchase date): precision@10, recall@10, "
+    "catalogue coverage"
+)
+
 
 def markdown_table(frame, floatfmt="{:,.2f}", index_name=None):
     """A DataFrame as a GitHub markdown table (no extra dependency)."""
@@ -115,7 +120,8 @@ def tables(result):
     if result.feature_tests is not None:
         out["feature_tests.csv"] = result.feature_tests.reset_index()
     for name, table in (("pairs.csv", result.pairs), ("recommendations.csv", result.recommendations),
-                        ("hit_rate.csv", result.hit_rate)):  # fmt: skip
+                        ("hit_rate.csv", result.hit_rate),
+                        ("recommendation_metrics.csv", result.recommendation_metrics)):  # fmt: skip
         if table is not None:
             out[name] = table
     if result.drift is not None:
@@ -161,6 +167,9 @@ def describe(result, demo=False):
         if result.hit_rate is not None:
             hits = result.hit_rate.set_index("method")
             lines += ["", "Recommendations, leave-one-out hit rate@10:", "", markdown_table(hits, "{:.3f}")]
+        if result.recommendation_metrics is not None:
+            ranked = result.recommendation_metrics.set_index("method")
+            lines += ["", HOLDOUT_TITLE + ":", "", markdown_table(ranked, "{:.3f}")]
     truth = result.data.truth
     if demo and truth is not None:
         from sklearn.metrics import adjusted_rand_score

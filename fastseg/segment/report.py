@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .._pandas import require_pandas as _pandas
+from .outputs import HOLDOUT_TITLE
 
 FIGURES = {
     "k_sweep.png": "Criteria of the K sweep; the dashed line is the K used.",
@@ -324,6 +325,9 @@ def _basket_section(folder):
     hits = _read(folder, "hit_rate.csv")
     if hits is not None:
         parts.append("<h3>Recommendations, leave-one-out hit rate@10</h3>" + html_table(hits))
+    ranked = _read(folder, "recommendation_metrics.csv")
+    if ranked is not None:
+        parts.append(f"<h3>{_esc(HOLDOUT_TITLE)}</h3>" + html_table(ranked))
     return "".join(parts)
 
 

@@ -238,6 +238,7 @@ def add_baskets(result):
         # ids as the caller's table holds them, as in ``labels``
         result.recommendations = with_source_ids(tables["recommendations.csv"], data.id_column, result.source)
         result.hit_rate = tables.get("hit_rate.csv")
+        result.recommendation_metrics = tables.get("recommendation_metrics.csv")
     return result
 
 
@@ -249,13 +250,13 @@ def basket_tables(
     baskets with ``min_support`` and ``min_confidence``), recommendations and (``evaluate``) the
     hit-rate table, from a ``clean_purchases`` table; None when it has no item column.
     Returns and rows without an item are no basket items."""
-    from ..basket import hit_rate, recommend, rules_by_segment
+    from ..basket import hit_rate, holdout_metrics, recommend, rules_by_segment
 
     if purchases is None or "item" not in purchases.columns:
         return None
     segment_of = dict(zip(frame[id_column], segments))
     keep = ~purchases["is_return"].to_numpy() & purchases["has_item"].to_numpy()
-    tx = purchases.loc[keep, ["customer", "basket", "item"]]
+    tx = purchases.loc[keep, ["customer", "basket", "item", "date"]]
     tx = tx[tx["customer"].isin(segment_of.keys())]
     if tx.empty:
         return None
@@ -279,4 +280,8 @@ def basket_tables(
         tables["hit_rate.csv"] = hit_rate(
             tx, customer="customer", item="item", segment_of=segment_of, random_state=seed
         )
+        if tx["date"].nunique() > 1:
+            tables["recommendation_metrics.csv"] = holdout_metrics(
+                tx, customer="customer", item="item", date="date", segment_of=segment_of
+            )
     return tables
