@@ -1,6 +1,6 @@
 """Run `fastseg segment` the way an analyst does on two messy exports -- a CRM table with blanks
-and text columns clustered by k-prototypes, a purchase export scored as RFM as of a date, and a
-mixture's membership probabilities -- and show what each prints and writes (the block of
+and text columns clustered by k-prototypes, a purchase export scored as RFM as of a date, a
+mixture's membership probabilities, the recommendations measured -- and show what each prints and writes (the block of
 docs/cli.md with --update-docs).
 
     python -m docs.examples.analyst --update-docs
@@ -41,6 +41,15 @@ RUNS = [
          ["--features", "age,monthly_spend,purchase_frequency"],
          ["--method", "gmm", "--k", "3", "--probabilities", "--no-plots", "--out", "gmm"]],
         ["gmm/labels.csv"],
+    ),
+    (
+        "the recommendations measured: leave-one-out hit rate, and precision, recall and catalogue "
+        "coverage with each customer's last purchase date held out",
+        [["fastseg", "segment", "--input", "online_retail.csv", "--transactions"],
+         ["--id-column", "CustomerID", "--date-column", "InvoiceDate", "--item-column", "StockCode"],
+         ["--quantity-column", "Quantity", "--price-column", "UnitPrice", "--order-column", "InvoiceNo"],
+         ["--evaluate", "--no-plots", "--out", "shop"]],
+        ["shop/hit_rate.csv", "shop/recommendation_metrics.csv"],
     ),
 ]  # fmt: skip
 
