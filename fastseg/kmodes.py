@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .minibatch import _generator_state
 
@@ -100,7 +100,9 @@ def categorical_codes(parts):
     for a, part in enumerate(parts):
         codes = part.cat.codes.to_numpy()
         if codes.size and codes.min() < 0:
-            raise ValueError("Input X contains missing values: give them a category of their own first.")
+            raise ValueError(
+                "Input X contains missing values (NaN or None): give them a category of their own first."
+            )
         categories = np.asarray(part.cat.categories)
         order = np.argsort(categories, kind="stable")
         present = np.zeros(categories.shape[0], dtype=bool)
@@ -251,12 +253,25 @@ class KModes(ClusterMixin, BaseEstimator):
     def _codes(self, X, mapping=None):
         if mapping is None and _all_categorical(X):
             return categorical_codes([X.iloc[:, a] for a in range(X.shape[1])])
-        X = np.asarray(getattr(X, "values", X))  # in its own dtype: text and numbers sort fast
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"Expected a non-empty 2-D table of categories, got shape {X.shape}.")
-        if X.dtype.kind in "fcO" and (np.any(X != X) or (X.dtype == object and np.any(X == None))):  # noqa: E711
-            raise ValueError("Input X contains missing values: give them a category of their own first.")
-        return encode(X, mapping)
+        # in its own dtype (text and numbers sort fast); 2-D, non-empty, dense, no complex numbers
+        X = check_array(getattr(X, "values", X), dtype=None, ensure_all_finite=False)
+        if mapping is not None and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if X.dtype.kind in "fO" and (np.any(X != X) or (X.dtype == object and np.any(X == None))):  # noqa: E711
+            raise ValueError(
+                "Input X contains missing values (NaN or None): give them a category of their own first."
+            )
+        if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
+            raise ValueError("Input X contains infinity: categories must be finite numbers or text.")
+        try:
+            return encode(X, mapping)
+        except TypeError as exc:
+            raise TypeError(
+                f"argument must be a string or a number: each category must be text or a number ({exc})."
+            ) from None
 
     def _start(self, X, init, random_state):
         """A run's initial modes (codes, int64), drawn as the package draws them."""
@@ -317,10 +332,6 @@ class KModes(ClusterMixin, BaseEstimator):
 
         check_is_fitted(self)
         codes, _ = self._codes(X, self._mapping)
-        if codes.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {codes.shape[1]} features, but KModes is expecting {self.n_features_in_}."
-            )
         labels = np.empty(codes.shape[0], dtype=np.int32)
         _km.labels_cost(codes, np.empty(0), True, self._modes, labels)
         return labels

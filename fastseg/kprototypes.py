@@ -93,7 +93,9 @@ def split_columns(X, categorical, keep_categorical=False):
     if isinstance(Xcat, list):
         return Xnum, Xcat, cat
     if Xcat.dtype.kind in "fcO" and (np.any(Xcat != Xcat) or (Xcat.dtype == object and np.any(Xcat == None))):  # noqa: E711
-        raise ValueError("Input X contains missing values: give them a category of their own first.")
+        raise ValueError(
+            "Input X contains missing values (NaN or None): give them a category of their own first."
+        )
     return Xnum, Xcat, cat
 
 

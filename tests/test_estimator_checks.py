@@ -8,6 +8,7 @@ from fastseg import (
     GaussianMixture,
     GeneticKMeans,
     KMeans,
+    KModes,
     MiniBatchKMeans,
 )
 
@@ -76,4 +77,17 @@ def test_genetic_sklearn_compatible(estimator, check):
     expected_failed_checks=lambda est: EXPECTED_FAILED if est.n_components > 1 else {},
 )
 def test_mixture_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# k-modes takes each distinct value of a column as a category: on the check's continuous blobs
+# every number is a category of its own, and the clusters cannot follow the blobs. (KPrototypes is
+# not run: its fit needs the positions of the categorical columns, which the checks do not give.)
+@parametrize_with_checks(
+    [KModes(n_clusters=2, n_init=2, max_iter=5)],
+    expected_failed_checks=lambda est: {
+        "check_clustering": "k-modes treats every distinct number of the continuous blobs as its own category"
+    },
+)
+def test_kmodes_sklearn_compatible(estimator, check):
     check(estimator)
