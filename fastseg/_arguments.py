@@ -169,6 +169,32 @@ def build_parser():
     asg.add_argument("--quiet", action="store_true", help="print nothing")
     asg.set_defaults(demo=False)
 
+    cho = sub.add_parser(
+        "choice",
+        help="model which option customers choose: a multinomial logit on dummy-coded attributes",
+        description="Fit a multinomial logit (MNL) of a choice column (a brand, a channel) on attribute columns "
+        "(text, boolean and --factors columns dummy-coded against their first level; numbers as they are), "
+        "optionally with each customer's segment from a labels.csv as a covariate; hold out the last rows (as "
+        "the precision-marketing paper does) and write choice_coefficients.csv, choice_probabilities.csv and "
+        "choice_summary.csv to --out.",
+    )
+    cho.add_argument("--input", required=True, metavar="FILE", help="CSV or Parquet file, one row per choice")
+    cho.add_argument("--sep", metavar="CHAR", help="CSV delimiter (default: sniffed from the header line)")
+    cho.add_argument("--choice-column", required=True, metavar="COL", help="the option chosen in each row")
+    cho.add_argument("--attributes", required=True, metavar="A,B,...", help="the explaining columns")
+    cho.add_argument("--factors", default="", metavar="A,B,...",
+                     help="numeric attributes to dummy-code as categories (text ones always are)")  # fmt: skip
+    cho.add_argument("--segments", metavar="FILE",
+                     help="a labels.csv of fastseg segment: each row's segment (by --id-column) is a covariate")  # fmt: skip
+    cho.add_argument("--id-column", metavar="COL", help="the customer id column joining --segments (default: "
+                     "customer_id)")  # fmt: skip
+    cho.add_argument("--holdout", type=float, default=0.3, help="share of the rows held out (default 0.3)")
+    cho.add_argument("--split", choices=["ordered", "random"], default="ordered",
+                     help="ordered: the last rows are held out, as the paper (default); random: a seeded draw")  # fmt: skip
+    cho.add_argument("--seed", type=int, default=0, help="the random split's seed (default 0)")
+    cho.add_argument("--out", default="fastseg-choice", help="output folder (default ./fastseg-choice)")
+    cho.add_argument("--quiet", action="store_true", help="print nothing")
+
     rep = sub.add_parser("reproduce", help="rerun a paper's experiment and print ours beside its numbers")
     rep.add_argument(
         "experiment", choices=["accuracy"], help="accuracy: Iris/Wine accuracy (GA-K-means Tables 1-2)"

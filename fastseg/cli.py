@@ -329,7 +329,86 @@ def _report_warnings(caught):
             _say(f"warning: {line}")
 
 
-COMMANDS = {"segment": _cmd_segment, "assign": _cmd_assign, "reproduce": _cmd_reproduce}
+def _cmd_choice(args):
+    from fastseg.choice import fit_choice, summary_table
+    from fastseg.segment.files import read_table
+    from fastseg.segment.outputs import markdown_table
+    from fastseg.segment.purchases import DataReport
+
+    report = DataReport()
+    id_column = args.id_column or "customer_id"
+    frame = read_table(args.input, sep=args.sep, text_columns=[id_column], report=report)
+    segment = None
+    if args.segments:
+        frame, segment = _join_segments(frame, args.segments, id_column, report)
+    model = fit_choice(
+        frame, args.choice_column, _list(args.attributes), factors=_list(args.factors), segment=segment,
+        holdout=args.holdout, split=args.split, random_state=args.seed, report=report,
+    )  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.coefficients.to_csv(out / "choice_coefficients.csv", index=False)
+    model.probabilities.to_csv(out / "choice_probabilities.csv", index=False)
+    summary = summary_table(model)
+    summary.to_csv(out / "choice_summary.csv", index=False)
+    report.table().to_csv(out / "data_report.csv", index=False)
+    if args.quiet:
+        return 0
+    for line in report.lines() + model.notes:
+        _say(line)
+    print(f"Multinomial logit of {args.choice_column!r} ({len(model.options)} options, against {model.base!r}) "
+          f"on {len(model.terms)} terms:\n")  # fmt: skip
+    shown = summary.assign(**{c: [_figure(v) for v in summary[c]] for c in ("ours", "paper")})
+    print(markdown_table(shown.set_index("measure")))
+    shown = model.coefficients[model.coefficients["term"] != "const"].set_index("option")
+    print("\nCoefficients (all in choice_coefficients.csv):\n")
+    print(markdown_table(shown, "{:.3f}"))
+    print(
+        f"\nFiles in {args.out}/: choice_coefficients.csv, choice_probabilities.csv, choice_summary.csv, data_report.csv"
+    )
+    return 0
+
+
+def _figure(value):
+    if value != value:  # NaN: the paper gives none
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.4g}"
+
+
+def _list(text):
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def _join_segments(frame, path, id_column, report):
+    """``frame`` with the ``segment`` of each row's customer from a labels.csv (ids as exact
+    text); rows whose customer has no segment are left out and counted."""
+    from fastseg.segment.files import read_table
+    from fastseg.segment.purchases import ids_as_text
+
+    labels = read_table(path, text_columns=[id_column])
+    for col in (id_column, "segment"):
+        if col not in labels.columns:
+            raise ValueError(f"--segments file {path!r} has no column {col!r}.")
+        if col == id_column and col not in frame.columns:
+            raise ValueError(f"no id column {col!r} in the input to join --segments on (give --id-column).")
+    if labels[id_column].duplicated().any():
+        raise ValueError(f"--segments file {path!r} lists a customer more than once.")
+    segment_of = dict(zip(ids_as_text(labels[id_column]), labels["segment"].astype(str)))
+    segments = ids_as_text(frame[id_column]).map(segment_of)
+    report.drop(f"a customer not in {Path(path).name}", segments.isna().sum())
+    column = "segment" if "segment" not in frame.columns else "segment_"
+    frame = frame.assign(**{column: segments})[segments.notna().to_numpy()].reset_index(drop=True)
+    if frame.empty:
+        raise ValueError(f"no row's customer is in {path!r}.")
+    return frame, column
+
+
+COMMANDS = {
+    "segment": _cmd_segment,
+    "assign": _cmd_assign,
+    "choice": _cmd_choice,
+    "reproduce": _cmd_reproduce,
+}
 
 
 def main(argv=None):

@@ -8,6 +8,7 @@ _LAZY = {
     "TABLE5": "datasets",
     "make_customers": "datasets",
     "make_transactions": "datasets",
+    "make_choices": "datasets",
     "rfm": "features",
     "Columns": "job",
     "Job": "job",

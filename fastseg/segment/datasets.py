@@ -228,6 +228,68 @@ def make_retail_export(n_customers=400, *, months=6, random_state=None):
     return table[RETAIL_COLUMNS]
 
 
+def make_choices(n=5000, *, n_options=3, n_segments=0, random_state=None):
+    """Synthetic choice rows in the precision-marketing paper's layout: which brand each purchase
+    chose, from known multinomial-logit coefficients (brand ``B1`` the base).
+
+    Attributes: ``price`` (a number, in tens), ``platform`` (``JD``, ``Taobao``, ``Tmall``),
+    ``free_shipping`` and ``seven_day_return`` (two of the paper's seller service promises,
+    ``yes`` / ``no``), a ``customer_id`` of text (``C00001`` ...) and, with ``n_segments``, the
+    ``segment`` (1 ..) of each row's customer, which moves the choice too.
+
+    Returns (rows as a DataFrame, the true coefficients: option, term, coefficient, with the terms
+    named as ``fastseg.choice.fit_choice`` names them).
+    """
+    from .._pandas import require_pandas
+
+    pd = require_pandas()
+    rng = np.random.default_rng(random_state)
+    customers = max(n // 4, 1)
+    customer = rng.integers(0, customers, n)
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.char.add("C", np.char.zfill((customer + 1).astype(str), 5)),
+            "price": np.round(rng.gamma(4.0, 1.0, n), 2),
+            "platform": rng.choice(np.array(["JD", "Taobao", "Tmall"]), n, p=[0.3, 0.5, 0.2]),
+            "free_shipping": rng.choice(np.array(["no", "yes"]), n, p=[0.4, 0.6]),
+            "seven_day_return": rng.choice(np.array(["no", "yes"]), n, p=[0.5, 0.5]),
+        }
+    )
+    terms = [
+        "const",
+        "price",
+        "platform=Taobao",
+        "platform=Tmall",
+        "free_shipping=yes",
+        "seven_day_return=yes",
+    ]
+    design = [
+        np.ones(n),
+        frame["price"].to_numpy(),
+        (frame["platform"] == "Taobao").to_numpy(float),
+        (frame["platform"] == "Tmall").to_numpy(float),
+        (frame["free_shipping"] == "yes").to_numpy(float),
+        (frame["seven_day_return"] == "yes").to_numpy(float),
+    ]
+    if n_segments > 1:
+        seg_of = rng.integers(1, n_segments + 1, customers)
+        frame["segment"] = seg_of[customer]
+        for g in range(2, n_segments + 1):
+            terms.append(f"segment={g}")
+            design.append((frame["segment"] == g).to_numpy(float))
+    design = np.column_stack(design)
+    beta = np.round(rng.normal(0.0, 0.6, (n_options - 1, design.shape[1])), 2)
+    utility = np.column_stack([np.zeros(n), design @ beta.T])
+    utility += rng.gumbel(size=utility.shape)  # the logit's error term: the choice is the best utility
+    options = np.array([f"B{j + 1}" for j in range(n_options)])
+    frame.insert(1, "brand", options[utility.argmax(axis=1)])
+    truth = pd.DataFrame(
+        [(options[a + 1], term, beta[a, t]) for a in range(n_options - 1) for t, term in enumerate(terms)],
+        columns=["option", "term", "coefficient"],
+    )
+    return frame, truth
+
+
 def load_wholesale():
     """A real customer table: the 440 clients of a Portuguese wholesale distributor, their
     annual spending (monetary units) on six product categories, sales channel (1 Horeca, 2 retail)
