@@ -288,6 +288,8 @@ def _mnlogit(X, y):
         import statsmodels.api as sm
     except ImportError:
         return None
+    from scipy.stats import chi2
+
     design = np.column_stack([np.ones(X.shape[0]), X])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -305,12 +307,17 @@ def _mnlogit(X, y):
             "the choice model did not converge: the attributes (quasi-)separate the options; "
             "merge rare levels or leave attributes out."
         )
+    # the intercept-only model in closed form (each option's share), not statsmodels' numerical refit
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    llnull = float(np.sum(counts * np.log(counts / y.size)))
+    statistic = 2.0 * (float(fit.llf) - llnull)
     lr = {
-        "lr_statistic": float(fit.llr),
+        "lr_statistic": statistic,
         "lr_df": float(fit.df_model),
-        "lr_p": float(fit.llr_pvalue),
+        "lr_p": float(chi2.sf(statistic, fit.df_model)),
         "log_likelihood": float(fit.llf),
-        "pseudo_r2": float(fit.prsquared),
+        "pseudo_r2": 1.0 - float(fit.llf) / llnull,
     }
     return (
         np.asarray(fit.params).T,

@@ -9,7 +9,7 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("statsmodels")
 
-from fastseg.choice import fit_choice  # noqa: E402
+from fastseg.choice import _design, fit_choice  # noqa: E402
 from fastseg.cli import main  # noqa: E402
 from fastseg.segment.datasets import make_choices  # noqa: E402
 
@@ -159,3 +159,17 @@ def test_blank_rows_are_left_out_and_counted():
         "a missing value in column 'price'": 3,
         "a missing value in column 'platform'": 1,
     }
+
+
+def test_the_likelihood_ratio_test_is_statsmodels_own():
+    import statsmodels.api as sm
+
+    frame, _ = make_choices(3000, n_options=4, random_state=9)
+    model = fit_choice(frame, "brand", ATTRIBUTES)
+    X, _ = _design(frame, model._spec)
+    train = np.arange(model.summary["training_rows"])
+    y = pd.Categorical(frame["brand"], categories=model.options).codes[train]
+    fit = sm.MNLogit(y, np.column_stack([np.ones(train.size), X[train]])).fit(method="newton", disp=0)
+    assert model.summary["lr_statistic"] == pytest.approx(fit.llr, rel=1e-5)
+    assert model.summary["lr_p"] == pytest.approx(fit.llr_pvalue, rel=1e-4, abs=1e-300)
+    assert model.summary["pseudo_r2"] == pytest.approx(fit.prsquared, rel=1e-5)
