@@ -61,7 +61,9 @@ def ours(table):
     from fastseg.segment.job import Columns
     from fastseg.segment.workflow import segment_customers
 
-    data = customers_from_table(table, Columns(transactions=True, order_column="order_id", item_column="item"))
+    data = customers_from_table(
+        table, Columns(transactions=True, order_column="order_id", item_column="item")
+    )
     result = segment_customers(data.frame, data.features, k_range=K_RANGE, random_state=0)
     return result.k, result.feature_profile
 
