@@ -13,6 +13,11 @@ from .._pandas import require_pandas as _pandas
 
 # What a blank in a feature column does (``Columns.missing``).
 MISSING = ("impute", "drop", "error")
+# The heading of the time-ordered holdout metrics (--evaluate), printed and in the report.
+HOLDOUT_TITLE = (
+    "Recommendations on a time-ordered holdout (each customer's last purchase date): precision@10, recall@10, "
+    "catalogue coverage"
+)
 # The category a blank in a text feature becomes with ``missing='impute'``.
 MISSING_CATEGORY = "missing"
 

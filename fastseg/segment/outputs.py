@@ -9,11 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._pandas import require_pandas as _pandas
-
-HOLDOUT_TITLE = (
-    "Recommendations on a time-ordered holdout (each customer's last purchase date): precision@10, recall@10, "
-    "catalogue coverage"
-)
+from .job import HOLDOUT_TITLE
 
 
 def markdown_table(frame, floatfmt="{:,.2f}", index_name=None):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .._pandas import require_pandas as _pandas
-from .outputs import HOLDOUT_TITLE
+from .job import HOLDOUT_TITLE
 
 FIGURES = {
     "k_sweep.png": "Criteria of the K sweep; the dashed line is the K used.",
