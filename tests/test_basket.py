@@ -205,6 +205,18 @@ def test_item_based_topn_matches_a_numpy_twin(rng):
     np.testing.assert_allclose(got_scores[valid], scores[rows[valid], want[valid]], rtol=1e-12)
 
 
+def _recommender_twins(train, groups):
+    """The top 10 of each recommender's NumPy twin on a dense 0/1 training matrix."""
+    popularity = train.sum(axis=0).astype(float)
+    train_csr = sp.csr_matrix(train.astype(np.int32))
+    return {
+        "popularity": reference.top_n_unowned(np.tile(popularity, (train.shape[0], 1)), train, 10),
+        "item-based CF": _item_based_twin(train, 10)[0],
+        "user-based CF": reference.user_based_topn(train_csr, 10, 50),
+        "user-based CF within segment": reference.user_based_topn(train_csr, 10, 50, groups),
+    }
+
+
 def test_hit_rate_matches_a_numpy_twin_of_the_leave_one_out():
     from fastseg.segment.datasets import make_customers, make_transactions
 
@@ -222,15 +234,7 @@ def test_hit_rate_matches_a_numpy_twin_of_the_leave_one_out():
     held = np.array([np.flatnonzero(owned[u])[rng.integers(owned[u].sum())] for u in eligible])
     train = owned.copy()
     train[eligible, held] = False
-    popularity = train.sum(axis=0).astype(float)
-    groups = pd.factorize(pd.Series(users).map(segment_of))[0]
-    train_csr = sp.csr_matrix(train.astype(np.int32))
-    tops = {
-        "popularity": reference.top_n_unowned(np.tile(popularity, (owned.shape[0], 1)), train, 10),
-        "item-based CF": _item_based_twin(train, 10)[0],
-        "user-based CF": reference.user_based_topn(train_csr, 10, 50),
-        "user-based CF within segment": reference.user_based_topn(train_csr, 10, 50, groups),
-    }
+    tops = _recommender_twins(train, pd.factorize(pd.Series(users).map(segment_of))[0])
     for method, top in tops.items():
         want = (top[eligible] == held[:, None]).any(axis=1).mean()
         assert got.loc[method, "hit_rate@10"] == pytest.approx(want, abs=1e-12), method
@@ -294,15 +298,7 @@ def test_holdout_metrics_match_a_numpy_twin_of_the_time_ordered_holdout():
     row = {u: i for i, u in enumerate(users)}
     evaluated = [row[c] for c in held]
     relevant = [np.array([column.get(i, -1) for i in held[c]]) for c in held]
-    popularity = owned.sum(axis=0).astype(float)
-    groups = pd.factorize(pd.Series(users).map(segment_of))[0]
-    train_csr = sp.csr_matrix(owned.astype(np.int32))
-    tops = {
-        "popularity": reference.top_n_unowned(np.tile(popularity, (owned.shape[0], 1)), owned, 10),
-        "item-based CF": _item_based_twin(owned, 10)[0],
-        "user-based CF": reference.user_based_topn(train_csr, 10, 50),
-        "user-based CF within segment": reference.user_based_topn(train_csr, 10, 50, groups),
-    }
+    tops = _recommender_twins(owned, pd.factorize(pd.Series(users).map(segment_of))[0])
     assert list(got.index) == list(tops)
     for method, top in tops.items():
         want = _ranking_twin(top[evaluated], relevant, owned.shape[1])
