@@ -186,6 +186,8 @@ def build_parser():
                      help="numeric attributes to dummy-code as categories (text ones always are)")  # fmt: skip
     cho.add_argument("--segments", metavar="FILE",
                      help="a labels.csv of fastseg segment: each row's segment (by --id-column) is a covariate")  # fmt: skip
+    cho.add_argument("--per-segment", action="store_true",
+                     help="one model per segment of --segments instead of the segment as a covariate")  # fmt: skip
     cho.add_argument("--id-column", metavar="COL", help="the customer id column joining --segments (default: "
                      "customer_id)")  # fmt: skip
     cho.add_argument("--holdout", type=float, default=0.3, help="share of the rows held out (default 0.3)")

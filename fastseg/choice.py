@@ -281,6 +281,40 @@ def fit_choice(
     return model
 
 
+def fit_choice_per_segment(frame, choice, attributes, segment, *, report=None, **options):
+    """One :func:`fit_choice` per value of the ``segment`` column (its rows only; the options
+    ``fit_choice`` takes), the segment named in any error. Rows with a blank segment are left out
+    and counted in ``report``. Returns {segment (text): ChoiceModel}, in sorted order."""
+    from .segment.purchases import DataReport
+
+    report = report if report is not None else DataReport()
+    if segment not in frame.columns:
+        raise ValueError(f"no segment column {segment!r} in the input.")
+    blank = _blank(frame[segment])
+    report.drop(f"a missing value in column {segment!r}", blank.sum())
+    groups = _as_text(frame[segment]).to_numpy(dtype=object)
+    models = {}
+    for g in sorted(set(groups[~blank].tolist())):
+        part = frame[(groups == g) & ~blank].reset_index(drop=True)
+        try:
+            models[g] = fit_choice(part, choice, attributes, report=report, **options)
+        except ValueError as exc:
+            raise ValueError(f"segment {g}: {exc}") from None
+    if not models:
+        raise ValueError(f"no row has a segment (column {segment!r}).")
+    return models
+
+
+def per_segment_tables(models):
+    """(coefficients, probabilities, summary) of ``fit_choice_per_segment``'s models, each with
+    a ``segment`` column first."""
+    pd = _pandas()
+    tables = []
+    for make in (lambda m: m.coefficients, lambda m: m.probabilities.drop(columns="segment"), summary_table):
+        tables.append(pd.concat([make(m).assign(segment=g) for g, m in models.items()], ignore_index=True))
+    return tuple(t[["segment", *[c for c in t.columns if c != "segment"]]] for t in tables)
+
+
 def _mnlogit(X, y):
     """(coefficients, se, z, p) as (options - 1, 1 + terms) arrays and the likelihood-ratio test of
     statsmodels' ``MNLogit`` against the intercept-only model; None without statsmodels."""

@@ -330,38 +330,54 @@ def _report_warnings(caught):
 
 
 def _cmd_choice(args):
-    from fastseg.choice import fit_choice, summary_table
+    from fastseg.choice import fit_choice, fit_choice_per_segment, per_segment_tables, summary_table
     from fastseg.segment.files import read_table
     from fastseg.segment.outputs import markdown_table
     from fastseg.segment.purchases import DataReport
 
     report = DataReport()
     id_column = args.id_column or "customer_id"
+    if args.per_segment and not args.segments:
+        raise ValueError("--per-segment needs --segments (a labels.csv).")
     frame = read_table(args.input, sep=args.sep, text_columns=[id_column], report=report)
     segment = None
     if args.segments:
         frame, segment = _join_segments(frame, args.segments, id_column, report)
-    model = fit_choice(
-        frame, args.choice_column, _list(args.attributes), factors=_list(args.factors), segment=segment,
-        holdout=args.holdout, split=args.split, random_state=args.seed, report=report,
-    )  # fmt: skip
+    options = dict(
+        factors=_list(args.factors),
+        holdout=args.holdout,
+        split=args.split,
+        random_state=args.seed,
+        report=report,
+    )
+    if args.per_segment:
+        models = fit_choice_per_segment(frame, args.choice_column, _list(args.attributes), segment, **options)
+        coefficients, probabilities, summary = per_segment_tables(models)
+        notes = sorted({note for m in models.values() for note in m.notes})
+    else:
+        model = fit_choice(frame, args.choice_column, _list(args.attributes), segment=segment, **options)
+        coefficients, probabilities, summary = model.coefficients, model.probabilities, summary_table(model)
+        models, notes = {"all": model}, model.notes
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model.coefficients.to_csv(out / "choice_coefficients.csv", index=False)
-    model.probabilities.to_csv(out / "choice_probabilities.csv", index=False)
-    summary = summary_table(model)
+    coefficients.to_csv(out / "choice_coefficients.csv", index=False)
+    probabilities.to_csv(out / "choice_probabilities.csv", index=False)
     summary.to_csv(out / "choice_summary.csv", index=False)
     report.table().to_csv(out / "data_report.csv", index=False)
     if args.quiet:
         return 0
-    for line in report.lines() + model.notes:
+    for line in report.lines() + list(notes):
         _say(line)
-    print(f"Multinomial logit of {args.choice_column!r} ({len(model.options)} options, against {model.base!r}) "
-          f"on {len(model.terms)} terms:\n")  # fmt: skip
-    shown = summary.assign(**{c: [_figure(v) for v in summary[c]] for c in ("ours", "paper")})
-    print(markdown_table(shown.set_index("measure")))
-    shown = model.coefficients[model.coefficients["term"] != "const"].set_index("option")
-    print("\nCoefficients (all in choice_coefficients.csv):\n")
+    for g, model in models.items():
+        title = "" if g == "all" and not args.per_segment else f"Segment {g}: "
+        print(f"{title}Multinomial logit of {args.choice_column!r} ({len(model.options)} options, against "
+              f"{model.base!r}) on {len(model.terms)} terms:\n")  # fmt: skip
+        table = summary_table(model)
+        shown = table.assign(**{c: [_figure(v) for v in table[c]] for c in ("ours", "paper")})
+        print(markdown_table(shown.set_index("measure")) + "\n")
+    shown = coefficients[coefficients["term"] != "const"]
+    shown = shown.set_index("segment" if args.per_segment else "option")
+    print("Coefficients (all in choice_coefficients.csv):\n")
     print(markdown_table(shown, "{:.3f}"))
     print(
         f"\nFiles in {args.out}/: choice_coefficients.csv, choice_probabilities.csv, choice_summary.csv, data_report.csv"

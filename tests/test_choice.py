@@ -173,3 +173,36 @@ def test_the_likelihood_ratio_test_is_statsmodels_own():
     assert model.summary["lr_statistic"] == pytest.approx(fit.llr, rel=1e-5)
     assert model.summary["lr_p"] == pytest.approx(fit.llr_pvalue, rel=1e-4, abs=1e-300)
     assert model.summary["pseudo_r2"] == pytest.approx(fit.prsquared, rel=1e-5)
+
+
+def test_per_segment_models_are_each_segment_s_own_fit(tmp_path, capsys):
+    frame, _ = make_choices(15000, n_segments=3, random_state=11)
+    frame.drop_duplicates("customer_id")[["customer_id", "segment"]].to_csv(
+        tmp_path / "labels.csv", index=False
+    )
+    frame.drop(columns="segment").to_csv(tmp_path / "rows.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["choice", "--input", str(tmp_path / "rows.csv"), "--choice-column", "brand", "--attributes",
+            ",".join(ATTRIBUTES), "--segments", str(tmp_path / "labels.csv"), "--per-segment", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert "Segment 3: Multinomial logit" in capsys.readouterr().out
+    coefficients = pd.read_csv(out / "choice_coefficients.csv", dtype={"segment": str})
+    assert list(coefficients.columns[:3]) == ["segment", "option", "term"]
+    for g in ("1", "2", "3"):
+        alone = fit_choice(
+            frame[frame["segment"].astype(str) == g].reset_index(drop=True), "brand", ATTRIBUTES
+        )
+        mine = coefficients[coefficients["segment"] == g].reset_index(drop=True)
+        np.testing.assert_allclose(mine["coefficient"], alone.coefficients["coefficient"], rtol=1e-9)
+        np.testing.assert_allclose(mine["se"], alone.coefficients["se"], rtol=1e-9)
+    summary = pd.read_csv(out / "choice_summary.csv", dtype={"segment": str})
+    assert set(summary["segment"]) == {"1", "2", "3"}
+    # a segment too small to fit is an error that names it
+    small = frame[(frame["segment"] != 2) | (np.arange(len(frame)) % 300 == 0)]
+    small.drop(columns="segment").to_csv(tmp_path / "rows.csv", index=False)
+    assert main(argv) == 2
+    assert "segment 2: too few rows" in capsys.readouterr().err
+    assert main(argv[:-3] + ["--out", str(out)]) == 0  # without --per-segment, the segment a covariate
+    capsys.readouterr()
+    assert main([a for a in argv if a not in ("--segments", str(tmp_path / "labels.csv"))]) == 2
+    assert "--per-segment needs --segments" in capsys.readouterr().err
