@@ -58,6 +58,9 @@ def _input_flags(parser, demo):
     src.add_argument("--rfm-extra", action="store_true",
                      help="with --transactions: also tenure_days (first purchase to --as-of) and "
                      "avg_order_value (monetary / frequency) as features")  # fmt: skip
+    src.add_argument("--portrait", action="store_true",
+                     help="with --transactions: the GA-K-means paper's purchase features instead of R, F, M: "
+                     "monthly_spend, purchase_frequency (per month), purchase_interval_days, purchase_count")  # fmt: skip
     src.add_argument("--missing", choices=["impute", "drop", "error"], default="impute",
                      help="a blank in a customer table's feature column: impute (the column's median, or a "
                      "'missing' category for text; a saved model's values with assign), drop the customer, "

@@ -11,7 +11,15 @@ import numpy as np
 
 from .._pandas import require_pandas as _pandas
 from .job import MISSING_CATEGORY, Columns
-from .purchases import DataReport, clean_purchases, ids_as_text, purchases_as_of, rfm_table
+from .purchases import (
+    PORTRAIT,
+    DataReport,
+    clean_purchases,
+    ids_as_text,
+    portrait_table,
+    purchases_as_of,
+    rfm_table,
+)
 
 DELIMITERS = ",;\t|"
 
@@ -266,16 +274,27 @@ def customers_from_table(table, columns=None):
         now = None
         if cols.as_of is not None:
             purchases, now = purchases_as_of(purchases, cols.as_of, report)
-        rfm = rfm_table(purchases, now=now, extra=cols.rfm_extra)
+        if cols.portrait:
+            if cols.rfm_extra:
+                raise ValueError("--portrait and --rfm-extra are two feature sets: give one.")
+            rfm = portrait_table(purchases, now=now)
+            features = list(PORTRAIT)
+            if rfm.attrs["single_purchase"]:
+                report.note(
+                    f"{rfm.attrs['single_purchase']:,} customers bought once: their purchase interval is the days "
+                    "since that purchase"
+                )
+        else:
+            rfm = rfm_table(purchases, now=now, extra=cols.rfm_extra)
+            features = ["recency_days", "frequency", "monetary"]
+            if cols.rfm_extra:
+                features += ["tenure_days", "avg_order_value"]
         if rfm.attrs["net_negative"]:
             report.note(
                 f"{rfm.attrs['net_negative']:,} customers returned more than they bought in the period: "
-                "monetary 0"
+                + ("monthly spend 0" if cols.portrait else "monetary 0")
             )
         frame = rfm.reset_index().rename(columns={"customer": customer})
-        features = ["recency_days", "frequency", "monetary"]
-        if cols.rfm_extra:
-            features += ["tenure_days", "avg_order_value"]
         _check_features(frame, features)
         return CustomerData(frame, customer, features, None, purchases, report, item_column or "item")
     frame = table

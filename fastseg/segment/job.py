@@ -47,6 +47,7 @@ class Columns:
     fills: dict | None = None
     as_of: str | None = None  # transactions: recency and tenure measured then, later rows left out
     rfm_extra: bool = False  # transactions: tenure_days and avg_order_value besides R, F, M
+    portrait: bool = False  # transactions: the GA-K-means paper's purchase features instead of R, F, M
 
     def __post_init__(self):
         if self.missing not in MISSING:

@@ -405,6 +405,56 @@ def rfm_table(purchases, now=None, extra=False):
     return out
 
 
+# Seed 001's purchase-derived features of the user portrait (Table 3), as ``portrait_table`` names them.
+PORTRAIT = ["monthly_spend", "purchase_frequency", "purchase_interval_days", "purchase_count"]
+DAY_NS = 86_400 * 10**9
+MONTH_DAYS = 365.25 / 12
+
+
+def portrait_table(purchases, now=None):
+    """The GA-K-means paper's purchase features per customer of a ``clean_purchases`` table,
+    indexed by customer id (text, sorted), with ``now`` as ``rfm_table`` takes it:
+
+    - ``purchase_count``: distinct baskets bought (returns are not purchases);
+    - ``monthly_spend``: spend net of returns (at least 0) per month of the customer's tenure
+      (first purchase to ``now``, at least one month: 365.25 / 12 days);
+    - ``purchase_frequency``: purchases per month of the same tenure;
+    - ``purchase_interval_days``: the mean time between the customer's consecutive baskets (each
+      at its first row's time), that is (last - first) / (count - 1); for a customer with one basket,
+      the days from it to ``now`` (the interval is at least that long), counted in
+      ``attrs['single_purchase']``.
+    """
+    pd = _pandas()
+    bought = ~purchases["is_return"].to_numpy()
+    rfm = rfm_table(purchases, now=now)
+    codes = pd.Index(rfm.index).get_indexer(purchases["customer"].to_numpy()[bought])
+    dates = purchases["date"].to_numpy()[bought].astype("datetime64[ns]").astype(np.int64)
+    baskets = pd.DataFrame({"c": codes, "b": purchases["basket"].to_numpy()[bought], "t": dates})
+    times = baskets.groupby(["c", "b"], sort=False)["t"].min().reset_index()
+    k = len(rfm)
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, times["c"].to_numpy(), times["t"].to_numpy())
+    np.maximum.at(last, times["c"].to_numpy(), times["t"].to_numpy())
+    now_ns = int(dates.max()) + DAY_NS if now is None else int(pd.Timestamp(now).value)
+    count = rfm["frequency"].to_numpy()
+    months = np.maximum((now_ns - first) / DAY_NS / MONTH_DAYS, 1.0)
+    single = count <= 1
+    interval = np.where(single, (now_ns - first) / DAY_NS, (last - first) / DAY_NS / np.maximum(count - 1, 1))
+    out = pd.DataFrame(
+        {
+            "monthly_spend": rfm["monetary"].to_numpy() / months,
+            "purchase_frequency": count / months,
+            "purchase_interval_days": interval,
+            "purchase_count": count,
+        },
+        index=rfm.index,
+    )
+    out.attrs["single_purchase"] = int(single.sum())
+    out.attrs["net_negative"] = rfm.attrs["net_negative"]
+    return out
+
+
 def as_of_cutoff(as_of):
     """The instant ``--as-of`` stands for: the end of the day for a date alone, else the time
     given. A value that is not a date is a ValueError naming it."""

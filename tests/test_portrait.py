@@ -1,0 +1,93 @@
+"""``--portrait``: the GA-K-means paper's purchase features per customer (monthly spend, purchase
+frequency, mean purchase interval, purchase count) from purchase rows, against a row-by-row Python
+twin; the command clusters them; bad flag combinations are one-line errors."""
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+
+from fastseg.cli import main  # noqa: E402
+from fastseg.segment.purchases import PORTRAIT, clean_purchases, portrait_table  # noqa: E402
+
+
+def _purchases(seed, n_customers=60):
+    """Messy purchase rows: multi-row baskets, returns, one-basket customers, times of day."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_customers):
+        for b in range(int(rng.integers(1, 6))):
+            day = pd.Timestamp("2024-01-01") + pd.Timedelta(minutes=int(rng.integers(0, 200 * 1440)))
+            for _ in range(int(rng.integers(1, 4))):
+                amount = float(np.round(rng.gamma(2, 20), 2))
+                rows.append(
+                    (f"0{c:03d}", f"o{c}-{b}", day + pd.Timedelta(minutes=int(rng.integers(0, 30))), amount)
+                )
+            if rng.random() < 0.1:
+                rows.append((f"0{c:03d}", f"C{c}-{b}", day + pd.Timedelta(days=3), -amount))  # a return
+    return pd.DataFrame(rows, columns=["customer_id", "order_id", "date", "amount"])
+
+
+def _twin(raw, now):
+    """Customer by customer in plain Python."""
+    out = {}
+    for c, rows in raw.groupby("customer_id"):
+        bought = rows[rows["amount"] > 0]
+        times = sorted(bought.groupby("order_id")["date"].min())
+        count = len(times)
+        months = max((now - times[0]) / pd.Timedelta(days=1) / (365.25 / 12), 1.0)
+        spend = max(rows["amount"].sum(), 0.0)
+        interval = (
+            (now - times[0]) / pd.Timedelta(days=1)
+            if count == 1
+            else float(np.mean(np.diff([t.value for t in times]))) / 86_400e9
+        )
+        out[c] = [spend / months, count / months, interval, count]
+    return pd.DataFrame.from_dict(out, orient="index", columns=PORTRAIT)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("as_of", [None, "2024-09-30"])
+def test_portrait_matches_a_python_twin(seed, as_of):
+    raw = _purchases(seed)
+    purchases, _ = clean_purchases(
+        raw, customer="customer_id", date="date", amount="amount", order="order_id"
+    )
+    now = None if as_of is None else pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    got = portrait_table(purchases, now=now)
+    bought_dates = raw.loc[raw["amount"] > 0, "date"]
+    want = _twin(raw, now if now is not None else bought_dates.max() + pd.Timedelta(days=1))
+    assert list(got.index) == sorted(raw["customer_id"].unique())  # ids as text, leading zeros kept
+    np.testing.assert_allclose(got[PORTRAIT].to_numpy(), want.loc[got.index, PORTRAIT].to_numpy(), rtol=1e-9)
+    singles = int((raw[raw["amount"] > 0].groupby("customer_id")["order_id"].nunique() == 1).sum())
+    assert got.attrs["single_purchase"] == singles > 0
+
+
+def test_segment_clusters_the_portrait(tmp_path, capsys):
+    raw = _purchases(5, n_customers=300)
+    raw.to_csv(tmp_path / "purchases.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["segment", "--input", str(tmp_path / "purchases.csv"), "--transactions", "--order-column", "order_id",
+            "--portrait", "--k", "3", "--no-plots", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert "bought once: their purchase interval is the days since that purchase" in capsys.readouterr().err
+    profile = pd.read_csv(out / "profile.csv")
+    for feature in PORTRAIT:
+        assert f"{feature} mean" in profile.columns
+    assert "recency_days mean" not in profile.columns
+    labels = pd.read_csv(out / "labels.csv", dtype=str)
+    assert set(labels["customer_id"]) == set(raw["customer_id"])
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [(["--transactions", "--rfm-extra"], "two feature sets"), ([], "it needs --transactions")],
+)
+def test_bad_portrait_flags_are_one_line_errors(tmp_path, capsys, extra, match):
+    _purchases(1).to_csv(tmp_path / "purchases.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["segment", "--input", str(tmp_path / "purchases.csv"), "--portrait", *extra, "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0], err
+    assert not out.exists()
