@@ -58,6 +58,11 @@ def _input_flags(parser, demo):
     src.add_argument("--rfm-extra", action="store_true",
                      help="with --transactions: also tenure_days (first purchase to --as-of) and "
                      "avg_order_value (monetary / frequency) as features")  # fmt: skip
+    src.add_argument("--customers", metavar="FILE",
+                     help="with --transactions: a customer table (CSV or Parquet, one row per --id-column) "
+                     "whose columns (gender, age, level, ...) join the purchase features by id")  # fmt: skip
+    src.add_argument("--customer-columns", metavar="A,B,...",
+                     help="the --customers columns to join (default: all but the id)")  # fmt: skip
     src.add_argument("--portrait", action="store_true",
                      help="with --transactions: the GA-K-means paper's purchase features instead of R, F, M: "
                      "monthly_spend, purchase_frequency (per month), purchase_interval_days, purchase_count")  # fmt: skip

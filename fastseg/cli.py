@@ -85,15 +85,17 @@ def _columns(args, features, fills=None):
     """The column flags as a ``job.Columns`` (``fills``: a saved model's fill values)."""
     from fastseg.segment.job import Columns
 
-    if args.portrait and not args.transactions:
-        raise ValueError("--portrait builds features from purchases: it needs --transactions.")
+    if (args.portrait or args.customers) and not args.transactions:
+        flag = "--portrait" if args.portrait else "--customers"
+        raise ValueError(f"{flag} builds features from purchases: it needs --transactions.")
     return Columns(
         id_column=args.id_column, features=features, transactions=args.transactions,
         date_column=args.date_column, date_format=args.date_format, amount_column=args.amount_column,
         quantity_column=args.quantity_column, price_column=args.price_column,
         order_column=args.order_column, item_column=args.item_column, strict=args.strict,
         missing=args.missing, fills=fills, as_of=args.as_of, rfm_extra=args.rfm_extra,
-        portrait=args.portrait,
+        portrait=args.portrait, customers=args.customers,
+        customer_columns=[c.strip() for c in args.customer_columns.split(",")] if args.customer_columns else None,
     )  # fmt: skip
 
 

@@ -91,3 +91,40 @@ def test_bad_portrait_flags_are_one_line_errors(tmp_path, capsys, extra, match):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0], err
     assert not out.exists()
+
+
+def test_a_customer_table_joins_the_portrait_by_exact_id(tmp_path, capsys):
+    raw = _purchases(6, n_customers=200)
+    raw.to_csv(tmp_path / "purchases.csv", index=False)
+    ids = sorted(raw["customer_id"].unique())
+    rng = np.random.default_rng(6)
+    table = pd.DataFrame({"customer_id": ids[10:] + ["0999", "00001"],  # two customers who never bought
+                          "gender": rng.choice(["F", "M"], len(ids) - 10 + 2),
+                          "age": rng.integers(18, 70, len(ids) - 10 + 2).astype(float),
+                          "user_level": rng.integers(0, 4, len(ids) - 10 + 2)})  # fmt: skip
+    table.loc[3, "age"] = np.nan
+    table.to_csv(tmp_path / "customers.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["segment", "--input", str(tmp_path / "purchases.csv"), "--transactions", "--order-column", "order_id",
+            "--portrait", "--customers", str(tmp_path / "customers.csv"), "--k", "3", "--no-plots", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (
+        "10 customers with purchases are not in customers.csv: their gender, age, user_level are blank" in err
+    )
+    report = pd.read_csv(out / "data_report.csv").set_index("reason")["rows"]
+    assert report["in customers.csv but without a purchase"] == 2  # "00001" is not "0001": ids are text
+    assert report["imputed: missing in column 'age', filled with its median " + repr(
+        float(pd.concat([table["age"].iloc[:-2]]).drop(3).median())) ] == 11  # fmt: skip
+    profile = pd.read_csv(out / "profile.csv")
+    for feature in [*PORTRAIT, "age", "user_level"]:
+        assert f"{feature} mean" in profile.columns
+    labels = pd.read_csv(out / "labels.csv", dtype=str)
+    assert sorted(labels["customer_id"]) == ids
+    # --customer-columns picks columns; an absent one is a one-line error that writes nothing
+    assert main([*argv[:-2], "--customer-columns", "age", "--out", str(tmp_path / "b")]) == 0
+    assert "gender" not in " ".join(pd.read_csv(tmp_path / "b" / "profile.csv").columns)
+    capsys.readouterr()
+    assert main([*argv[:-2], "--customer-columns", "income", "--out", str(tmp_path / "c")]) == 2
+    assert "no column 'income' in customers.csv" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()

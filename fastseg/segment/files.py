@@ -247,6 +247,45 @@ def load_customers(*, demo=False, path=None, sep=None, seed=0, columns=None):
     return data
 
 
+def _join_customers(frame, customer, features, cols, report):
+    """The purchase-derived ``frame`` joined by id (exact text) with the columns of the customer
+    table ``cols.customers`` (``cols.customer_columns``, default all but the id): customers of
+    that table without a purchase are left out, customers with purchases but not in it get blanks,
+    handled as ``cols.missing`` says; both counted in ``report``. Returns (frame, the joined
+    columns, their fill values)."""
+    name = Path(cols.customers).name
+    table = read_table(cols.customers, text_columns=[customer], report=report)
+    if customer not in table.columns:
+        raise ValueError(f"--customers file {name!r} has no id column {customer!r}.")
+    ids = ids_as_text(table[customer])
+    blank = ids.isna().to_numpy() | ids.fillna("").str.strip().eq("").to_numpy()
+    report.drop(f"a row of {name} without a customer id", blank.sum())
+    table, ids = table[~blank], ids[~blank]
+    if ids.duplicated().any():
+        raise ValueError(f"customer id {ids[ids.duplicated()].iloc[0]!r} appears more than once in {name}.")
+    extra = [c for c in (cols.customer_columns or []) if c] or [c for c in table.columns if c != customer]
+    absent = [c for c in extra if c not in table.columns]
+    if absent:
+        raise ValueError(
+            f"no column {', '.join(map(repr, absent))} in {name}; its columns are {', '.join(map(str, table.columns))}."
+        )
+    clash = [c for c in extra if c in features]
+    if clash:
+        raise ValueError(f"{name} has a column {clash[0]!r} that the purchases already give: leave it out.")
+    if not extra:
+        raise ValueError(f"{name} has no column besides the id {customer!r} to join.")
+    bought = set(frame[customer])
+    report.drop(f"in {name} but without a purchase", (~ids.isin(bought)).sum())
+    joined = frame.merge(table[extra].assign(**{customer: ids.to_numpy()}), how="left", on=customer)
+    unmatched = int((~frame[customer].isin(set(ids))).sum())
+    if unmatched:
+        report.note(
+            f"{unmatched:,} customers with purchases are not in {name}: their {', '.join(extra)} are blank"
+        )
+    joined, fills = fill_blanks(joined, extra, cols.missing, report, fills=cols.fills)
+    return joined, extra, fills
+
+
 def customers_from_table(table, columns=None):
     """A DataFrame (read from a file or a database) as a ``CustomerData``, read with
     ``columns`` (a ``job.Columns``).
@@ -295,8 +334,14 @@ def customers_from_table(table, columns=None):
                 + ("monthly spend 0" if cols.portrait else "monetary 0")
             )
         frame = rfm.reset_index().rename(columns={"customer": customer})
+        fills = None
+        if cols.customers:
+            frame, extra, fills = _join_customers(frame, customer, features, cols, report)
+            features = features + extra
         _check_features(frame, features)
-        return CustomerData(frame, customer, features, None, purchases, report, item_column or "item")
+        return CustomerData(
+            frame, customer, features, None, purchases, report, item_column or "item", fills=fills
+        )
     frame = table
     id_column = id_column or ("customer_id" if "customer_id" in frame.columns else None)
     if id_column is not None and id_column not in frame.columns:

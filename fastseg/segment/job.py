@@ -48,6 +48,8 @@ class Columns:
     as_of: str | None = None  # transactions: recency and tenure measured then, later rows left out
     rfm_extra: bool = False  # transactions: tenure_days and avg_order_value besides R, F, M
     portrait: bool = False  # transactions: the GA-K-means paper's purchase features instead of R, F, M
+    customers: str | None = None  # transactions: a customer table (file) joined by id, its columns features
+    customer_columns: list | None = None  # the columns of ``customers`` to join (default: all but the id)
 
     def __post_init__(self):
         if self.missing not in MISSING:
