@@ -63,6 +63,17 @@ def _input_flags(parser, demo):
                      "whose columns (gender, age, level, ...) join the purchase features by id")  # fmt: skip
     src.add_argument("--customer-columns", metavar="A,B,...",
                      help="the --customers columns to join (default: all but the id)")  # fmt: skip
+    src.add_argument("--events", metavar="FILE",
+                     help="with --transactions: browsing events (customer, time, event type, item); adds "
+                     "hesitation_time, the median minutes from a first view of an item to its purchase")  # fmt: skip
+    src.add_argument(
+        "--event-time-column", default="time", metavar="COL", help="--events time column (default time)"
+    )
+    src.add_argument("--event-type-column", default="event", metavar="COL",
+                     help="--events type column: view, cart, favourite, purchase (default event)")  # fmt: skip
+    src.add_argument(
+        "--event-item-column", metavar="COL", help="--events item column (default: --item-column)"
+    )
     src.add_argument("--portrait", action="store_true",
                      help="with --transactions: the GA-K-means paper's purchase features instead of R, F, M: "
                      "monthly_spend, purchase_frequency (per month), purchase_interval_days, purchase_count")  # fmt: skip

@@ -85,8 +85,8 @@ def _columns(args, features, fills=None):
     """The column flags as a ``job.Columns`` (``fills``: a saved model's fill values)."""
     from fastseg.segment.job import Columns
 
-    if (args.portrait or args.customers) and not args.transactions:
-        flag = "--portrait" if args.portrait else "--customers"
+    if (args.portrait or args.customers or args.events) and not args.transactions:
+        flag = "--portrait" if args.portrait else "--customers" if args.customers else "--events"
         raise ValueError(f"{flag} builds features from purchases: it needs --transactions.")
     return Columns(
         id_column=args.id_column, features=features, transactions=args.transactions,
@@ -94,7 +94,9 @@ def _columns(args, features, fills=None):
         quantity_column=args.quantity_column, price_column=args.price_column,
         order_column=args.order_column, item_column=args.item_column, strict=args.strict,
         missing=args.missing, fills=fills, as_of=args.as_of, rfm_extra=args.rfm_extra,
-        portrait=args.portrait, customers=args.customers,
+        portrait=args.portrait, customers=args.customers, events=args.events,
+        event_time_column=args.event_time_column, event_type_column=args.event_type_column,
+        event_item_column=args.event_item_column,
         customer_columns=[c.strip() for c in args.customer_columns.split(",")] if args.customer_columns else None,
     )  # fmt: skip
 

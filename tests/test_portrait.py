@@ -128,3 +128,77 @@ def test_a_customer_table_joins_the_portrait_by_exact_id(tmp_path, capsys):
     assert main([*argv[:-2], "--customer-columns", "income", "--out", str(tmp_path / "c")]) == 2
     assert "no column 'income' in customers.csv" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def _with_items_and_events(seed, n_customers=80):
+    """Purchases with items, and view / cart events before (and some after) them, messy rows too."""
+    rng = np.random.default_rng(seed)
+    raw = _purchases(seed, n_customers).assign(
+        item=lambda f: [f"SKU{v:02d}" for v in rng.integers(0, 15, len(f))]
+    )
+    events = []
+    for c, i, t, a in raw[["customer_id", "item", "date", "amount"]].itertuples(index=False):
+        if a > 0 and rng.random() < 0.7:
+            for _ in range(int(rng.integers(1, 3))):
+                events.append((c, (t - pd.Timedelta(minutes=float(rng.gamma(2, 30)))).isoformat(), "View", i))
+        if rng.random() < 0.2:
+            events.append((c, (t + pd.Timedelta(days=1)).isoformat(), "view", i))  # a view after the purchase
+        if rng.random() < 0.2:
+            events.append((c, t.isoformat(), "cart", i))
+    events += [("", "2024-02-01T10:00:00", "view", "SKU01"), ("0001", "not a time", "view", "SKU01"),
+               ("9999", "2024-02-01T10:00:00", "view", "SKU01")]  # fmt: skip
+    return raw, pd.DataFrame(events, columns=["customer_id", "time", "event", "item"])
+
+
+def _hesitation_twin(raw, events):
+    views = events[events["event"].str.lower() == "view"].copy()
+    views["time"] = pd.to_datetime(views["time"], errors="coerce", format="ISO8601")
+    out = {}
+    for c in sorted(raw["customer_id"].unique()):
+        deltas = []
+        bought = raw[(raw["customer_id"] == c) & (raw["amount"] > 0)]
+        for i in sorted(bought["item"].unique()):
+            seen = views[(views["customer_id"] == c) & (views["item"] == i)]["time"].dropna()
+            if seen.empty:
+                continue
+            later = bought[(bought["item"] == i) & (bought["date"] >= seen.min())]["date"]
+            if len(later):
+                deltas.append((later.min() - seen.min()).total_seconds() / 60)
+        if deltas:
+            out[c] = float(np.median(deltas))
+    return pd.Series(out)
+
+
+def test_hesitation_matches_a_python_twin():
+    from fastseg.segment.purchases import DataReport, hesitation_table
+
+    raw, events = _with_items_and_events(7)
+    purchases, _ = clean_purchases(raw, customer="customer_id", date="date", amount="amount", order="order_id",
+                                   item="item")  # fmt: skip
+    report = DataReport()
+    got = hesitation_table(events, purchases, report=report)
+    want = _hesitation_twin(raw, events)
+    assert list(got.index) == list(want.index) and len(got) > 40
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9)
+    assert dict(report.drops) == {"an event without a customer id (column 'customer_id')": 1,
+                                  "an event without a readable time (column 'time')": 1}  # fmt: skip
+
+
+def test_events_add_hesitation_time_to_the_portrait(tmp_path, capsys):
+    raw, events = _with_items_and_events(8, n_customers=150)
+    raw.to_csv(tmp_path / "purchases.csv", index=False)
+    events.to_csv(tmp_path / "events.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["segment", "--input", str(tmp_path / "purchases.csv"), "--transactions", "--order-column", "order_id",
+            "--portrait", "--events", str(tmp_path / "events.csv"), "--k", "3", "--no-plots", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "hesitation_time blank" in err
+    report = pd.read_csv(out / "data_report.csv").set_index("reason")["rows"]
+    assert report["an event in events.csv of a customer without a purchase"] == 1  # "9999"
+    assert "hesitation_time mean" in pd.read_csv(out / "profile.csv").columns
+    capsys.readouterr()
+    events.rename(columns={"time": "ts"}).to_csv(tmp_path / "events.csv", index=False)
+    assert main([*argv[:-2], "--out", str(tmp_path / "b")]) == 2
+    assert "no column 'time' in the events" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

@@ -286,6 +286,35 @@ def _join_customers(frame, customer, features, cols, report):
     return joined, extra, fills
 
 
+def _join_hesitation(frame, customer, purchases, cols, report):
+    """``frame`` with each customer's ``hesitation_time`` (``purchases.hesitation_table``) from
+    the events file ``cols.events``: events of customers without a purchase are counted, customers
+    with no viewed-then-bought item get a blank, handled as ``cols.missing`` says. Returns
+    (frame, its fill value)."""
+    from .purchases import hesitation_table
+
+    name = Path(cols.events).name
+    item = cols.event_item_column or cols.item_column or "item"
+    events = read_table(cols.events, text_columns=[customer, item], report=report)
+    hesitation = hesitation_table(
+        events, purchases, customer=customer, time=cols.event_time_column, event=cols.event_type_column, item=item,
+        report=report,
+    )  # fmt: skip
+    others = ids_as_text(events[customer]).dropna()
+    report.drop(
+        f"an event in {name} of a customer without a purchase", (~others.isin(set(frame[customer]))).sum()
+    )
+    joined = frame.assign(hesitation_time=frame[customer].map(hesitation).astype(float))
+    unmatched = int(joined["hesitation_time"].isna().sum())
+    if unmatched == len(joined):
+        raise ValueError(f"no customer viewed an item in {name} and bought it later: no hesitation time.")
+    if unmatched:
+        report.note(
+            f"{unmatched:,} customers never bought an item they had viewed ({name}): hesitation_time blank"
+        )
+    return fill_blanks(joined, ["hesitation_time"], cols.missing, report, fills=cols.fills)
+
+
 def customers_from_table(table, columns=None):
     """A DataFrame (read from a file or a database) as a ``CustomerData``, read with
     ``columns`` (a ``job.Columns``).
@@ -338,6 +367,10 @@ def customers_from_table(table, columns=None):
         if cols.customers:
             frame, extra, fills = _join_customers(frame, customer, features, cols, report)
             features = features + extra
+        if cols.events:
+            frame, hesitation_fill = _join_hesitation(frame, customer, purchases, cols, report)
+            features = features + ["hesitation_time"]
+            fills = {**(fills or {}), **hesitation_fill}
         _check_features(frame, features)
         return CustomerData(
             frame, customer, features, None, purchases, report, item_column or "item", fills=fills

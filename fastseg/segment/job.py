@@ -50,6 +50,10 @@ class Columns:
     portrait: bool = False  # transactions: the GA-K-means paper's purchase features instead of R, F, M
     customers: str | None = None  # transactions: a customer table (file) joined by id, its columns features
     customer_columns: list | None = None  # the columns of ``customers`` to join (default: all but the id)
+    events: str | None = None  # transactions: browsing events (file) for hesitation_time
+    event_time_column: str = "time"
+    event_type_column: str = "event"
+    event_item_column: str | None = None  # default: item_column
 
     def __post_init__(self):
         if self.missing not in MISSING:

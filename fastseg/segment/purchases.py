@@ -455,6 +455,61 @@ def portrait_table(purchases, now=None):
     return out
 
 
+VIEW_EVENTS = ("view",)
+
+
+def hesitation_table(events, purchases, *, customer="customer_id", time="time", event="event", item="item",
+                     report=None):  # fmt: skip
+    """Hesitation time per customer, in minutes: the median, over the items the customer viewed
+    and later bought, of the time from the first view of the item (an ``events`` row whose
+    ``event`` is ``view``, any case) to its first purchase at or after that view (a row of the
+    ``clean_purchases`` table). Events rows without a customer, a readable time or an item are
+    left out and counted in ``report``. Returns a Series indexed by customer id (text), with the
+    customers who have such a pair only."""
+    pd = _pandas()
+    report = report if report is not None else DataReport()
+    missing = [c for c in (customer, time, event, item) if c not in events.columns]
+    if missing:
+        raise ValueError(
+            f"no column {', '.join(map(repr, missing))} in the events; its columns are "
+            f"{', '.join(map(str, events.columns))} (name them with --event-time-column / --event-type-column)."
+        )
+    if "item" not in purchases.columns:
+        raise ValueError("hesitation time needs the purchases' items: give --item-column.")
+    when, _, _ = parse_dates(events[time], column=time)
+    who = ids_as_text(events[customer])
+    what = ids_as_text(events[item])
+    bad_who = who.isna().to_numpy() | who.fillna("").str.strip().eq("").to_numpy()
+    bad_when = pd.Series(when).isna().to_numpy() & ~bad_who
+    bad_what = (what.isna().to_numpy() | what.fillna("").str.strip().eq("").to_numpy()) & ~bad_who & ~bad_when
+    report.drop(f"an event without a customer id (column {customer!r})", bad_who.sum())
+    report.drop(f"an event without a readable time (column {time!r})", bad_when.sum())
+    report.drop(f"an event without an item (column {item!r})", bad_what.sum())
+    view = (
+        events[event]
+        .astype("string")
+        .str.strip()
+        .str.lower()
+        .isin(VIEW_EVENTS)
+        .to_numpy(dtype=bool, na_value=False)
+    )
+    keep = view & ~bad_who & ~bad_when & ~bad_what
+    views = pd.DataFrame({"c": who.to_numpy()[keep], "i": what.to_numpy()[keep],
+                          "v": pd.Series(when).to_numpy()[keep].astype("datetime64[ns]")})  # fmt: skip
+    first_view = views.groupby(["c", "i"], sort=False)["v"].min().reset_index()
+    bought = purchases[purchases["has_item"].to_numpy() & ~purchases["is_return"].to_numpy()]
+    buys = pd.DataFrame({"c": bought["customer"].to_numpy(), "i": bought["item"].to_numpy(),
+                         "p": bought["date"].to_numpy().astype("datetime64[ns]")})  # fmt: skip
+    pairs = first_view.merge(buys, on=["c", "i"])
+    pairs = pairs[pairs["p"] >= pairs["v"]]
+    first_buy = pairs.groupby(["c", "i"], sort=False).agg(v=("v", "first"), p=("p", "min"))
+    minutes = (first_buy["p"] - first_buy["v"]).dt.total_seconds() / 60.0
+    out = minutes.groupby(level="c").median().sort_index()
+    out.index = out.index.astype(object)
+    out.index.name = "customer"
+    return out.rename("hesitation_time")
+
+
 def as_of_cutoff(as_of):
     """The instant ``--as-of`` stands for: the end of the day for a date alone, else the time
     given. A value that is not a date is a ValueError naming it."""
