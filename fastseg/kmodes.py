@@ -254,7 +254,7 @@ class KModes(ClusterMixin, BaseEstimator):
         if mapping is None and _all_categorical(X):
             return categorical_codes([X.iloc[:, a] for a in range(X.shape[1])])
         # in its own dtype (text and numbers sort fast); 2-D, non-empty, dense, no complex numbers
-        X = check_array(getattr(X, "values", X), dtype=None, ensure_all_finite=False)
+        X = check_array(X.values if hasattr(X, "iloc") else X, dtype=None, ensure_all_finite=False)
         if mapping is not None and X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
