@@ -8,7 +8,8 @@ import pytest
 pd = pytest.importorskip("pandas")
 
 from fastseg.cli import main  # noqa: E402
-from fastseg.segment.purchases import PORTRAIT, clean_purchases, portrait_table  # noqa: E402
+from fastseg.segment.portrait import PORTRAIT, portrait_table  # noqa: E402
+from fastseg.segment.purchases import clean_purchases  # noqa: E402
 
 
 def _purchases(seed, n_customers=60):
@@ -170,7 +171,8 @@ def _hesitation_twin(raw, events):
 
 
 def test_hesitation_matches_a_python_twin():
-    from fastseg.segment.purchases import DataReport, hesitation_table
+    from fastseg.segment.portrait import hesitation_table
+    from fastseg.segment.purchases import DataReport
 
     raw, events = _with_items_and_events(7)
     purchases, _ = clean_purchases(raw, customer="customer_id", date="date", amount="amount", order="order_id",

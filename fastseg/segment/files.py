@@ -11,15 +11,8 @@ import numpy as np
 
 from .._pandas import require_pandas as _pandas
 from .job import MISSING_CATEGORY, Columns
-from .purchases import (
-    PORTRAIT,
-    DataReport,
-    clean_purchases,
-    ids_as_text,
-    portrait_table,
-    purchases_as_of,
-    rfm_table,
-)
+from .portrait import PORTRAIT, portrait_table
+from .purchases import DataReport, clean_purchases, ids_as_text, purchases_as_of, rfm_table
 
 DELIMITERS = ",;\t|"
 
@@ -287,11 +280,11 @@ def _join_customers(frame, customer, features, cols, report):
 
 
 def _join_hesitation(frame, customer, purchases, cols, report):
-    """``frame`` with each customer's ``hesitation_time`` (``purchases.hesitation_table``) from
+    """``frame`` with each customer's ``hesitation_time`` (``portrait.hesitation_table``) from
     the events file ``cols.events``: events of customers without a purchase are counted, customers
     with no viewed-then-bought item get a blank, handled as ``cols.missing`` says. Returns
     (frame, its fill value)."""
-    from .purchases import hesitation_table
+    from .portrait import hesitation_table
 
     name = Path(cols.events).name
     item = cols.event_item_column or cols.item_column or "item"
