@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._pandas import require_pandas as _pandas
+from .segment.files import blanks
+from .segment.purchases import ids_as_text as _as_text
 
 # The paper's setting: the first 70% of its groups train the model, the other 30% test it; its
 # likelihood-ratio statistic and p-value.
@@ -42,19 +44,6 @@ class ChoiceModel:
         """Each option's probability for the rows of ``frame`` (its attribute columns)."""
         X, _ = _design(frame, self._spec)
         return self.estimator.predict_proba(X)
-
-
-def _as_text(series):
-    pd = _pandas()
-    if pd.api.types.is_float_dtype(series) and np.all(series.dropna() == np.round(series.dropna())):
-        series = series.astype("Int64")
-    return series.astype("string")
-
-
-def _blank(series):
-    from .segment.files import blanks
-
-    return blanks(series)
 
 
 def _spec_of(frame, attributes, factors, segment):
@@ -163,7 +152,7 @@ def fit_choice(
         raise ValueError(f"split must be 'ordered' or 'random', got {split!r}.")
     keep = np.ones(len(frame), dtype=bool)
     for col in needed:
-        blank = _blank(frame[col])
+        blank = blanks(frame[col])
         report.drop(f"a missing value in column {col!r}", (blank & keep).sum())
         keep &= ~blank
     for col in attributes:
@@ -290,7 +279,7 @@ def fit_choice_per_segment(frame, choice, attributes, segment, *, report=None, *
     report = report if report is not None else DataReport()
     if segment not in frame.columns:
         raise ValueError(f"no segment column {segment!r} in the input.")
-    blank = _blank(frame[segment])
+    blank = blanks(frame[segment])
     report.drop(f"a missing value in column {segment!r}", blank.sum())
     groups = _as_text(frame[segment]).to_numpy(dtype=object)
     models = {}
